@@ -1,0 +1,10 @@
+/* evring: a lock-free, multi-producer event ring in POSIX shared memory. Include this one header. */
+#ifndef EVRING_EVRING_H
+#define EVRING_EVRING_H
+
+#include "consumer.h"
+#include "producer.h"
+#include "ring.h"
+#include "schema.h"
+
+#endif

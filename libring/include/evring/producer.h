@@ -1,0 +1,44 @@
+/* evring producers: register in a ring's producer table and emit records.
+ *
+ * evr_emit() is the hot path: pick the lane of the current CPU, claim a position with one fetch_add,
+ * own the slot with one CAS, copy the record, publish with one release store, and read one flag to
+ * see whether a consumer sleeps. It never allocates, locks, makes a syscall or waits for anyone: when
+ * the slot is still held by a stalled writer, or was already reused by a newer lap, the record is
+ * dropped and counted in this producer's `dropped` counter.
+ *
+ * A struct evr_producer is for one thread at a time (one per thread, or your own lock).
+ */
+#ifndef EVRING_PRODUCER_H
+#define EVRING_PRODUCER_H
+
+#include <stdint.h>
+
+#include "ring.h"
+#include "schema.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct evr_producer;
+
+/* Register in the ring's producer table under a service name (truncated to 27 bytes). The ring must
+ * have been opened with EVR_ROLE_PRODUCER. -ENOSPC when the table is full. */
+int evr_producer_open(struct evr_ring *ring, const char *service, struct evr_producer **out,
+		      struct evr_err *err);
+void evr_producer_close(struct evr_producer *p);
+
+/* Emit: fills rec->ts, producer_id and lane, then publishes the record. The caller's seq is ignored.
+ * Returns 0 when published, -EAGAIN when dropped (counted), -EINVAL for an unknown type or flags. */
+int evr_emit(struct evr_producer *p, struct evr_record *rec);
+
+uint16_t evr_producer_id(const struct evr_producer *p);
+void evr_producer_counters(const struct evr_producer *p, uint64_t *emitted, uint64_t *dropped);
+
+/* The ring's timestamp, in its own units (what evr_emit stores before consumers convert it). */
+uint64_t evr_producer_now(const struct evr_producer *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

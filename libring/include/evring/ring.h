@@ -1,0 +1,117 @@
+/* evring ring segment: create, open, inspect, reclaim and unlink a ring.
+ *
+ * A ring is one POSIX shm object NAME (header page, producer table, lanes) plus a one-page companion
+ * object NAME~wake that sleeping consumers use to ask producers for a futex wake. Producers map the
+ * ring read-write; consumers open it O_RDONLY and map it PROT_READ, so a consumer cannot corrupt it.
+ *
+ * Errors: every call returns 0 or a negative errno; evr_strerror() gives the text, and calls that
+ * can fail for a reason worth explaining fill an optional struct evr_err with a full sentence
+ * ("schema hash differs: ring 0x.. vs library 0x..").
+ */
+#ifndef EVRING_RING_H
+#define EVRING_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EVR_ABI_VERSION 1u
+#define EVR_NAME_MAX 200     /* bytes, including the leading '/' */
+#define EVR_MAX_LANES 256u
+#define EVR_MAX_PRODUCERS 4096u
+#define EVR_SERVICE_NAME_MAX 28 /* bytes, including the NUL */
+
+struct evr_ring;
+
+struct evr_err {
+	int code;
+	char msg[256];
+};
+
+enum evr_role { EVR_ROLE_PRODUCER = 1, EVR_ROLE_CONSUMER = 2 };
+
+enum evr_ts_source {
+	EVR_TS_AUTO = 0,      /* TSC when the kernel trusts it as a clocksource, else MONOTONIC */
+	EVR_TS_MONOTONIC = 1, /* clock_gettime(CLOCK_MONOTONIC) through the vDSO */
+	EVR_TS_TSC = 2,       /* rdtsc, calibrated against CLOCK_MONOTONIC (x86-64 only) */
+};
+
+struct evr_ring_opts {
+	uint32_t lanes;          /* 0: one per online CPU; power of two after rounding up, <= 256 */
+	uint32_t slots_per_lane; /* power of two, 2 .. 2^24; default 4096 */
+	uint32_t record_size;    /* power of two, 128 .. 4096; default 128 */
+	uint32_t max_producers;  /* 1 .. 4096; default 256 */
+	mode_t mode;             /* default 0600 */
+	enum evr_ts_source ts_source;
+};
+
+void evr_ring_opts_default(struct evr_ring_opts *opts);
+
+/* Name rules: a leading '/' (added if missing), then 1..EVR_NAME_MAX-1 of [A-Za-z0-9._-]. */
+int evr_name_normalize(const char *name, char out[EVR_NAME_MAX + 1], struct evr_err *err);
+
+int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct evr_ring **out,
+		    struct evr_err *err);
+int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err);
+void evr_ring_close(struct evr_ring *ring);
+int evr_ring_unlink(const char *name, struct evr_err *err);
+
+const char *evr_strerror(int err);
+
+struct evr_ring_info {
+	char name[EVR_NAME_MAX + 1];
+	uint32_t abi_version, schema_version;
+	uint64_t schema_hash;
+	uint32_t lanes, slots_per_lane, record_size, max_producers;
+	uint64_t segment_size;
+	uint64_t ring_id; /* random, fixed at creation: names this ring in cursors and bridges */
+	int32_t creator_pid;
+	uint64_t created_realtime_ns;
+	enum evr_ts_source ts_source;
+	uint64_t tsc_hz; /* calibrated at creation when ts_source is TSC */
+	mode_t mode;
+};
+
+void evr_ring_get_info(const struct evr_ring *ring, struct evr_ring_info *info);
+uint64_t evr_ring_lane_head(const struct evr_ring *ring, unsigned lane);
+enum evr_role evr_ring_role(const struct evr_ring *ring);
+
+enum evr_producer_state {
+	EVR_PRODUCER_FREE = 0,
+	EVR_PRODUCER_CLAIMING = 1,
+	EVR_PRODUCER_LIVE = 2,
+	EVR_PRODUCER_CLOSED = 3, /* unregistered; counters kept until the entry is reused */
+	EVR_PRODUCER_DEAD = 4,   /* its process died while registered; reclaimed */
+};
+
+struct evr_producer_info {
+	enum evr_producer_state state;
+	int32_t pid;
+	uint64_t start_time; /* process start time (clock ticks since boot), defeats pid reuse */
+	bool alive;          /* only meaningful for LIVE entries */
+	char service[EVR_SERVICE_NAME_MAX];
+	uint64_t emitted, dropped;
+	uint32_t lane_hint;
+};
+
+/* idx < max_producers; returns -ENOENT for an entry that was never used. */
+int evr_ring_producer_info(const struct evr_ring *ring, unsigned idx, struct evr_producer_info *info);
+
+struct evr_reclaim_report {
+	unsigned producers_reclaimed; /* LIVE entries whose process is gone, now DEAD */
+	unsigned slots_reclaimed;     /* slots left mid-write by those processes, now abandoned */
+};
+
+/* Slow path for maintenance (producer role only): find registered producers whose process is gone
+ * (pid + start time), release the slots they left mid-write so no slot stays a permanent hole, then
+ * mark their entries DEAD (reusable). Called by evr_producer_open and by `evring reclaim`. */
+int evr_ring_reclaim(struct evr_ring *ring, struct evr_reclaim_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,232 @@
+/* evring event schema: the 38 event types of the platform and the fixed record layout.
+ *
+ * Everything about an event type comes from EVR_EVENTS below: the enum, the per-type payload
+ * structs, the names, the field descriptors, the JSON printer, the decoder, the schema hash and the
+ * docs (`evring schema --markdown`). Adding or changing a row changes evr_schema_hash(), so a ring
+ * created with another table is refused on open.
+ *
+ * The record is the wire format (ring slots, record logs, the NATS bridge): 128 bytes, every field at
+ * a fixed offset, pinned by _Static_assert. Strings are NUL-padded and always NUL-terminated inside
+ * their field; a string that did not fit was truncated and the record carries EVR_REC_TRUNCATED.
+ */
+#ifndef EVRING_SCHEMA_H
+#define EVRING_SCHEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EVR_SCHEMA_VERSION 1u
+#define EVR_RECORD_SIZE 128u
+#define EVR_RECORD_HDR_SIZE 40u
+#define EVR_PAYLOAD_SIZE (EVR_RECORD_SIZE - EVR_RECORD_HDR_SIZE) /* 88 */
+#define EVR_MIN_DETAILS 16u /* every type keeps at least this much free text */
+
+/* Domains: X(name) */
+#define EVR_DOMAINS(X)                                                                            \
+	X(plan) X(decision) X(invariant) X(actor) X(tool) X(resource) X(sandbox) X(context)          \
+	X(validation) X(session) X(budget)
+
+/* Per-type context fields: F(kind, name, size). kind is U32, U64 or STR (size = bytes incl. NUL).
+ * Order u64, then u32, then strings, so no struct has inner padding. */
+#define EVR_FIELDS_PLAN_CREATED(F) F(STR, plan_name, 32)
+#define EVR_FIELDS_PLAN_PHASE_CHANGED(F) F(STR, phase_from, 16) F(STR, phase_to, 16)
+#define EVR_FIELDS_PLAN_STATE_CHANGED(F) F(STR, state_from, 16) F(STR, state_to, 16)
+#define EVR_FIELDS_PLAN_APPLIED(F) F(U64, duration_ns, 0) F(U32, resources_changed, 0) F(U32, decisions, 0)
+#define EVR_FIELDS_PLAN_CANCELLED(F) F(STR, phase, 16) F(STR, cancelled_by, 24)
+#define EVR_FIELDS_PLAN_ERRORED(F) F(U32, error_code, 0) F(STR, phase, 16)
+#define EVR_FIELDS_DECISION_CREATED(F) F(U64, decision_id, 0) F(STR, kind, 24)
+#define EVR_FIELDS_DECISION_APPROVED(F) F(U64, decision_id, 0) F(STR, approver, 24)
+#define EVR_FIELDS_DECISION_CORRECTED(F) F(U64, decision_id, 0) F(U32, revision, 0) F(STR, corrected_by, 24)
+#define EVR_FIELDS_DECISION_SUPERSEDED(F) F(U64, decision_id, 0) F(U64, supersedes_id, 0)
+#define EVR_FIELDS_INVARIANT_RECONCILED(F) F(STR, invariant, 32) F(STR, outcome, 16)
+#define EVR_FIELDS_INVARIANT_VIOLATED(F) F(STR, invariant, 32) F(STR, outcome, 16)
+#define EVR_FIELDS_INVARIANT_ENFORCED(F) F(STR, invariant, 32) F(STR, outcome, 16)
+#define EVR_FIELDS_ACTOR_INVOKED(F) F(U32, attempt, 0) F(STR, actor, 24)
+#define EVR_FIELDS_ACTOR_COMPLETED(F) F(U64, duration_ns, 0) F(U64, tokens, 0) F(STR, actor, 24)
+#define EVR_FIELDS_ACTOR_ERRORED(F) F(U32, attempt, 0) F(U32, error_code, 0) F(STR, actor, 24)
+#define EVR_FIELDS_ACTOR_ESCALATED(F) F(STR, actor, 24) F(STR, escalation_target, 24)
+#define EVR_FIELDS_TOOL_INVOKED(F) F(U32, attempt, 0) F(STR, tool, 24) F(STR, actor, 24)
+#define EVR_FIELDS_TOOL_COMPLETED(F) F(U64, duration_ns, 0) F(U32, attempt, 0) F(STR, tool, 24)
+#define EVR_FIELDS_TOOL_ERRORED(F)                                                                \
+	F(U64, duration_ns, 0) F(U32, attempt, 0) F(U32, error_code, 0) F(STR, tool, 24)
+#define EVR_FIELDS_TOOL_RETRIED(F) F(U32, attempt, 0) F(U32, backoff_ms, 0) F(STR, tool, 24)
+#define EVR_FIELDS_RESOURCE_MODIFIED(F) F(U64, resource_id, 0) F(U64, bytes, 0) F(STR, path, 40)
+#define EVR_FIELDS_RESOURCE_ACCESSED(F) F(U64, resource_id, 0) F(STR, path, 40) F(STR, mode, 8)
+#define EVR_FIELDS_RESOURCE_INDEXED(F) F(U64, resource_id, 0) F(U32, chunks, 0) F(STR, path, 40)
+#define EVR_FIELDS_SANDBOX_CREATED(F) F(U64, sandbox_id, 0) F(STR, base, 24)
+#define EVR_FIELDS_SANDBOX_COMMITTED(F) F(U64, sandbox_id, 0) F(U32, files_changed, 0)
+#define EVR_FIELDS_SANDBOX_ROLLED_BACK(F) F(U64, sandbox_id, 0) F(U64, checkpoint_id, 0) F(STR, reason, 24)
+#define EVR_FIELDS_CHECKPOINT_CREATED(F) F(U64, sandbox_id, 0) F(U64, checkpoint_id, 0)
+#define EVR_FIELDS_CHECKPOINT_RESTORED(F) F(U64, sandbox_id, 0) F(U64, checkpoint_id, 0)
+#define EVR_FIELDS_CONTEXT_BUILT(F) F(U32, token_count, 0) F(U32, token_budget, 0) F(U32, item_count, 0)
+#define EVR_FIELDS_CONTEXT_QUERY_EXECUTED(F) F(U64, duration_ns, 0) F(U32, result_count, 0) F(STR, query, 32)
+#define EVR_FIELDS_VALIDATION_STARTED(F) F(U32, check_count, 0) F(STR, validator, 24)
+#define EVR_FIELDS_VALIDATION_PASSED(F) F(U64, duration_ns, 0) F(U32, check_count, 0) F(STR, validator, 24)
+#define EVR_FIELDS_VALIDATION_FAILED(F) F(U32, check_count, 0) F(U32, failure_count, 0) F(STR, validator, 24)
+#define EVR_FIELDS_SESSION_CREATED(F) F(U64, session_id, 0) F(STR, user, 24)
+#define EVR_FIELDS_SESSION_MESSAGE_SENT(F)                                                        \
+	F(U64, session_id, 0) F(U64, message_id, 0) F(U32, tokens, 0) F(STR, role, 16)
+#define EVR_FIELDS_BUDGET_WARNING(F)                                                              \
+	F(U64, spent_micros, 0) F(U64, limit_micros, 0) F(U32, threshold_pct, 0) F(STR, budget, 24)
+#define EVR_FIELDS_BUDGET_EXCEEDED(F) F(U64, spent_micros, 0) F(U64, limit_micros, 0) F(STR, budget, 24)
+
+/* The table: X(UPPER_NAME, lower_name, domain). Order is the wire value of the type. */
+#define EVR_EVENTS(X)                                                                             \
+	X(PLAN_CREATED, plan_created, plan)                                                       \
+	X(PLAN_PHASE_CHANGED, plan_phase_changed, plan)                                           \
+	X(PLAN_STATE_CHANGED, plan_state_changed, plan)                                           \
+	X(PLAN_APPLIED, plan_applied, plan)                                                       \
+	X(PLAN_CANCELLED, plan_cancelled, plan)                                                   \
+	X(PLAN_ERRORED, plan_errored, plan)                                                       \
+	X(DECISION_CREATED, decision_created, decision)                                           \
+	X(DECISION_APPROVED, decision_approved, decision)                                         \
+	X(DECISION_CORRECTED, decision_corrected, decision)                                       \
+	X(DECISION_SUPERSEDED, decision_superseded, decision)                                     \
+	X(INVARIANT_RECONCILED, invariant_reconciled, invariant)                                  \
+	X(INVARIANT_VIOLATED, invariant_violated, invariant)                                      \
+	X(INVARIANT_ENFORCED, invariant_enforced, invariant)                                      \
+	X(ACTOR_INVOKED, actor_invoked, actor)                                                    \
+	X(ACTOR_COMPLETED, actor_completed, actor)                                                \
+	X(ACTOR_ERRORED, actor_errored, actor)                                                    \
+	X(ACTOR_ESCALATED, actor_escalated, actor)                                                \
+	X(TOOL_INVOKED, tool_invoked, tool)                                                       \
+	X(TOOL_COMPLETED, tool_completed, tool)                                                   \
+	X(TOOL_ERRORED, tool_errored, tool)                                                       \
+	X(TOOL_RETRIED, tool_retried, tool)                                                       \
+	X(RESOURCE_MODIFIED, resource_modified, resource)                                         \
+	X(RESOURCE_ACCESSED, resource_accessed, resource)                                         \
+	X(RESOURCE_INDEXED, resource_indexed, resource)                                           \
+	X(SANDBOX_CREATED, sandbox_created, sandbox)                                              \
+	X(SANDBOX_COMMITTED, sandbox_committed, sandbox)                                          \
+	X(SANDBOX_ROLLED_BACK, sandbox_rolled_back, sandbox)                                      \
+	X(CHECKPOINT_CREATED, checkpoint_created, sandbox)                                        \
+	X(CHECKPOINT_RESTORED, checkpoint_restored, sandbox)                                      \
+	X(CONTEXT_BUILT, context_built, context)                                                  \
+	X(CONTEXT_QUERY_EXECUTED, context_query_executed, context)                                \
+	X(VALIDATION_STARTED, validation_started, validation)                                     \
+	X(VALIDATION_PASSED, validation_passed, validation)                                       \
+	X(VALIDATION_FAILED, validation_failed, validation)                                       \
+	X(SESSION_CREATED, session_created, session)                                              \
+	X(SESSION_MESSAGE_SENT, session_message_sent, session)                                    \
+	X(BUDGET_WARNING, budget_warning, budget)                                                 \
+	X(BUDGET_EXCEEDED, budget_exceeded, budget)
+
+enum evr_domain {
+#define EVR_X_DOMAIN_ENUM(d) EVR_DOMAIN_##d,
+	EVR_DOMAINS(EVR_X_DOMAIN_ENUM)
+#undef EVR_X_DOMAIN_ENUM
+	EVR_DOMAIN_COUNT
+};
+
+enum evr_type {
+#define EVR_X_TYPE_ENUM(U, l, d) EVR_##U,
+	EVR_EVENTS(EVR_X_TYPE_ENUM)
+#undef EVR_X_TYPE_ENUM
+	EVR_EVENT_COUNT
+};
+
+/* Payload structs: struct evr_ev_plan_created { char plan_name[32]; } etc. */
+#define EVR_X_FIELD_DECL_U32(name, n) uint32_t name;
+#define EVR_X_FIELD_DECL_U64(name, n) uint64_t name;
+#define EVR_X_FIELD_DECL_STR(name, n) char name[n];
+#define EVR_X_FIELD_DECL(kind, name, n) EVR_X_FIELD_DECL_##kind(name, n)
+#define EVR_X_PAYLOAD_STRUCT(U, l, d) struct evr_ev_##l { EVR_FIELDS_##U(EVR_X_FIELD_DECL) };
+EVR_EVENTS(EVR_X_PAYLOAD_STRUCT)
+#undef EVR_X_PAYLOAD_STRUCT
+
+/* Record flags. */
+#define EVR_REC_TRUNCATED 0x1u /* a string field or the details text was cut to fit */
+#define EVR_REC_REPLAYED 0x2u  /* re-emitted from a record log or a bridge, not by its service */
+#define EVR_REC_FLAGS_KNOWN (EVR_REC_TRUNCATED | EVR_REC_REPLAYED)
+
+/* The record. In a ring slot, bytes 0..7 are the slot's control word (private); in a record
+ * delivered to a consumer they hold the record's position in its lane. */
+struct evr_record {
+	uint64_t seq;            /*  0: lane position (delivered records) */
+	uint64_t ts;             /*  8: wall-clock ns since the epoch (delivered records) */
+	uint64_t correlation_id; /* 16 */
+	uint64_t plan_id;        /* 24 */
+	uint16_t type;           /* 32: enum evr_type */
+	uint16_t flags;          /* 34: EVR_REC_* */
+	uint16_t producer_id;    /* 36: index in the ring's producer table */
+	uint16_t lane;           /* 38 */
+	union {                  /* 40: the type's own fields, then NUL-terminated details text */
+		unsigned char raw[EVR_PAYLOAD_SIZE];
+#define EVR_X_PAYLOAD_MEMBER(U, l, d) struct evr_ev_##l l;
+		EVR_EVENTS(EVR_X_PAYLOAD_MEMBER)
+#undef EVR_X_PAYLOAD_MEMBER
+	} u;
+};
+
+_Static_assert(sizeof(struct evr_record) == EVR_RECORD_SIZE, "record is 128 bytes");
+_Static_assert(offsetof(struct evr_record, u) == EVR_RECORD_HDR_SIZE, "payload at 40");
+_Static_assert(offsetof(struct evr_record, type) == 32, "type at 32");
+#define EVR_X_DETAILS_ROOM(U, l, d)                                                               \
+	_Static_assert(sizeof(struct evr_ev_##l) + EVR_MIN_DETAILS <= EVR_PAYLOAD_SIZE,           \
+		       #l " leaves room for details");
+EVR_EVENTS(EVR_X_DETAILS_ROOM)
+#undef EVR_X_DETAILS_ROOM
+
+/* Field and event descriptors, derived from the table. */
+enum evr_field_kind { EVR_FIELD_U32 = 1, EVR_FIELD_U64 = 2, EVR_FIELD_STR = 3 };
+
+struct evr_field_desc {
+	const char *name;
+	enum evr_field_kind kind;
+	uint16_t offset; /* from the start of the record */
+	uint16_t size;
+};
+
+struct evr_event_desc {
+	const char *name;       /* "plan_created" */
+	const char *upper_name; /* "PLAN_CREATED" */
+	enum evr_domain domain;
+	const struct evr_field_desc *fields;
+	uint16_t field_count;
+	uint16_t details_offset; /* from the start of the record */
+	uint16_t details_size;   /* bytes, including the terminating NUL */
+};
+
+extern const struct evr_event_desc evr_events[EVR_EVENT_COUNT];
+
+/* Name lookups: NULL / negative for out-of-range or unknown. Type names match either case. */
+const struct evr_event_desc *evr_event_desc(unsigned type);
+const char *evr_type_name(unsigned type);
+int evr_type_from_name(const char *name);
+const char *evr_domain_name(unsigned domain);
+int evr_domain_from_name(const char *name);
+
+/* FNV-1a over every name, kind, offset and size in a table: any change to the table changes it. */
+uint64_t evr_schema_hash(void);
+uint64_t evr_schema_hash_of(const struct evr_event_desc *table, size_t count);
+
+/* Build records. evr_record_init zeroes the record and sets type and ids. evr_record_set_str copies
+ * into a string field of the record, truncating (and flagging EVR_REC_TRUNCATED) when it does not fit;
+ * it returns 1 when it truncated, 0 otherwise. */
+void evr_record_init(struct evr_record *r, enum evr_type type, uint64_t correlation_id, uint64_t plan_id);
+int evr_record_set_str(struct evr_record *r, char *field, size_t field_size, const char *src);
+#define EVR_SET_STR(rec, member, src) evr_record_set_str((rec), (member), sizeof(member), (src))
+int evr_record_set_details(struct evr_record *r, const char *text);
+const char *evr_record_details(const struct evr_record *r);
+
+/* Set a field by name from text (for `evring emit key=value`). Keys: the type's fields, plus
+ * correlation_id, plan_id and details. Returns 0, 1 when a string was truncated, -ENOENT for an
+ * unknown key, -EINVAL for a value that does not parse or a record of unknown type. */
+int evr_record_set_field(struct evr_record *r, const char *key, const char *value);
+
+/* Validate a record: known type, known flags, every string NUL-terminated inside its field.
+ * Returns 0 or -EPROTO, with a reason in why (if not NULL). Never reads outside the record. */
+int evr_record_validate(const struct evr_record *r, char *why, size_t why_len);
+
+/* One JSON object, no newline, stable field names. Returns the length written (as snprintf does,
+ * the length it needed if buf was too small) or -EPROTO for a record that fails validation. */
+int evr_record_to_json(const struct evr_record *r, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
