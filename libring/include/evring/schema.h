@@ -30,49 +30,50 @@ extern "C" {
 	X(plan) X(decision) X(invariant) X(actor) X(tool) X(resource) X(sandbox) X(context)          \
 	X(validation) X(session) X(budget)
 
-/* Per-type context fields: F(kind, name, size). kind is U32, U64 or STR (size = bytes incl. NUL).
+/* Per-type context fields: F(T, kind, name, size). kind is U32, U64 or STR (size = bytes incl. NUL);
+ * T is passed through untouched so an expansion can name the type's struct (struct evr_ev_##T).
  * Order u64, then u32, then strings, so no struct has inner padding. */
-#define EVR_FIELDS_PLAN_CREATED(F) F(STR, plan_name, 32)
-#define EVR_FIELDS_PLAN_PHASE_CHANGED(F) F(STR, phase_from, 16) F(STR, phase_to, 16)
-#define EVR_FIELDS_PLAN_STATE_CHANGED(F) F(STR, state_from, 16) F(STR, state_to, 16)
-#define EVR_FIELDS_PLAN_APPLIED(F) F(U64, duration_ns, 0) F(U32, resources_changed, 0) F(U32, decisions, 0)
-#define EVR_FIELDS_PLAN_CANCELLED(F) F(STR, phase, 16) F(STR, cancelled_by, 24)
-#define EVR_FIELDS_PLAN_ERRORED(F) F(U32, error_code, 0) F(STR, phase, 16)
-#define EVR_FIELDS_DECISION_CREATED(F) F(U64, decision_id, 0) F(STR, kind, 24)
-#define EVR_FIELDS_DECISION_APPROVED(F) F(U64, decision_id, 0) F(STR, approver, 24)
-#define EVR_FIELDS_DECISION_CORRECTED(F) F(U64, decision_id, 0) F(U32, revision, 0) F(STR, corrected_by, 24)
-#define EVR_FIELDS_DECISION_SUPERSEDED(F) F(U64, decision_id, 0) F(U64, supersedes_id, 0)
-#define EVR_FIELDS_INVARIANT_RECONCILED(F) F(STR, invariant, 32) F(STR, outcome, 16)
-#define EVR_FIELDS_INVARIANT_VIOLATED(F) F(STR, invariant, 32) F(STR, outcome, 16)
-#define EVR_FIELDS_INVARIANT_ENFORCED(F) F(STR, invariant, 32) F(STR, outcome, 16)
-#define EVR_FIELDS_ACTOR_INVOKED(F) F(U32, attempt, 0) F(STR, actor, 24)
-#define EVR_FIELDS_ACTOR_COMPLETED(F) F(U64, duration_ns, 0) F(U64, tokens, 0) F(STR, actor, 24)
-#define EVR_FIELDS_ACTOR_ERRORED(F) F(U32, attempt, 0) F(U32, error_code, 0) F(STR, actor, 24)
-#define EVR_FIELDS_ACTOR_ESCALATED(F) F(STR, actor, 24) F(STR, escalation_target, 24)
-#define EVR_FIELDS_TOOL_INVOKED(F) F(U32, attempt, 0) F(STR, tool, 24) F(STR, actor, 24)
-#define EVR_FIELDS_TOOL_COMPLETED(F) F(U64, duration_ns, 0) F(U32, attempt, 0) F(STR, tool, 24)
-#define EVR_FIELDS_TOOL_ERRORED(F)                                                                \
-	F(U64, duration_ns, 0) F(U32, attempt, 0) F(U32, error_code, 0) F(STR, tool, 24)
-#define EVR_FIELDS_TOOL_RETRIED(F) F(U32, attempt, 0) F(U32, backoff_ms, 0) F(STR, tool, 24)
-#define EVR_FIELDS_RESOURCE_MODIFIED(F) F(U64, resource_id, 0) F(U64, bytes, 0) F(STR, path, 40)
-#define EVR_FIELDS_RESOURCE_ACCESSED(F) F(U64, resource_id, 0) F(STR, path, 40) F(STR, mode, 8)
-#define EVR_FIELDS_RESOURCE_INDEXED(F) F(U64, resource_id, 0) F(U32, chunks, 0) F(STR, path, 40)
-#define EVR_FIELDS_SANDBOX_CREATED(F) F(U64, sandbox_id, 0) F(STR, base, 24)
-#define EVR_FIELDS_SANDBOX_COMMITTED(F) F(U64, sandbox_id, 0) F(U32, files_changed, 0)
-#define EVR_FIELDS_SANDBOX_ROLLED_BACK(F) F(U64, sandbox_id, 0) F(U64, checkpoint_id, 0) F(STR, reason, 24)
-#define EVR_FIELDS_CHECKPOINT_CREATED(F) F(U64, sandbox_id, 0) F(U64, checkpoint_id, 0)
-#define EVR_FIELDS_CHECKPOINT_RESTORED(F) F(U64, sandbox_id, 0) F(U64, checkpoint_id, 0)
-#define EVR_FIELDS_CONTEXT_BUILT(F) F(U32, token_count, 0) F(U32, token_budget, 0) F(U32, item_count, 0)
-#define EVR_FIELDS_CONTEXT_QUERY_EXECUTED(F) F(U64, duration_ns, 0) F(U32, result_count, 0) F(STR, query, 32)
-#define EVR_FIELDS_VALIDATION_STARTED(F) F(U32, check_count, 0) F(STR, validator, 24)
-#define EVR_FIELDS_VALIDATION_PASSED(F) F(U64, duration_ns, 0) F(U32, check_count, 0) F(STR, validator, 24)
-#define EVR_FIELDS_VALIDATION_FAILED(F) F(U32, check_count, 0) F(U32, failure_count, 0) F(STR, validator, 24)
-#define EVR_FIELDS_SESSION_CREATED(F) F(U64, session_id, 0) F(STR, user, 24)
-#define EVR_FIELDS_SESSION_MESSAGE_SENT(F)                                                        \
-	F(U64, session_id, 0) F(U64, message_id, 0) F(U32, tokens, 0) F(STR, role, 16)
-#define EVR_FIELDS_BUDGET_WARNING(F)                                                              \
-	F(U64, spent_micros, 0) F(U64, limit_micros, 0) F(U32, threshold_pct, 0) F(STR, budget, 24)
-#define EVR_FIELDS_BUDGET_EXCEEDED(F) F(U64, spent_micros, 0) F(U64, limit_micros, 0) F(STR, budget, 24)
+#define EVR_FIELDS_PLAN_CREATED(F, T) F(T, STR, plan_name, 32)
+#define EVR_FIELDS_PLAN_PHASE_CHANGED(F, T) F(T, STR, phase_from, 16) F(T, STR, phase_to, 16)
+#define EVR_FIELDS_PLAN_STATE_CHANGED(F, T) F(T, STR, state_from, 16) F(T, STR, state_to, 16)
+#define EVR_FIELDS_PLAN_APPLIED(F, T) F(T, U64, duration_ns, 0) F(T, U32, resources_changed, 0) F(T, U32, decisions, 0)
+#define EVR_FIELDS_PLAN_CANCELLED(F, T) F(T, STR, phase, 16) F(T, STR, cancelled_by, 24)
+#define EVR_FIELDS_PLAN_ERRORED(F, T) F(T, U32, error_code, 0) F(T, STR, phase, 16)
+#define EVR_FIELDS_DECISION_CREATED(F, T) F(T, U64, decision_id, 0) F(T, STR, kind, 24)
+#define EVR_FIELDS_DECISION_APPROVED(F, T) F(T, U64, decision_id, 0) F(T, STR, approver, 24)
+#define EVR_FIELDS_DECISION_CORRECTED(F, T) F(T, U64, decision_id, 0) F(T, U32, revision, 0) F(T, STR, corrected_by, 24)
+#define EVR_FIELDS_DECISION_SUPERSEDED(F, T) F(T, U64, decision_id, 0) F(T, U64, supersedes_id, 0)
+#define EVR_FIELDS_INVARIANT_RECONCILED(F, T) F(T, STR, invariant, 32) F(T, STR, outcome, 16)
+#define EVR_FIELDS_INVARIANT_VIOLATED(F, T) F(T, STR, invariant, 32) F(T, STR, outcome, 16)
+#define EVR_FIELDS_INVARIANT_ENFORCED(F, T) F(T, STR, invariant, 32) F(T, STR, outcome, 16)
+#define EVR_FIELDS_ACTOR_INVOKED(F, T) F(T, U32, attempt, 0) F(T, STR, actor, 24)
+#define EVR_FIELDS_ACTOR_COMPLETED(F, T) F(T, U64, duration_ns, 0) F(T, U64, tokens, 0) F(T, STR, actor, 24)
+#define EVR_FIELDS_ACTOR_ERRORED(F, T) F(T, U32, attempt, 0) F(T, U32, error_code, 0) F(T, STR, actor, 24)
+#define EVR_FIELDS_ACTOR_ESCALATED(F, T) F(T, STR, actor, 24) F(T, STR, escalation_target, 24)
+#define EVR_FIELDS_TOOL_INVOKED(F, T) F(T, U32, attempt, 0) F(T, STR, tool, 24) F(T, STR, actor, 24)
+#define EVR_FIELDS_TOOL_COMPLETED(F, T) F(T, U64, duration_ns, 0) F(T, U32, attempt, 0) F(T, STR, tool, 24)
+#define EVR_FIELDS_TOOL_ERRORED(F, T)                                                                \
+	F(T, U64, duration_ns, 0) F(T, U32, attempt, 0) F(T, U32, error_code, 0) F(T, STR, tool, 24)
+#define EVR_FIELDS_TOOL_RETRIED(F, T) F(T, U32, attempt, 0) F(T, U32, backoff_ms, 0) F(T, STR, tool, 24)
+#define EVR_FIELDS_RESOURCE_MODIFIED(F, T) F(T, U64, resource_id, 0) F(T, U64, bytes, 0) F(T, STR, path, 40)
+#define EVR_FIELDS_RESOURCE_ACCESSED(F, T) F(T, U64, resource_id, 0) F(T, STR, path, 40) F(T, STR, mode, 8)
+#define EVR_FIELDS_RESOURCE_INDEXED(F, T) F(T, U64, resource_id, 0) F(T, U32, chunks, 0) F(T, STR, path, 40)
+#define EVR_FIELDS_SANDBOX_CREATED(F, T) F(T, U64, sandbox_id, 0) F(T, STR, base, 24)
+#define EVR_FIELDS_SANDBOX_COMMITTED(F, T) F(T, U64, sandbox_id, 0) F(T, U32, files_changed, 0)
+#define EVR_FIELDS_SANDBOX_ROLLED_BACK(F, T) F(T, U64, sandbox_id, 0) F(T, U64, checkpoint_id, 0) F(T, STR, reason, 24)
+#define EVR_FIELDS_CHECKPOINT_CREATED(F, T) F(T, U64, sandbox_id, 0) F(T, U64, checkpoint_id, 0)
+#define EVR_FIELDS_CHECKPOINT_RESTORED(F, T) F(T, U64, sandbox_id, 0) F(T, U64, checkpoint_id, 0)
+#define EVR_FIELDS_CONTEXT_BUILT(F, T) F(T, U32, token_count, 0) F(T, U32, token_budget, 0) F(T, U32, item_count, 0)
+#define EVR_FIELDS_CONTEXT_QUERY_EXECUTED(F, T) F(T, U64, duration_ns, 0) F(T, U32, result_count, 0) F(T, STR, query, 32)
+#define EVR_FIELDS_VALIDATION_STARTED(F, T) F(T, U32, check_count, 0) F(T, STR, validator, 24)
+#define EVR_FIELDS_VALIDATION_PASSED(F, T) F(T, U64, duration_ns, 0) F(T, U32, check_count, 0) F(T, STR, validator, 24)
+#define EVR_FIELDS_VALIDATION_FAILED(F, T) F(T, U32, check_count, 0) F(T, U32, failure_count, 0) F(T, STR, validator, 24)
+#define EVR_FIELDS_SESSION_CREATED(F, T) F(T, U64, session_id, 0) F(T, STR, user, 24)
+#define EVR_FIELDS_SESSION_MESSAGE_SENT(F, T)                                                        \
+	F(T, U64, session_id, 0) F(T, U64, message_id, 0) F(T, U32, tokens, 0) F(T, STR, role, 16)
+#define EVR_FIELDS_BUDGET_WARNING(F, T)                                                              \
+	F(T, U64, spent_micros, 0) F(T, U64, limit_micros, 0) F(T, U32, threshold_pct, 0) F(T, STR, budget, 24)
+#define EVR_FIELDS_BUDGET_EXCEEDED(F, T) F(T, U64, spent_micros, 0) F(T, U64, limit_micros, 0) F(T, STR, budget, 24)
 
 /* The table: X(UPPER_NAME, lower_name, domain). Order is the wire value of the type. */
 #define EVR_EVENTS(X)                                                                             \
@@ -133,8 +134,8 @@ enum evr_type {
 #define EVR_X_FIELD_DECL_U32(name, n) uint32_t name;
 #define EVR_X_FIELD_DECL_U64(name, n) uint64_t name;
 #define EVR_X_FIELD_DECL_STR(name, n) char name[n];
-#define EVR_X_FIELD_DECL(kind, name, n) EVR_X_FIELD_DECL_##kind(name, n)
-#define EVR_X_PAYLOAD_STRUCT(U, l, d) struct evr_ev_##l { EVR_FIELDS_##U(EVR_X_FIELD_DECL) };
+#define EVR_X_FIELD_DECL(T, kind, name, n) EVR_X_FIELD_DECL_##kind(name, n)
+#define EVR_X_PAYLOAD_STRUCT(U, l, d) struct evr_ev_##l { EVR_FIELDS_##U(EVR_X_FIELD_DECL, l) };
 EVR_EVENTS(EVR_X_PAYLOAD_STRUCT)
 #undef EVR_X_PAYLOAD_STRUCT
 

@@ -1,0 +1,398 @@
+/* Consumers: per-lane cursors over a read-only mapping, exact loss accounting, bounded waits.
+ *
+ * Each lane is read in position order. At the cursor, evr_lane_read() says:
+ *   OK         deliver the record (validated; timestamps converted to wall-clock ns);
+ *   LAPPED     the slot holds a newer lap: skip to the oldest position that can still be valid,
+ *              head - S, and report every skipped position as lost_lapped;
+ *   ABANDONED  a reclaimer released it from a dead writer: report 1 lost_abandoned;
+ *   NOT_YET    if the head has not passed the cursor, the lane is empty. Otherwise a producer claimed
+ *              the position and has not published it: wait for it at most abandon_timeout_ns (a
+ *              timer, not a spin: polls return 0 meanwhile), then skip it as lost_abandoned.
+ * The cursor only moves by those steps, which is why, per lane,
+ *     delivered + lost_lapped + lost_abandoned == cursor - start
+ * holds exactly. With merge_by_time one record per lane is held back (pending) and the earliest is
+ * handed out; the reported cursor then points at the held record, so the identity still holds.
+ *
+ * Reads run under the SIGBUS guard: a segment truncated under us fails with -EFAULT.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus_guard.h"
+#include "clock.h"
+#include "evring/consumer.h"
+#include "ring_internal.h"
+
+#define EVR_DEFAULT_ABANDON_NS (10ull * 1000 * 1000)
+#define EVR_SPIN_ROUNDS 256
+#define EVR_SLEEP_CHUNK_NS (50ll * 1000 * 1000)
+
+struct lane_state {
+	struct evr_lane_ref ref;
+	uint64_t start, cursor;
+	uint64_t delivered, invalid, lapped, abandoned;
+	int stalled;
+	uint64_t stall_pos, stall_since;
+	int has_pending;
+	struct evr_item pending;
+};
+
+struct evr_consumer {
+	struct evr_ring *ring;
+	uint64_t abandon_ns;
+	bool merge;
+	int broken;
+	unsigned rr;
+	struct evr_clock_conv clk;
+	struct lane_state lanes[];
+};
+
+static uint64_t lane_head(const struct lane_state *ls)
+{
+	/* relaxed: the head only tells whether a position was claimed; the slot word orders the data */
+	return atomic_load_explicit(&ls->ref.hdr->head, memory_order_relaxed);
+}
+
+static int init_cursors(struct evr_consumer *c, const struct evr_consumer_opts *o, struct evr_err *err)
+{
+	struct evr_ring *r = c->ring;
+	if (o->start == EVR_START_CURSOR) {
+		if (!o->cursor)
+			return evr_fail(err, -EINVAL, "start from cursor needs a cursor");
+		if (o->cursor->ring_id != r->ring_id)
+			return evr_fail(err, -EINVAL,
+					"cursor belongs to ring id %016llx, not to %s (id %016llx): it was recreated?",
+					(unsigned long long)o->cursor->ring_id, r->name, (unsigned long long)r->ring_id);
+		if (o->cursor->lanes != r->lanes)
+			return evr_fail(err, -EINVAL, "cursor has %u lanes, ring %s has %u", o->cursor->lanes, r->name,
+					r->lanes);
+	} else if (o->start != EVR_START_OLDEST && o->start != EVR_START_LATEST) {
+		return evr_fail(err, -EINVAL, "unknown start position %d", (int)o->start);
+	}
+	for (unsigned l = 0; l < r->lanes; l++) {
+		struct lane_state *ls = &c->lanes[l];
+		ls->ref = evr_ring_lane(r, l);
+		uint64_t head = lane_head(ls);
+		if (o->start == EVR_START_OLDEST)
+			ls->start = head > r->slots ? head - r->slots : 0;
+		else if (o->start == EVR_START_LATEST)
+			ls->start = head;
+		else if (o->cursor->pos[l] > head)
+			return evr_fail(err, -EINVAL, "cursor lane %u at %llu is ahead of the ring's head %llu", l,
+					(unsigned long long)o->cursor->pos[l], (unsigned long long)head);
+		else
+			ls->start = o->cursor->pos[l];
+		ls->cursor = ls->start;
+	}
+	return 0;
+}
+
+struct init_args {
+	struct evr_consumer *c;
+	const struct evr_consumer_opts *o;
+	struct evr_err *err;
+};
+
+static int init_cursors_cb(void *arg)
+{
+	struct init_args *a = arg;
+	return init_cursors(a->c, a->o, a->err);
+}
+
+int evr_consumer_open(struct evr_ring *r, const struct evr_consumer_opts *opts, struct evr_consumer **out,
+		      struct evr_err *err)
+{
+	struct evr_consumer_opts defaults = {.start = EVR_START_OLDEST};
+	const struct evr_consumer_opts *o = opts ? opts : &defaults;
+	struct evr_consumer *c = calloc(1, sizeof *c + r->lanes * sizeof c->lanes[0]);
+	if (!c)
+		return evr_fail(err, -ENOMEM, "out of memory");
+	c->ring = r;
+	c->abandon_ns = o->abandon_timeout_ns ? o->abandon_timeout_ns : EVR_DEFAULT_ABANDON_NS;
+	c->merge = o->merge_by_time;
+	evr_clock_conv_init(&c->clk, r->ts_source, r->created_ts, r->created_mono_ns, r->created_realtime_ns,
+			    r->tsc_hz);
+	evr_bus_guard_install();
+	struct init_args a = {c, o, err};
+	int rc = evr_bus_guarded(r->base, r->size, init_cursors_cb, &a);
+	if (rc) {
+		if (rc == -EFAULT)
+			evr_fail(err, rc, "ring %s was truncated while opening a consumer", r->name);
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void evr_consumer_close(struct evr_consumer *c)
+{
+	free(c);
+}
+
+static void set_loss(struct evr_item *out, enum evr_item_kind kind, unsigned lane, uint64_t pos, uint64_t n)
+{
+	out->kind = kind;
+	out->lane = (uint16_t)lane;
+	out->pos = pos;
+	out->count = n;
+}
+
+/* One step on one lane: 1 when *out holds an item, 0 when the lane has nothing now. */
+static int lane_step(struct evr_consumer *c, unsigned lane, struct evr_item *out)
+{
+	struct lane_state *ls = &c->lanes[lane];
+	uint64_t pos = ls->cursor;
+	switch (evr_lane_read(&ls->ref, pos, &out->rec, sizeof out->rec)) {
+	case EVR_READ_OK:
+		out->kind = evr_record_validate(&out->rec, NULL, 0) ? EVR_ITEM_INVALID : EVR_ITEM_RECORD;
+		out->lane = (uint16_t)lane;
+		out->pos = pos;
+		out->count = 1;
+		out->rec.seq = pos;
+		out->rec.ts = evr_clock_to_wall(&c->clk, out->rec.ts);
+		ls->cursor = pos + 1;
+		ls->stalled = 0;
+		return 1;
+	case EVR_READ_LAPPED: {
+		uint64_t head = lane_head(ls);
+		uint64_t oldest = head > c->ring->slots ? head - c->ring->slots : 0;
+		uint64_t next = oldest > pos ? oldest : pos + 1;
+		set_loss(out, EVR_ITEM_LOST_LAPPED, lane, pos, next - pos);
+		ls->lapped += next - pos;
+		ls->cursor = next;
+		ls->stalled = 0;
+		return 1;
+	}
+	case EVR_READ_ABANDONED:
+		set_loss(out, EVR_ITEM_LOST_ABANDONED, lane, pos, 1);
+		ls->abandoned++;
+		ls->cursor = pos + 1;
+		ls->stalled = 0;
+		return 1;
+	case EVR_READ_NOT_YET:
+		break;
+	}
+	if (lane_head(ls) <= pos) {
+		ls->stalled = 0;
+		return 0; /* nothing claimed past the cursor: the lane is simply empty */
+	}
+	uint64_t now = evr_clock_ns(CLOCK_MONOTONIC);
+	if (!ls->stalled || ls->stall_pos != pos) {
+		ls->stalled = 1;
+		ls->stall_pos = pos;
+		ls->stall_since = now;
+		return 0;
+	}
+	if (now - ls->stall_since < c->abandon_ns)
+		return 0;
+	set_loss(out, EVR_ITEM_LOST_ABANDONED, lane, pos, 1);
+	ls->abandoned++;
+	ls->cursor = pos + 1;
+	ls->stalled = 0;
+	return 1;
+}
+
+static void count_delivery(struct evr_consumer *c, const struct evr_item *it)
+{
+	struct lane_state *ls = &c->lanes[it->lane];
+	if (it->kind == EVR_ITEM_RECORD || it->kind == EVR_ITEM_INVALID) {
+		ls->delivered++;
+		ls->invalid += it->kind == EVR_ITEM_INVALID;
+	}
+}
+
+static int poll_round_robin(struct evr_consumer *c, struct evr_item *out)
+{
+	unsigned n = c->ring->lanes;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned lane = (c->rr + i) & (n - 1);
+		if (lane_step(c, lane, out)) {
+			c->rr = lane + 1; /* next poll starts at the next lane: no lane starves the others */
+			count_delivery(c, out);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int poll_merged(struct evr_consumer *c, struct evr_item *out)
+{
+	int best = -1;
+	for (unsigned l = 0; l < c->ring->lanes; l++) {
+		struct lane_state *ls = &c->lanes[l];
+		if (!ls->has_pending) {
+			if (!lane_step(c, l, &ls->pending))
+				continue;
+			if (ls->pending.kind == EVR_ITEM_LOST_LAPPED || ls->pending.kind == EVR_ITEM_LOST_ABANDONED) {
+				*out = ls->pending; /* losses are reported at once, never held */
+				return 1;
+			}
+			ls->has_pending = 1;
+		}
+		if (best < 0 || ls->pending.rec.ts < c->lanes[best].pending.rec.ts)
+			best = (int)l;
+	}
+	if (best < 0)
+		return 0;
+	*out = c->lanes[best].pending;
+	c->lanes[best].has_pending = 0;
+	count_delivery(c, out);
+	return 1;
+}
+
+struct poll_args {
+	struct evr_consumer *c;
+	struct evr_item *out;
+};
+
+static int poll_cb(void *arg)
+{
+	struct poll_args *a = arg;
+	return a->c->merge ? poll_merged(a->c, a->out) : poll_round_robin(a->c, a->out);
+}
+
+int evr_consumer_poll(struct evr_consumer *c, struct evr_item *out)
+{
+	if (c->broken)
+		return -EFAULT;
+	struct poll_args a = {c, out};
+	int rc = evr_bus_guarded(c->ring->base, c->ring->size, poll_cb, &a);
+	if (rc == -EFAULT)
+		c->broken = 1;
+	return rc;
+}
+
+int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int n)
+{
+	int got = 0;
+	while (got < n) {
+		int rc = evr_consumer_poll(c, &items[got]);
+		if (rc < 0)
+			return got ? got : rc;
+		if (rc == 0)
+			break;
+		got++;
+	}
+	return got;
+}
+
+/* Something to do: a held record, or a head past a cursor (a record, or a stall to time out). */
+static int ready_unguarded(struct evr_consumer *c)
+{
+	for (unsigned l = 0; l < c->ring->lanes; l++)
+		if (c->lanes[l].has_pending || lane_head(&c->lanes[l]) > c->lanes[l].cursor)
+			return 1;
+	return 0;
+}
+
+static int ready_cb(void *c)
+{
+	return ready_unguarded(c);
+}
+
+static int ready(struct evr_consumer *c)
+{
+	if (c->broken)
+		return 1;
+	int rc = evr_bus_guarded(c->ring->base, c->ring->size, ready_cb, c);
+	return rc != 0; /* a fault counts as ready: the next poll reports -EFAULT */
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns)
+{
+	for (int i = 0; i < EVR_SPIN_ROUNDS; i++) {
+		if (ready(c))
+			return 1;
+		cpu_relax();
+	}
+	uint64_t start = evr_clock_ns(CLOCK_MONOTONIC);
+	struct evr_wake_page *w = c->ring->wake;
+	for (;;) {
+		int64_t left = EVR_SLEEP_CHUNK_NS;
+		if (timeout_ns >= 0) {
+			left = timeout_ns - (int64_t)(evr_clock_ns(CLOCK_MONOTONIC) - start);
+			if (left <= 0)
+				return 0;
+			if (left > EVR_SLEEP_CHUNK_NS)
+				left = EVR_SLEEP_CHUNK_NS;
+		}
+		if (!w) { /* no wake page (no write access to it): poll with short sleeps */
+			struct timespec d = {0, left < 1000000 ? left : 1000000};
+			nanosleep(&d, NULL);
+		} else {
+			/* acquire: a wake that bumped seq after this load makes FUTEX_WAIT return at once */
+			uint32_t seq = atomic_load_explicit(&w->seq, memory_order_acquire);
+			/* relaxed store + seq_cst fence: the flag is visible before we re-check the heads,
+			 * so a producer that publishes after our re-check sees the flag (see wake.c) */
+			atomic_store_explicit(&w->waiters, 1, memory_order_relaxed);
+			atomic_thread_fence(memory_order_seq_cst);
+			if (ready(c))
+				return 1;
+			evr_wake_wait(w, seq, left);
+		}
+		if (ready(c))
+			return 1;
+	}
+}
+
+static uint64_t reported_cursor(const struct lane_state *ls)
+{
+	return ls->has_pending ? ls->pending.pos : ls->cursor;
+}
+
+void evr_consumer_cursor(const struct evr_consumer *c, struct evr_cursor *out)
+{
+	memset(out, 0, sizeof *out);
+	out->ring_id = c->ring->ring_id;
+	out->lanes = c->ring->lanes;
+	for (unsigned l = 0; l < c->ring->lanes; l++)
+		out->pos[l] = reported_cursor(&c->lanes[l]);
+}
+
+void evr_consumer_lane_stats(const struct evr_consumer *c, unsigned lane, struct evr_lane_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (lane >= c->ring->lanes)
+		return;
+	const struct lane_state *ls = &c->lanes[lane];
+	out->start = ls->start;
+	out->cursor = reported_cursor(ls);
+	out->delivered = ls->delivered;
+	out->invalid = ls->invalid;
+	out->lost_lapped = ls->lapped;
+	out->lost_abandoned = ls->abandoned;
+}
+
+void evr_consumer_stats(const struct evr_consumer *c, struct evr_lane_stats *out)
+{
+	struct evr_lane_stats sum = {0}, one;
+	for (unsigned l = 0; l < c->ring->lanes; l++) {
+		evr_consumer_lane_stats(c, l, &one);
+		sum.start += one.start;
+		sum.cursor += one.cursor;
+		sum.delivered += one.delivered;
+		sum.invalid += one.invalid;
+		sum.lost_lapped += one.lost_lapped;
+		sum.lost_abandoned += one.lost_abandoned;
+	}
+	*out = sum;
+}
+
+unsigned evr_consumer_lanes(const struct evr_consumer *c)
+{
+	return c->ring->lanes;
+}
+
+uint64_t evr_consumer_ts_to_wall(struct evr_consumer *c, uint64_t raw)
+{
+	return evr_clock_to_wall(&c->clk, raw);
+}

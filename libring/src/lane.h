@@ -1,0 +1,185 @@
+/* The lane protocol: claim, own, write, publish; and the validated read.
+ *
+ * A lane is a multi-producer ring of S = slots_per_lane slots (a power of two). Position p lives in
+ * slot p & (S-1). Each slot starts with a 64-bit control word:
+ *
+ *     bits 63..14  position (mod 2^50; full positions are rebuilt relative to a nearby position)
+ *     bits 13..2   owner: the producer table index of the writer
+ *     bits  1..0   state: EMPTY (never written), WRITING, COMMITTED, ABANDONED
+ *
+ * Writer of position p (evr_lane_write):
+ *   1. claim p with one fetch_add on the lane head;
+ *   2. own the slot with a CAS from "an older position, not WRITING" to WRITING(p). This is what
+ *      defeats the stale-writer trap: a producer that stalled between claim and CAS for a whole lap
+ *      finds a newer position in the word and drops its record instead of overwriting a newer one;
+ *      a producer that finds another writer still WRITING (stalled or dead) drops too. It never waits.
+ *   3. copy the record body, then publish COMMITTED(p) with a release store.
+ *
+ * Reader of position p (evr_lane_read), the seqlock pattern: acquire-load the word; if it says
+ * COMMITTED(p), copy the record, acquire fence, load the word again; unchanged means the copy is whole.
+ * A word showing a newer position means the reader was lapped.
+ *
+ * The copy of a slot that a newer writer may be overwriting is a data race in C11 terms; it is the
+ * seqlock pattern, whose torn copies are always discarded by the re-check. Under ThreadSanitizer
+ * (EVR_TSAN) the copies use relaxed atomic words so TSan sees what the protocol actually does.
+ *
+ * Positions never repeat within 2^49 of each other, so the 50-bit wrap is harmless (evr_ctl_pos).
+ */
+#ifndef EVR_LANE_H
+#define EVR_LANE_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "layout.h"
+#include "test_hooks.h"
+
+enum evr_slot_state { EVR_SLOT_EMPTY = 0, EVR_SLOT_WRITING = 1, EVR_SLOT_COMMITTED = 2, EVR_SLOT_ABANDONED = 3 };
+
+#define EVR_CTL_POS_SHIFT 14
+#define EVR_CTL_OWNER_SHIFT 2
+#define EVR_CTL_OWNER_MASK 0xfffu
+_Static_assert(EVR_MAX_PRODUCERS - 1 <= EVR_CTL_OWNER_MASK, "owner fits the control word");
+
+static inline uint64_t evr_ctl_make(uint64_t pos, unsigned owner, enum evr_slot_state st)
+{
+	return (pos << EVR_CTL_POS_SHIFT) | ((uint64_t)(owner & EVR_CTL_OWNER_MASK) << EVR_CTL_OWNER_SHIFT) |
+	       (uint64_t)st;
+}
+
+static inline enum evr_slot_state evr_ctl_state(uint64_t w)
+{
+	return (enum evr_slot_state)(w & 3u);
+}
+
+static inline unsigned evr_ctl_owner(uint64_t w)
+{
+	return (unsigned)(w >> EVR_CTL_OWNER_SHIFT) & EVR_CTL_OWNER_MASK;
+}
+
+/* The full position stored in w, taken as the one nearest to `near` (within 2^49). */
+static inline uint64_t evr_ctl_pos(uint64_t w, uint64_t near)
+{
+	uint64_t stored = w >> EVR_CTL_POS_SHIFT;
+	int64_t diff = (int64_t)((stored - near) << EVR_CTL_POS_SHIFT) >> EVR_CTL_POS_SHIFT;
+	return near + (uint64_t)diff;
+}
+
+/* A writer of position pos may take a slot whose word is EMPTY, or holds an older position that is
+ * not being written. */
+static inline int evr_slot_claimable(uint64_t w, uint64_t pos)
+{
+	enum evr_slot_state st = evr_ctl_state(w);
+	if (st == EVR_SLOT_EMPTY)
+		return 1;
+	return st != EVR_SLOT_WRITING && evr_ctl_pos(w, pos) < pos;
+}
+
+static inline _Atomic uint64_t *evr_slot_ctl(unsigned char *slot)
+{
+	return (_Atomic uint64_t *)(void *)slot;
+}
+
+/* Copy the body (everything after the control word) into or out of a slot. */
+static inline void evr_slot_store_body(unsigned char *slot, const void *src, size_t len)
+{
+#ifdef EVR_TSAN
+	for (size_t i = 8; i < len; i += 8) {
+		uint64_t v;
+		memcpy(&v, (const unsigned char *)src + i, 8);
+		atomic_store_explicit((_Atomic uint64_t *)(void *)(slot + i), v, memory_order_relaxed);
+	}
+#else
+	memcpy(slot + 8, (const unsigned char *)src + 8, len - 8);
+#endif
+}
+
+static inline void evr_slot_load_body(const unsigned char *slot, void *dst, size_t len)
+{
+#ifdef EVR_TSAN
+	for (size_t i = 8; i < len; i += 8) {
+		uint64_t v = atomic_load_explicit((_Atomic uint64_t *)(void *)(slot + i), memory_order_relaxed);
+		memcpy((unsigned char *)dst + i, &v, 8);
+	}
+#else
+	memcpy((unsigned char *)dst + 8, slot + 8, len - 8);
+#endif
+}
+
+struct evr_lane_ref {
+	struct evr_lane_hdr *hdr;
+	unsigned char *slots;
+	uint64_t mask;
+	uint32_t record_size;
+};
+
+static inline unsigned char *evr_lane_slot(const struct evr_lane_ref *l, uint64_t pos)
+{
+	return l->slots + (pos & l->mask) * l->record_size;
+}
+
+/* Write one record of len bytes (its first 8 bytes are ignored). 0 when published, -EAGAIN when
+ * dropped because the slot is held by a stalled writer or was already reused by a newer lap. */
+static inline int evr_lane_write(const struct evr_lane_ref *l, unsigned lane, unsigned owner, const void *rec,
+				 size_t len)
+{
+	/* relaxed: the claim only hands out a unique position; the slot's word orders the data. */
+	uint64_t pos = atomic_fetch_add_explicit(&l->hdr->head, 1, memory_order_relaxed);
+	EVR_TEST_HOOK_CLAIMED(lane, pos);
+	unsigned char *slot = evr_lane_slot(l, pos);
+	_Atomic uint64_t *ctl = evr_slot_ctl(slot);
+	/* relaxed: only a first guess for the CAS below, which re-reads the word atomically. */
+	uint64_t w = atomic_load_explicit(ctl, memory_order_relaxed);
+	for (;;) {
+		if (!evr_slot_claimable(w, pos))
+			return -EAGAIN;
+		/* acquire: our body stores below cannot move above taking ownership. A failed CAS reloads
+		 * w and we re-judge it: the word only ever moves forward, so this loop is bounded. */
+		if (atomic_compare_exchange_weak_explicit(ctl, &w, evr_ctl_make(pos, owner, EVR_SLOT_WRITING),
+							  memory_order_acquire, memory_order_relaxed))
+			break;
+	}
+	/* release fence: pairs with the acquire fence in evr_lane_read(). A reader whose copy saw any
+	 * byte stored below is then guaranteed to re-read the word as WRITING(pos) or newer. */
+	atomic_thread_fence(memory_order_release);
+	EVR_TEST_HOOK_OWNED(lane, pos);
+	evr_slot_store_body(slot, rec, len);
+	/* release: pairs with the acquire load in evr_lane_read(); the body is visible before COMMITTED. */
+	atomic_store_explicit(ctl, evr_ctl_make(pos, owner, EVR_SLOT_COMMITTED), memory_order_release);
+	return 0;
+}
+
+enum evr_read_result {
+	EVR_READ_OK,        /* out holds a whole copy of position pos */
+	EVR_READ_NOT_YET,   /* pos not published yet (not claimed, claimed, or being written) */
+	EVR_READ_LAPPED,    /* the slot holds a newer position: pos is gone */
+	EVR_READ_ABANDONED, /* pos was reclaimed from a dead writer */
+};
+
+static inline enum evr_read_result evr_lane_read(const struct evr_lane_ref *l, uint64_t pos, void *out, size_t len)
+{
+	const unsigned char *slot = evr_lane_slot(l, pos);
+	_Atomic uint64_t *ctl = evr_slot_ctl((unsigned char *)slot);
+	/* acquire: pairs with the release publish in evr_lane_write(); the body is complete if COMMITTED. */
+	uint64_t w = atomic_load_explicit(ctl, memory_order_acquire);
+	if (evr_ctl_state(w) == EVR_SLOT_EMPTY)
+		return EVR_READ_NOT_YET;
+	uint64_t stored = evr_ctl_pos(w, pos);
+	if (stored > pos)
+		return EVR_READ_LAPPED;
+	if (stored < pos || evr_ctl_state(w) == EVR_SLOT_WRITING)
+		return EVR_READ_NOT_YET;
+	if (evr_ctl_state(w) == EVR_SLOT_ABANDONED)
+		return EVR_READ_ABANDONED;
+	evr_slot_load_body(slot, out, len);
+	/* acquire fence: pairs with the writer's release fence after its CAS; the copy above happens
+	 * before the re-check below, so a writer that overwrote any of it shows in the word. */
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(ctl, memory_order_relaxed) != w)
+		return EVR_READ_LAPPED;
+	return EVR_READ_OK;
+}
+
+#endif

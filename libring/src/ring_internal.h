@@ -1,0 +1,62 @@
+/* The process-local ring handle, shared by the private modules. Every layout field is copied out of
+ * the header once, after validation, and never re-read: a neighbour that rewrites the header later
+ * cannot steer this process outside its mapping. */
+#ifndef EVR_RING_INTERNAL_H
+#define EVR_RING_INTERNAL_H
+
+#include "evring/ring.h"
+#include "lane.h"
+#include "layout.h"
+
+struct evr_ring {
+	char name[EVR_NAME_MAX + 1];
+	enum evr_role role;
+	int fd;
+	unsigned char *base;
+	size_t size;
+	struct evr_shm_header *hdr;
+	/* validated layout, copied from the header */
+	uint32_t lanes, slots, record_size, max_producers;
+	uint64_t producers_offset, lanes_offset, lane_stride;
+	enum evr_ts_source ts_source;
+	uint64_t ring_id, schema_hash;
+	int32_t creator_pid;
+	uint32_t mode;
+	uint64_t created_realtime_ns, created_mono_ns, created_ts, tsc_hz;
+	/* the companion wake page; NULL when it could not be opened (consumers then poll with sleeps) */
+	struct evr_wake_page *wake;
+};
+
+static inline struct evr_lane_ref evr_ring_lane(const struct evr_ring *r, unsigned lane)
+{
+	unsigned char *lb = r->base + r->lanes_offset + (uint64_t)lane * r->lane_stride;
+	struct evr_lane_ref ref = {
+		.hdr = (struct evr_lane_hdr *)(void *)lb,
+		.slots = lb + EVR_LANE_HDR_SIZE,
+		.mask = r->slots - 1,
+		.record_size = r->record_size,
+	};
+	return ref;
+}
+
+static inline struct evr_producer_entry *evr_ring_producer(const struct evr_ring *r, unsigned idx)
+{
+	return (struct evr_producer_entry *)(void *)(r->base + r->producers_offset) + idx;
+}
+
+/* errors.c */
+int evr_fail(struct evr_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* wake.c */
+int evr_wake_create(const char *ring_name, mode_t mode, struct evr_wake_page **out);
+struct evr_wake_page *evr_wake_open(const char *ring_name);
+void evr_wake_close(struct evr_wake_page *w);
+int evr_wake_unlink(const char *ring_name);
+void evr_wake_sleepers(struct evr_wake_page *w);
+int evr_wake_wait(struct evr_wake_page *w, uint32_t seen_seq, int64_t timeout_ns);
+
+/* producer_table.c */
+int evr_proc_start_time(int32_t pid, uint64_t *start);
+int evr_proc_alive(int32_t pid, uint64_t start_time);
+
+#endif

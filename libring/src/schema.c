@@ -1,0 +1,227 @@
+/* Event schema: descriptors derived from EVR_EVENTS, name lookups, the schema hash, record
+ * building and validation. The JSON printer is in schema_json.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "evring/schema.h"
+
+#define FIELD_DESC(T, kind, fname, n)                                                             \
+	{#fname, EVR_FIELD_##kind, (uint16_t)(EVR_RECORD_HDR_SIZE + offsetof(struct evr_ev_##T, fname)), \
+	 (uint16_t)sizeof(((struct evr_ev_##T *)0)->fname)},
+#define FIELD_ARRAY(U, l, d) static const struct evr_field_desc fields_##l[] = {EVR_FIELDS_##U(FIELD_DESC, l)};
+EVR_EVENTS(FIELD_ARRAY)
+
+#define EVENT_DESC(U, l, d)                                                                       \
+	[EVR_##U] = {#l, #U, EVR_DOMAIN_##d, fields_##l, sizeof fields_##l / sizeof fields_##l[0],   \
+		     EVR_RECORD_HDR_SIZE + sizeof(struct evr_ev_##l),                                \
+		     EVR_PAYLOAD_SIZE - sizeof(struct evr_ev_##l)},
+const struct evr_event_desc evr_events[EVR_EVENT_COUNT] = {EVR_EVENTS(EVENT_DESC)};
+
+#define DOMAIN_NAME(d) #d,
+static const char *const domain_names[EVR_DOMAIN_COUNT] = {EVR_DOMAINS(DOMAIN_NAME)};
+
+const struct evr_event_desc *evr_event_desc(unsigned type)
+{
+	return type < EVR_EVENT_COUNT ? &evr_events[type] : NULL;
+}
+
+const char *evr_type_name(unsigned type)
+{
+	return type < EVR_EVENT_COUNT ? evr_events[type].name : NULL;
+}
+
+int evr_type_from_name(const char *name)
+{
+	for (unsigned t = 0; name && t < EVR_EVENT_COUNT; t++)
+		if (!strcasecmp(name, evr_events[t].name))
+			return (int)t;
+	return -ENOENT;
+}
+
+const char *evr_domain_name(unsigned domain)
+{
+	return domain < EVR_DOMAIN_COUNT ? domain_names[domain] : NULL;
+}
+
+int evr_domain_from_name(const char *name)
+{
+	for (unsigned d = 0; name && d < EVR_DOMAIN_COUNT; d++)
+		if (!strcasecmp(name, domain_names[d]))
+			return (int)d;
+	return -ENOENT;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	return fnv(h, s, strlen(s) + 1); /* the NUL separates names: "ab","c" != "a","bc" */
+}
+
+static uint64_t fnv_u32(uint64_t h, uint32_t v)
+{
+	return fnv(h, &v, sizeof v);
+}
+
+uint64_t evr_schema_hash_of(const struct evr_event_desc *table, size_t count)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	h = fnv_u32(h, EVR_SCHEMA_VERSION);
+	h = fnv_u32(h, EVR_RECORD_SIZE);
+	for (size_t t = 0; t < count; t++) {
+		const struct evr_event_desc *e = &table[t];
+		h = fnv_str(fnv_str(h, e->name), evr_domain_name(e->domain) ? evr_domain_name(e->domain) : "?");
+		h = fnv_u32(fnv_u32(h, e->details_offset), e->details_size);
+		for (unsigned f = 0; f < e->field_count; f++) {
+			h = fnv_str(h, e->fields[f].name);
+			h = fnv_u32(fnv_u32(fnv_u32(h, e->fields[f].kind), e->fields[f].offset), e->fields[f].size);
+		}
+	}
+	return h;
+}
+
+uint64_t evr_schema_hash(void)
+{
+	static uint64_t cached; /* idempotent: racing first callers compute the same value */
+	uint64_t h = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	if (!h) {
+		h = evr_schema_hash_of(evr_events, EVR_EVENT_COUNT);
+		__atomic_store_n(&cached, h, __ATOMIC_RELAXED);
+	}
+	return h;
+}
+
+void evr_record_init(struct evr_record *r, enum evr_type type, uint64_t correlation_id, uint64_t plan_id)
+{
+	memset(r, 0, sizeof *r);
+	r->type = (uint16_t)type;
+	r->correlation_id = correlation_id;
+	r->plan_id = plan_id;
+}
+
+int evr_record_set_str(struct evr_record *r, char *field, size_t field_size, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+	int truncated = n >= field_size;
+	if (truncated) {
+		n = field_size - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--; /* do not cut a UTF-8 sequence in half */
+		r->flags |= EVR_REC_TRUNCATED;
+	}
+	memset(field, 0, field_size);
+	if (n)
+		memcpy(field, src, n);
+	return truncated;
+}
+
+static char *details_ptr(struct evr_record *r, size_t *cap)
+{
+	const struct evr_event_desc *e = evr_event_desc(r->type);
+	if (!e)
+		return NULL;
+	*cap = e->details_size;
+	return (char *)r + e->details_offset;
+}
+
+int evr_record_set_details(struct evr_record *r, const char *text)
+{
+	size_t cap;
+	char *d = details_ptr(r, &cap);
+	if (!d)
+		return -EINVAL;
+	return evr_record_set_str(r, d, cap, text);
+}
+
+const char *evr_record_details(const struct evr_record *r)
+{
+	size_t cap;
+	const char *d = details_ptr((struct evr_record *)r, &cap);
+	return d && memchr(d, 0, cap) ? d : NULL;
+}
+
+static int parse_uint(const char *v, uint64_t max, uint64_t *out)
+{
+	if (!v || !*v || *v == '-' || *v == '+' || *v == ' ')
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 0);
+	if (errno || *end || x > max)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+int evr_record_set_field(struct evr_record *r, const char *key, const char *value)
+{
+	const struct evr_event_desc *e = evr_event_desc(r->type);
+	uint64_t v;
+	if (!e || !key || !value)
+		return -EINVAL;
+	if (!strcmp(key, "correlation_id") || !strcmp(key, "plan_id")) {
+		if (parse_uint(value, UINT64_MAX, &v))
+			return -EINVAL;
+		*(key[0] == 'c' ? &r->correlation_id : &r->plan_id) = v;
+		return 0;
+	}
+	if (!strcmp(key, "details"))
+		return evr_record_set_details(r, value);
+	for (unsigned f = 0; f < e->field_count; f++) {
+		const struct evr_field_desc *fd = &e->fields[f];
+		if (strcmp(key, fd->name))
+			continue;
+		unsigned char *p = (unsigned char *)r + fd->offset;
+		if (fd->kind == EVR_FIELD_STR)
+			return evr_record_set_str(r, (char *)p, fd->size, value);
+		if (parse_uint(value, fd->kind == EVR_FIELD_U32 ? UINT32_MAX : UINT64_MAX, &v))
+			return -EINVAL;
+		if (fd->kind == EVR_FIELD_U32) {
+			uint32_t v32 = (uint32_t)v;
+			memcpy(p, &v32, sizeof v32);
+		} else {
+			memcpy(p, &v, sizeof v);
+		}
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int why(char *buf, size_t len, const char *msg, const char *arg)
+{
+	if (buf && len) {
+		size_t m = strlen(msg), a = arg ? strlen(arg) : 0;
+		size_t n = 0;
+		for (size_t i = 0; i < m && n + 1 < len; i++)
+			buf[n++] = msg[i];
+		for (size_t i = 0; i < a && n + 1 < len; i++)
+			buf[n++] = arg[i];
+		buf[n] = '\0';
+	}
+	return -EPROTO;
+}
+
+int evr_record_validate(const struct evr_record *r, char *why_buf, size_t why_len)
+{
+	const struct evr_event_desc *e = evr_event_desc(r->type);
+	if (!e)
+		return why(why_buf, why_len, "unknown event type", NULL);
+	if (r->flags & ~EVR_REC_FLAGS_KNOWN)
+		return why(why_buf, why_len, "unknown record flags", NULL);
+	for (unsigned f = 0; f < e->field_count; f++) {
+		const struct evr_field_desc *fd = &e->fields[f];
+		if (fd->kind == EVR_FIELD_STR && !memchr((const char *)r + fd->offset, 0, fd->size))
+			return why(why_buf, why_len, "unterminated string field ", fd->name);
+	}
+	if (!memchr((const char *)r + e->details_offset, 0, e->details_size))
+		return why(why_buf, why_len, "unterminated details", NULL);
+	return 0;
+}

@@ -1,0 +1,393 @@
+/* Segment: create, open (with full header validation), close and unlink a ring's shm object.
+ *
+ * Creation initialises everything, then publishes the magic with a release store; an opener
+ * acquire-loads the magic, then checks every header field against what it can recompute, and copies
+ * the layout into its private handle. Consumers open O_RDONLY and map PROT_READ.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "evring/schema.h"
+#include "ring_internal.h"
+
+#define EVR_MAX_SEGMENT (64ull << 30) /* 64 GiB: a sanity bound against absurd layouts */
+#define EVR_INIT_WAIT_NS (200ull * 1000 * 1000)
+
+void evr_ring_opts_default(struct evr_ring_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->slots_per_lane = 4096;
+	o->record_size = EVR_RECORD_SIZE;
+	o->max_producers = 256;
+	o->mode = 0600;
+	o->ts_source = EVR_TS_AUTO;
+}
+
+int evr_name_normalize(const char *name, char out[EVR_NAME_MAX + 1], struct evr_err *err)
+{
+	if (!name || !*name)
+		return evr_fail(err, -EINVAL, "ring name is empty");
+	const char *s = name[0] == '/' ? name + 1 : name;
+	size_t n = strlen(s);
+	if (n == 0)
+		return evr_fail(err, -EINVAL, "ring name '%s' has nothing after the '/'", name);
+	if (n + 1 > EVR_NAME_MAX)
+		return evr_fail(err, -ENAMETOOLONG, "ring name is %zu bytes; at most %d", n, EVR_NAME_MAX - 1);
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+			 c == '_' || c == '-';
+		if (!ok)
+			return evr_fail(err, -EINVAL, "ring name '%s': character '%c' not allowed (use A-Z a-z 0-9 . _ -)",
+					name, c);
+	}
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return evr_fail(err, -EINVAL, "ring name '%s' is not allowed", name);
+	out[0] = '/';
+	memcpy(out + 1, s, n + 1);
+	return 0;
+}
+
+static uint64_t producers_bytes(uint32_t max_producers)
+{
+	return evr_align_up((size_t)max_producers * EVR_CACHELINE, 4096);
+}
+
+static unsigned online_cpus_pow2(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned l = 1;
+	while (l < (unsigned long)(n > 0 ? n : 1) && l < EVR_MAX_LANES)
+		l <<= 1;
+	return l;
+}
+
+static int check_opts(const struct evr_ring_opts *o, uint32_t *lanes, struct evr_err *err)
+{
+	*lanes = o->lanes ? o->lanes : online_cpus_pow2();
+	if (!evr_is_pow2(*lanes) || *lanes > EVR_MAX_LANES)
+		return evr_fail(err, -EINVAL, "lanes = %u: must be a power of two from 1 to %u", *lanes, EVR_MAX_LANES);
+	if (!evr_is_pow2(o->slots_per_lane) || o->slots_per_lane < 2 || o->slots_per_lane > (1u << 24))
+		return evr_fail(err, -EINVAL, "slots per lane = %u: must be a power of two from 2 to 2^24",
+				o->slots_per_lane);
+	if (!evr_is_pow2(o->record_size) || o->record_size < EVR_RECORD_SIZE || o->record_size > 4096)
+		return evr_fail(err, -EINVAL, "record size = %u: must be a power of two from %u to 4096",
+				o->record_size, EVR_RECORD_SIZE);
+	if (o->max_producers < 1 || o->max_producers > EVR_MAX_PRODUCERS)
+		return evr_fail(err, -EINVAL, "max producers = %u: must be from 1 to %u", o->max_producers,
+				EVR_MAX_PRODUCERS);
+	if (o->mode & ~0777u)
+		return evr_fail(err, -EINVAL, "mode %o: only permission bits (0777) are allowed", (unsigned)o->mode);
+	if (!(o->mode & 0600u) || (o->mode & 0600u) != 0600u)
+		return evr_fail(err, -EINVAL, "mode %o: the owner needs read and write (0600)", (unsigned)o->mode);
+	return 0;
+}
+
+static void fill_header(struct evr_shm_header *h, const char *name, const struct evr_ring_opts *o,
+			uint32_t lanes, enum evr_ts_source src, uint64_t size)
+{
+	h->abi_version = EVR_ABI_VERSION;
+	h->schema_version = EVR_SCHEMA_VERSION;
+	h->schema_hash = evr_schema_hash();
+	h->segment_size = size;
+	h->header_size = EVR_HEADER_SIZE;
+	h->record_size = o->record_size;
+	h->lane_count = lanes;
+	h->slots_per_lane = o->slots_per_lane;
+	h->max_producers = o->max_producers;
+	h->ts_source = src;
+	h->producers_offset = EVR_HEADER_SIZE;
+	h->lanes_offset = EVR_HEADER_SIZE + producers_bytes(o->max_producers);
+	h->lane_stride = EVR_LANE_HDR_SIZE + (uint64_t)o->slots_per_lane * o->record_size;
+	if (getrandom(&h->ring_id, sizeof h->ring_id, 0) != sizeof h->ring_id)
+		h->ring_id = evr_clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
+	h->creator_pid = (int32_t)getpid();
+	h->mode = (uint32_t)o->mode;
+	h->tsc_hz = src == EVR_TS_TSC ? evr_tsc_calibrate() : 0;
+	/* the clock triple, taken back to back so consumers can map any timestamp to wall time */
+	h->created_ts = evr_ts_now(src);
+	h->created_mono_ns = evr_clock_ns(CLOCK_MONOTONIC);
+	h->created_realtime_ns = evr_clock_ns(CLOCK_REALTIME);
+	snprintf(h->name, sizeof h->name, "%s", name);
+}
+
+static void copy_layout(struct evr_ring *r, const struct evr_shm_header *h)
+{
+	r->lanes = h->lane_count;
+	r->slots = h->slots_per_lane;
+	r->record_size = h->record_size;
+	r->max_producers = h->max_producers;
+	r->producers_offset = h->producers_offset;
+	r->lanes_offset = h->lanes_offset;
+	r->lane_stride = h->lane_stride;
+	r->ts_source = (enum evr_ts_source)h->ts_source;
+	r->ring_id = h->ring_id;
+	r->schema_hash = h->schema_hash;
+	r->creator_pid = h->creator_pid;
+	r->mode = h->mode;
+	r->created_realtime_ns = h->created_realtime_ns;
+	r->created_mono_ns = h->created_mono_ns;
+	r->created_ts = h->created_ts;
+	r->tsc_hz = h->tsc_hz;
+}
+
+int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct evr_ring **out, struct evr_err *err)
+{
+	struct evr_ring_opts defaults;
+	if (!opts) {
+		evr_ring_opts_default(&defaults);
+		opts = &defaults;
+	}
+	char norm[EVR_NAME_MAX + 1];
+	uint32_t lanes;
+	enum evr_ts_source src;
+	int rc = evr_name_normalize(name, norm, err);
+	if (rc)
+		return rc;
+	if ((rc = check_opts(opts, &lanes, err)))
+		return rc;
+	if (evr_ts_resolve(opts->ts_source, &src))
+		return evr_fail(err, -ENOTSUP, "timestamp source TSC is not available on this machine");
+	uint64_t size = EVR_HEADER_SIZE + producers_bytes(opts->max_producers) +
+			(uint64_t)lanes * (EVR_LANE_HDR_SIZE + (uint64_t)opts->slots_per_lane * opts->record_size);
+	if (size > EVR_MAX_SEGMENT)
+		return evr_fail(err, -EFBIG, "ring of %llu bytes is larger than the %llu-byte limit",
+				(unsigned long long)size, (unsigned long long)EVR_MAX_SEGMENT);
+
+	int fd = shm_open(norm, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return evr_fail(err, -EEXIST, "ring %s already exists (remove it with: evring unlink %s)",
+					norm, norm);
+		return evr_fail(err, -errno, "cannot create ring %s: %s", norm, strerror(errno));
+	}
+	struct evr_ring *r = calloc(1, sizeof *r);
+	void *base = MAP_FAILED;
+	if (!r) {
+		rc = evr_fail(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	/* fchmod: shm_open's mode is filtered by the umask; the ring's mode is an explicit choice */
+	if (fchmod(fd, opts->mode) || ftruncate(fd, (off_t)size)) {
+		rc = evr_fail(err, -errno, "cannot size ring %s to %llu bytes: %s", norm, (unsigned long long)size,
+			      strerror(errno));
+		goto fail;
+	}
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		rc = evr_fail(err, -errno, "cannot map ring %s: %s", norm, strerror(errno));
+		goto fail;
+	}
+	struct evr_shm_header *h = base;
+	fill_header(h, norm, opts, lanes, src, size); /* the rest is zero: ftruncate zero-fills */
+	if ((rc = evr_wake_create(norm, opts->mode, &r->wake))) {
+		evr_fail(err, rc, "cannot create the wake page of ring %s: %s", norm, evr_strerror(rc));
+		goto fail;
+	}
+	/* release: pairs with the acquire load of magic in evr_ring_open(); everything above is visible
+	 * to any process that sees the magic. */
+	atomic_store_explicit(&h->magic, EVR_MAGIC, memory_order_release);
+
+	memcpy(r->name, norm, sizeof norm);
+	r->role = EVR_ROLE_PRODUCER;
+	r->fd = fd;
+	r->base = base;
+	r->size = size;
+	r->hdr = h;
+	copy_layout(r, h);
+	*out = r;
+	return 0;
+fail:
+	if (base != MAP_FAILED)
+		munmap(base, size);
+	if (r && r->wake) {
+		evr_wake_close(r->wake);
+		evr_wake_unlink(norm);
+	}
+	free(r);
+	close(fd);
+	shm_unlink(norm);
+	return rc;
+}
+
+/* Every field must be what a ring of this library would have written. */
+static int validate_header(const struct evr_shm_header *h, uint64_t file_size, struct evr_err *err)
+{
+#define BAD(...) return evr_fail(err, -EPROTO, __VA_ARGS__)
+	if (h->abi_version != EVR_ABI_VERSION)
+		BAD("ABI version mismatch: ring has version %u, this library speaks version %u", h->abi_version,
+		    EVR_ABI_VERSION);
+	if (h->schema_version != EVR_SCHEMA_VERSION || h->schema_hash != evr_schema_hash())
+		BAD("event schema mismatch: ring has schema v%u hash 0x%016llx, this library has v%u hash 0x%016llx",
+		    h->schema_version, (unsigned long long)h->schema_hash, EVR_SCHEMA_VERSION,
+		    (unsigned long long)evr_schema_hash());
+	if (h->header_size != EVR_HEADER_SIZE)
+		BAD("corrupt header: header size %u, expected %u", h->header_size, EVR_HEADER_SIZE);
+	if (!evr_is_pow2(h->record_size) || h->record_size < EVR_RECORD_SIZE || h->record_size > 4096)
+		BAD("corrupt header: record size %u", h->record_size);
+	if (!evr_is_pow2(h->lane_count) || h->lane_count > EVR_MAX_LANES)
+		BAD("corrupt header: lane count %u", h->lane_count);
+	if (!evr_is_pow2(h->slots_per_lane) || h->slots_per_lane < 2 || h->slots_per_lane > (1u << 24))
+		BAD("corrupt header: slots per lane %u", h->slots_per_lane);
+	if (h->max_producers < 1 || h->max_producers > EVR_MAX_PRODUCERS)
+		BAD("corrupt header: max producers %u", h->max_producers);
+	if (h->ts_source != EVR_TS_MONOTONIC && h->ts_source != EVR_TS_TSC)
+		BAD("corrupt header: timestamp source %u", h->ts_source);
+	if (h->ts_source == EVR_TS_TSC && (!EVR_HAVE_TSC || h->tsc_hz == 0))
+		BAD("ring uses TSC timestamps, which this machine or header cannot convert");
+	uint64_t lanes_off = EVR_HEADER_SIZE + producers_bytes(h->max_producers);
+	uint64_t stride = EVR_LANE_HDR_SIZE + (uint64_t)h->slots_per_lane * h->record_size;
+	uint64_t size = lanes_off + (uint64_t)h->lane_count * stride;
+	if (h->producers_offset != EVR_HEADER_SIZE || h->lanes_offset != lanes_off || h->lane_stride != stride)
+		BAD("corrupt header: offsets do not match the layout");
+	if (h->segment_size != size)
+		BAD("corrupt header: segment size %llu, layout needs %llu", (unsigned long long)h->segment_size,
+		    (unsigned long long)size);
+	if (file_size != size)
+		BAD("segment is %llu bytes but its header describes %llu (truncated or replaced?)",
+		    (unsigned long long)file_size, (unsigned long long)size);
+	return 0;
+#undef BAD
+}
+
+/* Wait briefly for a creator still initialising; then the magic must be ours. */
+static int await_magic(const struct evr_shm_header *h, const char *name, struct evr_err *err)
+{
+	uint64_t deadline = evr_clock_ns(CLOCK_MONOTONIC) + EVR_INIT_WAIT_NS;
+	for (;;) {
+		/* acquire: pairs with the release store of magic in evr_ring_create() */
+		uint64_t m = atomic_load_explicit(&h->magic, memory_order_acquire);
+		if (m == EVR_MAGIC)
+			return 0;
+		if (m != 0)
+			return evr_fail(err, -EPROTO, "%s is not an evring ring (magic 0x%016llx)", name,
+					(unsigned long long)m);
+		if (evr_clock_ns(CLOCK_MONOTONIC) > deadline)
+			return evr_fail(err, -EPROTO, "ring %s was never initialised (its creator died?)", name);
+		struct timespec d = {0, 1000 * 1000};
+		nanosleep(&d, NULL);
+	}
+}
+
+int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err)
+{
+	char norm[EVR_NAME_MAX + 1];
+	int rc = evr_name_normalize(name, norm, err);
+	if (rc)
+		return rc;
+	if (role != EVR_ROLE_PRODUCER && role != EVR_ROLE_CONSUMER)
+		return evr_fail(err, -EINVAL, "role must be producer or consumer");
+	int writable = role == EVR_ROLE_PRODUCER;
+	int fd = shm_open(norm, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return evr_fail(err, -ENOENT, "no ring named %s (create it with: evring create %s)", norm, norm);
+		return evr_fail(err, -errno, "cannot open ring %s: %s", norm, strerror(errno));
+	}
+	struct stat st;
+	void *base = MAP_FAILED;
+	struct evr_ring *r = NULL;
+	if (fstat(fd, &st)) {
+		rc = evr_fail(err, -errno, "cannot stat ring %s: %s", norm, strerror(errno));
+		goto fail;
+	}
+	if ((uint64_t)st.st_size < EVR_HEADER_SIZE || (uint64_t)st.st_size > EVR_MAX_SEGMENT) {
+		rc = evr_fail(err, -EPROTO, "%s is %lld bytes: not an evring ring", norm, (long long)st.st_size);
+		goto fail;
+	}
+	base = mmap(NULL, (size_t)st.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		rc = evr_fail(err, -errno, "cannot map ring %s: %s", norm, strerror(errno));
+		goto fail;
+	}
+	const struct evr_shm_header *h = base;
+	if ((rc = await_magic(h, norm, err)) || (rc = validate_header(h, (uint64_t)st.st_size, err)))
+		goto fail;
+	if (!(r = calloc(1, sizeof *r))) {
+		rc = evr_fail(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	memcpy(r->name, norm, sizeof norm);
+	r->role = role;
+	r->fd = fd;
+	r->base = base;
+	r->size = (size_t)st.st_size;
+	r->hdr = base;
+	copy_layout(r, h);
+	r->wake = evr_wake_open(norm);
+	*out = r;
+	return 0;
+fail:
+	if (base != MAP_FAILED)
+		munmap(base, (size_t)st.st_size);
+	close(fd);
+	return rc;
+}
+
+void evr_ring_close(struct evr_ring *r)
+{
+	if (!r)
+		return;
+	evr_wake_close(r->wake);
+	munmap(r->base, r->size);
+	close(r->fd);
+	free(r);
+}
+
+int evr_ring_unlink(const char *name, struct evr_err *err)
+{
+	char norm[EVR_NAME_MAX + 1];
+	int rc = evr_name_normalize(name, norm, err);
+	if (rc)
+		return rc;
+	evr_wake_unlink(norm);
+	if (shm_unlink(norm)) {
+		if (errno == ENOENT)
+			return evr_fail(err, -ENOENT, "no ring named %s", norm);
+		return evr_fail(err, -errno, "cannot unlink ring %s: %s", norm, strerror(errno));
+	}
+	return 0;
+}
+
+void evr_ring_get_info(const struct evr_ring *r, struct evr_ring_info *i)
+{
+	memset(i, 0, sizeof *i);
+	memcpy(i->name, r->name, sizeof i->name);
+	i->abi_version = EVR_ABI_VERSION;
+	i->schema_version = EVR_SCHEMA_VERSION;
+	i->schema_hash = r->schema_hash;
+	i->lanes = r->lanes;
+	i->slots_per_lane = r->slots;
+	i->record_size = r->record_size;
+	i->max_producers = r->max_producers;
+	i->segment_size = r->size;
+	i->ring_id = r->ring_id;
+	i->creator_pid = r->creator_pid;
+	i->created_realtime_ns = r->created_realtime_ns;
+	i->ts_source = r->ts_source;
+	i->tsc_hz = r->tsc_hz;
+	i->mode = (mode_t)r->mode;
+}
+
+uint64_t evr_ring_lane_head(const struct evr_ring *r, unsigned lane)
+{
+	if (lane >= r->lanes)
+		return 0;
+	struct evr_lane_ref l = evr_ring_lane(r, lane);
+	/* relaxed: a snapshot for display and lag; nothing is read through it */
+	return atomic_load_explicit(&l.hdr->head, memory_order_relaxed);
+}
+
+enum evr_role evr_ring_role(const struct evr_ring *r)
+{
+	return r->role;
+}
