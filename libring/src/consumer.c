@@ -13,13 +13,13 @@
  * holds exactly. With merge_by_time one record per lane is held back (pending) and the earliest is
  * handed out; the reported cursor then points at the held record, so the identity still holds.
  *
- * Reads run under the SIGBUS guard: a segment truncated under us fails with -EFAULT.
+ * A segment truncated under us (the SIGBUS shield sets ring->broken) fails polls with -EFAULT; an
+ * item read in the same poll as the fault is discarded, since zero pages may have replaced it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus_guard.h"
 #include "clock.h"
 #include "evring/consumer.h"
 #include "ring_internal.h"
@@ -42,7 +42,6 @@ struct evr_consumer {
 	struct evr_ring *ring;
 	uint64_t abandon_ns;
 	bool merge;
-	int broken;
 	unsigned rr;
 	struct evr_clock_conv clk;
 	struct lane_state lanes[];
@@ -88,18 +87,6 @@ static int init_cursors(struct evr_consumer *c, const struct evr_consumer_opts *
 	return 0;
 }
 
-struct init_args {
-	struct evr_consumer *c;
-	const struct evr_consumer_opts *o;
-	struct evr_err *err;
-};
-
-static int init_cursors_cb(void *arg)
-{
-	struct init_args *a = arg;
-	return init_cursors(a->c, a->o, a->err);
-}
-
 int evr_consumer_open(struct evr_ring *r, const struct evr_consumer_opts *opts, struct evr_consumer **out,
 		      struct evr_err *err)
 {
@@ -113,12 +100,10 @@ int evr_consumer_open(struct evr_ring *r, const struct evr_consumer_opts *opts, 
 	c->merge = o->merge_by_time;
 	evr_clock_conv_init(&c->clk, r->ts_source, r->created_ts, r->created_mono_ns, r->created_realtime_ns,
 			    r->tsc_hz);
-	evr_bus_guard_install();
-	struct init_args a = {c, o, err};
-	int rc = evr_bus_guarded(r->base, r->size, init_cursors_cb, &a);
+	int rc = init_cursors(c, o, err);
+	if (!rc && evr_ring_status(r))
+		rc = evr_fail(err, -EFAULT, "ring %s was truncated while opening a consumer", r->name);
 	if (rc) {
-		if (rc == -EFAULT)
-			evr_fail(err, rc, "ring %s was truncated while opening a consumer", r->name);
 		free(c);
 		return rc;
 	}
@@ -242,26 +227,12 @@ static int poll_merged(struct evr_consumer *c, struct evr_item *out)
 	return 1;
 }
 
-struct poll_args {
-	struct evr_consumer *c;
-	struct evr_item *out;
-};
-
-static int poll_cb(void *arg)
-{
-	struct poll_args *a = arg;
-	return a->c->merge ? poll_merged(a->c, a->out) : poll_round_robin(a->c, a->out);
-}
-
 int evr_consumer_poll(struct evr_consumer *c, struct evr_item *out)
 {
-	if (c->broken)
+	if (evr_ring_status(c->ring))
 		return -EFAULT;
-	struct poll_args a = {c, out};
-	int rc = evr_bus_guarded(c->ring->base, c->ring->size, poll_cb, &a);
-	if (rc == -EFAULT)
-		c->broken = 1;
-	return rc;
+	int rc = c->merge ? poll_merged(c, out) : poll_round_robin(c, out);
+	return evr_ring_status(c->ring) ? -EFAULT : rc;
 }
 
 int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int n)
@@ -278,26 +249,16 @@ int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int 
 	return got;
 }
 
-/* Something to do: a held record, or a head past a cursor (a record, or a stall to time out). */
-static int ready_unguarded(struct evr_consumer *c)
+/* Something to do: a held record, a head past a cursor (a record, or a stall to time out), or a
+ * broken segment whose error the next poll reports. */
+static int ready(struct evr_consumer *c)
 {
+	if (evr_ring_status(c->ring))
+		return 1;
 	for (unsigned l = 0; l < c->ring->lanes; l++)
 		if (c->lanes[l].has_pending || lane_head(&c->lanes[l]) > c->lanes[l].cursor)
 			return 1;
 	return 0;
-}
-
-static int ready_cb(void *c)
-{
-	return ready_unguarded(c);
-}
-
-static int ready(struct evr_consumer *c)
-{
-	if (c->broken)
-		return 1;
-	int rc = evr_bus_guarded(c->ring->base, c->ring->size, ready_cb, c);
-	return rc != 0; /* a fault counts as ready: the next poll reports -EFAULT */
 }
 
 static void cpu_relax(void)

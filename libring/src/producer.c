@@ -31,33 +31,37 @@ struct evr_producer {
 	struct evr_lane_ref lanes[];
 };
 
+/* Take a FREE entry if there is one; reuse CLOSED or DEAD entries (whose counters `evring info`
+ * still shows) only when the table has no never-used entry left. */
 static int claim_entry(struct evr_ring *r, const char *service, unsigned *idx)
 {
 	int32_t pid = (int32_t)getpid();
 	uint64_t start = 0;
 	evr_proc_start_time(pid, &start);
-	for (unsigned i = 0; i < r->max_producers; i++) {
-		struct evr_producer_entry *e = evr_ring_producer(r, i);
-		/* relaxed: a first look; the CAS below decides */
-		uint32_t s = atomic_load_explicit(&e->state, memory_order_relaxed);
-		if (s == EVR_PRODUCER_LIVE || s == EVR_PRODUCER_CLAIMING)
-			continue;
-		/* acquire: we own the entry before touching its fields */
-		if (!atomic_compare_exchange_strong_explicit(&e->state, &s, EVR_PRODUCER_CLAIMING,
-							     memory_order_acquire, memory_order_relaxed))
-			continue;
-		e->pid = pid;
-		e->start_time = start;
-		memset(e->service, 0, sizeof e->service);
-		strncpy(e->service, service ? service : "", sizeof e->service - 1);
-		/* relaxed: nobody reads the counters until the LIVE store below publishes the entry */
-		atomic_store_explicit(&e->emitted, 0, memory_order_relaxed);
-		atomic_store_explicit(&e->dropped, 0, memory_order_relaxed);
-		atomic_store_explicit(&e->lane_hint, 0, memory_order_relaxed);
-		/* release: pairs with the acquire in evr_ring_producer_info() and reclaim */
-		atomic_store_explicit(&e->state, EVR_PRODUCER_LIVE, memory_order_release);
-		*idx = i;
-		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < r->max_producers; i++) {
+			struct evr_producer_entry *e = evr_ring_producer(r, i);
+			/* relaxed: a first look; the CAS below decides */
+			uint32_t s = atomic_load_explicit(&e->state, memory_order_relaxed);
+			int wanted = pass == 0 ? s == EVR_PRODUCER_FREE
+					       : s == EVR_PRODUCER_CLOSED || s == EVR_PRODUCER_DEAD;
+			/* acquire: we own the entry before touching its fields */
+			if (!wanted || !atomic_compare_exchange_strong_explicit(&e->state, &s, EVR_PRODUCER_CLAIMING,
+										 memory_order_acquire, memory_order_relaxed))
+				continue;
+			e->pid = pid;
+			e->start_time = start;
+			memset(e->service, 0, sizeof e->service);
+			strncpy(e->service, service ? service : "", sizeof e->service - 1);
+			/* relaxed: nobody reads the counters until the LIVE store below publishes the entry */
+			atomic_store_explicit(&e->emitted, 0, memory_order_relaxed);
+			atomic_store_explicit(&e->dropped, 0, memory_order_relaxed);
+			atomic_store_explicit(&e->lane_hint, 0, memory_order_relaxed);
+			/* release: pairs with the acquire in evr_ring_producer_info() and reclaim */
+			atomic_store_explicit(&e->state, EVR_PRODUCER_LIVE, memory_order_release);
+			*idx = i;
+			return 0;
+		}
 	}
 	return -ENOSPC;
 }
@@ -100,6 +104,9 @@ int evr_emit(struct evr_producer *p, struct evr_record *rec)
 {
 	if (rec->type >= EVR_EVENT_COUNT || (rec->flags & ~EVR_REC_FLAGS_KNOWN))
 		return -EINVAL;
+	/* relaxed: process-local flag set by the SIGBUS shield */
+	if (atomic_load_explicit(&p->ring->broken, memory_order_relaxed))
+		return -EFAULT;
 	int cpu = sched_getcpu();
 	unsigned lane = cpu < 0 ? 0 : (unsigned)cpu & p->lane_mask;
 	rec->ts = evr_ts_now(p->ring->ts_source);

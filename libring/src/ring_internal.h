@@ -23,6 +23,8 @@ struct evr_ring {
 	int32_t creator_pid;
 	uint32_t mode;
 	uint64_t created_realtime_ns, created_mono_ns, created_ts, tsc_hz;
+	/* set by the SIGBUS shield when the segment was truncated under us (see bus_shield.h) */
+	atomic_int broken;
 	/* the companion wake page; NULL when it could not be opened (consumers then poll with sleeps) */
 	struct evr_wake_page *wake;
 };

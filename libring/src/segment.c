@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus_shield.h"
 #include "clock.h"
 #include "evring/schema.h"
 #include "ring_internal.h"
@@ -198,6 +199,7 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 	atomic_store_explicit(&h->magic, EVR_MAGIC, memory_order_release);
 
 	memcpy(r->name, norm, sizeof norm);
+	evr_bus_shield_add(base, size, &r->broken);
 	r->role = EVR_ROLE_PRODUCER;
 	r->fd = fd;
 	r->base = base;
@@ -317,6 +319,7 @@ int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, s
 		goto fail;
 	}
 	memcpy(r->name, norm, sizeof norm);
+	evr_bus_shield_add(base, (size_t)st.st_size, &r->broken);
 	r->role = role;
 	r->fd = fd;
 	r->base = base;
@@ -338,6 +341,7 @@ void evr_ring_close(struct evr_ring *r)
 	if (!r)
 		return;
 	evr_wake_close(r->wake);
+	evr_bus_shield_remove(r->base);
 	munmap(r->base, r->size);
 	close(r->fd);
 	free(r);
@@ -385,6 +389,12 @@ uint64_t evr_ring_lane_head(const struct evr_ring *r, unsigned lane)
 	struct evr_lane_ref l = evr_ring_lane(r, lane);
 	/* relaxed: a snapshot for display and lag; nothing is read through it */
 	return atomic_load_explicit(&l.hdr->head, memory_order_relaxed);
+}
+
+int evr_ring_status(const struct evr_ring *r)
+{
+	/* relaxed: set by our own SIGBUS handler, in this process */
+	return atomic_load_explicit(&((struct evr_ring *)r)->broken, memory_order_relaxed) ? -EFAULT : 0;
 }
 
 enum evr_role evr_ring_role(const struct evr_ring *r)

@@ -1,0 +1,46 @@
+/* Shared by the fork-based tests: self-checking payloads and a child-side producer loop. */
+#ifndef EVR_MP_UTIL_H
+#define EVR_MP_UTIL_H
+
+#include <string.h>
+
+#include "test_util.h"
+
+/* The payload is a pure function of (producer, counter), so a torn or misplaced copy fails intact(). */
+static inline void mp_fill(struct evr_record *r, uint64_t producer, uint64_t n)
+{
+	evr_record_init(r, EVR_TOOL_COMPLETED, producer, n);
+	r->u.tool_completed.duration_ns = n * 0x9e3779b97f4a7c15ull ^ producer;
+	r->u.tool_completed.attempt = (uint32_t)(n * 31 + producer);
+	snprintf(r->u.tool_completed.tool, sizeof r->u.tool_completed.tool, "p%llu-%llu",
+		 (unsigned long long)producer, (unsigned long long)n);
+}
+
+static inline int mp_intact(const struct evr_record *r)
+{
+	struct evr_record want;
+	if (r->type != EVR_TOOL_COMPLETED)
+		return 0;
+	mp_fill(&want, r->correlation_id, r->plan_id);
+	return !memcmp(&want.u, &r->u, sizeof want.u);
+}
+
+/* In a child: open the ring as a producer and emit records 0..n-1 as producer `id`. Exits 0, or 1
+ * when the ring could not be opened. */
+static inline void mp_producer_child(const char *name, uint64_t id, uint64_t n)
+{
+	struct evr_ring *r;
+	struct evr_producer *p;
+	if (evr_ring_open(name, EVR_ROLE_PRODUCER, &r, NULL) || evr_producer_open(r, "mp-producer", &p, NULL))
+		_exit(1);
+	for (uint64_t i = 0; i < n; i++) {
+		struct evr_record rec;
+		mp_fill(&rec, id, i);
+		evr_emit(p, &rec);
+	}
+	evr_producer_close(p);
+	evr_ring_close(r);
+	_exit(0);
+}
+
+#endif

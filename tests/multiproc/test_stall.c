@@ -1,0 +1,231 @@
+/* Producers stopped or killed inside the emit window, over a real segment with forked processes.
+ * One lane so every producer shares the slot the victim holds. Victim: producer 0, held at position
+ * VICTIM_POS by a test hook (SIGSTOP or SIGKILL, after the ownership CAS or before it). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "lane.h"
+#include "mp_util.h"
+#include "ring_internal.h"
+
+#define SLOTS 16
+#define VICTIM_POS 5
+#define BOUND_NS (50ull * 1000 * 1000)
+
+static char name[64];
+static struct evr_ring *ring, *ro;
+static struct evr_consumer *cons;
+
+static void setup(void)
+{
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 1;
+	o.slots_per_lane = SLOTS;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "stall"), &o, &ring, NULL), 0);
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &ro, NULL), 0);
+	struct evr_consumer_opts co = {.start = EVR_START_OLDEST, .abandon_timeout_ns = BOUND_NS};
+	cr_assert_eq(evr_consumer_open(ro, &co, &cons, NULL), 0);
+}
+
+static void teardown(void)
+{
+	evr_consumer_close(cons);
+	evr_ring_close(ro);
+	evr_ring_close(ring);
+	evr_ring_unlink(name, NULL);
+}
+
+static int victim_signal;
+static void victim_hook(unsigned lane, uint64_t pos)
+{
+	(void)lane;
+	if (pos == VICTIM_POS)
+		raise(victim_signal);
+}
+
+/* Producer 0 emits 10 records; at VICTIM_POS it stops or dies inside the chosen window. */
+static pid_t start_victim(int sig, int before_cas)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		victim_signal = sig;
+		if (before_cas)
+			evr_test_hook_claimed = victim_hook;
+		else
+			evr_test_hook_owned = victim_hook;
+		mp_producer_child(name, 0, 10);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, WUNTRACED), pid);
+	if (sig == SIGSTOP)
+		cr_assert(WIFSTOPPED(st), "victim stopped in the window");
+	else
+		cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "victim killed in the window");
+	return pid;
+}
+
+static void run_other_producer(uint64_t n)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		mp_producer_child(name, 1, n);
+	int st = evr_test_reap(pid, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the other producer completed: it never waited");
+}
+
+/* Poll until the consumer reports the abandoned victim position; returns how long that took. */
+static uint64_t consume_through_victim(void)
+{
+	struct evr_item it;
+	uint64_t t0 = 0;
+	for (;;) {
+		int rc = evr_consumer_poll(cons, &it);
+		cr_assert_geq(rc, 0);
+		if (rc == 0) {
+			if (!t0)
+				t0 = evr_test_now_ns();
+			cr_assert_lt(evr_test_now_ns() - t0, BOUND_NS + 5000000000ull, "consumer stuck past the bound");
+			continue;
+		}
+		if (it.kind == EVR_ITEM_RECORD) {
+			cr_assert(mp_intact(&it.rec));
+			cr_assert_lt(it.pos, VICTIM_POS);
+			continue;
+		}
+		cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED);
+		cr_assert_eq(it.pos, VICTIM_POS);
+		return evr_test_now_ns() - t0;
+	}
+}
+
+/* Drain everything; every record intact; the accounting identity holds. */
+static void drain_and_check(struct evr_consumer *c)
+{
+	struct evr_item it;
+	int rc;
+	uint64_t t0 = evr_test_now_ns();
+	while (evr_consumer_lanes(c) && evr_test_now_ns() - t0 < 10000000000ull) {
+		rc = evr_consumer_poll(c, &it);
+		cr_assert_geq(rc, 0);
+		if (rc == 1 && it.kind == EVR_ITEM_RECORD)
+			cr_assert(mp_intact(&it.rec), "record at %llu intact", (unsigned long long)it.pos);
+		struct evr_lane_stats s;
+		evr_consumer_lane_stats(c, 0, &s);
+		if (rc == 0 && s.cursor == evr_ring_lane_head(ro, 0))
+			break;
+	}
+	struct evr_lane_stats s;
+	evr_consumer_lane_stats(c, 0, &s);
+	cr_assert_eq(s.cursor, evr_ring_lane_head(ro, 0), "drained within 10 s");
+	cr_assert_eq(s.delivered + s.lost_lapped + s.lost_abandoned, s.cursor - s.start);
+}
+
+static struct evr_producer_info producer(unsigned idx)
+{
+	struct evr_producer_info info;
+	cr_assert_eq(evr_ring_producer_info(ring, idx, &info), 0);
+	return info;
+}
+
+Test(stall, a_producer_stopped_between_own_and_publish_blocks_nobody, .init = setup, .fini = teardown, .timeout = 60)
+{
+	pid_t victim = start_victim(SIGSTOP, 0);
+	uint64_t waited = consume_through_victim();
+	cr_assert_geq(waited, BOUND_NS - 1000000, "skipped no earlier than the bound");
+
+	/* 100 more records: 6 of them (21, 37, ..., 101) map to the held slot and are dropped */
+	run_other_producer(100);
+	cr_assert_eq(producer(1).dropped, 6);
+	cr_assert_eq(producer(1).emitted, 94);
+	struct evr_lane_ref l = evr_ring_lane(ring, 0);
+	uint64_t w = atomic_load(evr_slot_ctl(evr_lane_slot(&l, VICTIM_POS)));
+	cr_assert_eq(evr_ctl_state(w), EVR_SLOT_WRITING);
+	cr_assert_eq(evr_ctl_pos(w, VICTIM_POS), VICTIM_POS, "still held by the stopped victim");
+	struct evr_reclaim_report rep;
+	cr_assert_eq(evr_ring_reclaim(ring, &rep), 0);
+	cr_assert_eq(rep.slots_reclaimed, 0, "a stopped producer is alive: never reclaimed");
+
+	/* resume: it publishes position 5 into a slot nobody reused, then emits 106..109 */
+	kill(victim, SIGCONT);
+	int st = evr_test_reap(victim, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	w = atomic_load(evr_slot_ctl(evr_lane_slot(&l, VICTIM_POS)));
+	cr_assert_eq(evr_ctl_state(w), EVR_SLOT_COMMITTED);
+	cr_assert_eq(evr_ctl_pos(w, VICTIM_POS), VICTIM_POS);
+	struct evr_record late;
+	memcpy(&late, evr_lane_slot(&l, VICTIM_POS), sizeof late);
+	cr_assert(mp_intact(&late), "the late record is whole");
+	cr_assert_eq(late.plan_id, VICTIM_POS);
+	drain_and_check(cons);
+	struct evr_consumer *fresh;
+	cr_assert_eq(evr_consumer_open(ro, NULL, &fresh, NULL), 0);
+	drain_and_check(fresh);
+	evr_consumer_close(fresh);
+}
+
+Test(stall, a_stale_writer_that_wakes_after_a_lap_drops_instead_of_overwriting, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	pid_t victim = start_victim(SIGSTOP, 1); /* claimed 5, stopped before its CAS */
+	consume_through_victim();
+	run_other_producer(100); /* positions 6..105: slot 5 is rewritten with 21, 37, ..., 101 */
+	cr_assert_eq(producer(1).dropped, 0);
+	kill(victim, SIGCONT);
+	int st = evr_test_reap(victim, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert_eq(producer(0).dropped, 1, "the stale writer dropped its record");
+	cr_assert_eq(producer(0).emitted, 9);
+	struct evr_lane_ref l = evr_ring_lane(ring, 0);
+	uint64_t w = atomic_load(evr_slot_ctl(evr_lane_slot(&l, VICTIM_POS)));
+	cr_assert_eq(evr_ctl_pos(w, 101), 101, "the newer record still owns the slot");
+	struct evr_record newer;
+	memcpy(&newer, evr_lane_slot(&l, VICTIM_POS), sizeof newer);
+	cr_assert(mp_intact(&newer), "and it is not corrupted");
+	cr_assert_eq(newer.correlation_id, 1);
+	drain_and_check(cons);
+}
+
+Test(stall, a_producer_killed_mid_emit_leaves_a_slot_that_is_reclaimed, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	start_victim(SIGKILL, 0); /* reaped by start_victim: dead for sure */
+	consume_through_victim();
+	struct evr_reclaim_report rep;
+	cr_assert_eq(evr_ring_reclaim(ring, &rep), 0);
+	cr_assert_eq(rep.producers_reclaimed, 1);
+	cr_assert_eq(rep.slots_reclaimed, 1);
+	cr_assert_eq(producer(0).state, EVR_PRODUCER_DEAD);
+	struct evr_lane_ref l = evr_ring_lane(ring, 0);
+	uint64_t w = atomic_load(evr_slot_ctl(evr_lane_slot(&l, VICTIM_POS)));
+	cr_assert_eq(evr_ctl_state(w), EVR_SLOT_ABANDONED);
+	run_other_producer(40);
+	cr_assert_eq(producer(1).dropped, 0, "the reclaimed slot is writable again");
+	drain_and_check(cons);
+	struct evr_consumer *fresh;
+	cr_assert_eq(evr_consumer_open(ro, NULL, &fresh, NULL), 0);
+	drain_and_check(fresh);
+	evr_consumer_close(fresh);
+}
+
+Test(stall, a_killed_but_unreaped_producer_counts_as_dead, .init = setup, .fini = teardown, .timeout = 60)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		victim_signal = SIGKILL;
+		evr_test_hook_owned = victim_hook;
+		mp_producer_child(name, 0, 10);
+	}
+	/* do not reap: the victim stays a zombie, whose pid still answers kill(pid, 0) */
+	struct evr_reclaim_report rep = {0, 0};
+	uint64_t t0 = evr_test_now_ns();
+	while (rep.slots_reclaimed == 0 && evr_test_now_ns() - t0 < 10000000000ull) {
+		cr_assert_eq(evr_ring_reclaim(ring, &rep), 0);
+		usleep(1000);
+	}
+	cr_assert_eq(rep.slots_reclaimed, 1);
+	cr_assert_eq(rep.producers_reclaimed, 1);
+	int st = evr_test_reap(pid, 0);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	drain_and_check(cons);
+}
