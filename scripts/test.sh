@@ -20,9 +20,9 @@ run_suite() { # name builddir ctest-args...
 evr_build build/release -DCMAKE_BUILD_TYPE=Release
 run_suite release build/release -j 2
 if [ $quick -eq 0 ]; then
-  evr_build build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DEVR_TSAN=ON
+  evr_build build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DEVR_TSAN=ON -DEVR_BUILD_BENCH=OFF
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_suite tsan build/tsan -L tsan
-  evr_build build/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DEVR_ASAN=ON
+  evr_build build/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DEVR_ASAN=ON -DEVR_BUILD_BENCH=OFF
   ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1" run_suite asan build/asan -L asan -j 2
 fi
 [ $fail -eq 0 ] && echo "== all suites passed" || echo "== FAILED"
