@@ -18,11 +18,16 @@ evr_install_deps() {
   fi
 }
 
-# evr_build DIR [cmake args...]: a fresh configure and build of the tree in DIR.
+# evr_build DIR [cmake args...]: a fresh configure and build of the tree in DIR. The full log is
+# kept in DIR.log; on failure its errors are printed and the build's exit status returned.
 evr_build() {
   local dir=$1; shift
   rm -rf "$dir"
-  cmake -S "$EVR_ROOT" -B "$dir" -DEVR_WERROR=ON "$@" >/dev/null
-  cmake --build "$dir" -j "$(nproc)" 2>&1 | grep -E 'error|warning|Error' || true
-  [ "${PIPESTATUS[0]}" -eq 0 ]
+  mkdir -p "$(dirname "$dir")"
+  local log="$dir.log"
+  if ! { cmake -S "$EVR_ROOT" -B "$dir" -DEVR_WERROR=ON "$@" && cmake --build "$dir" -j "$(nproc)"; } >"$log" 2>&1; then
+    grep -E -B2 -A6 'error|Error' "$log" | head -80
+    echo "== build of $dir failed (full log: $log)"
+    return 1
+  fi
 }
