@@ -333,3 +333,81 @@ Test(segment, unlink_removes_the_ring_and_its_wake_page, .init = setup)
 	cr_assert_lt(shm_open(name, O_RDONLY, 0), 0);
 	cr_assert_lt(shm_open(wake, O_RDONLY, 0), 0);
 }
+
+Test(segment, a_full_producer_table_is_refused_and_closed_entries_are_reused_last)
+{
+	char n[64];
+	struct evr_ring *r;
+	struct evr_ring_opts o;
+	struct evr_producer *a, *b, *c;
+	struct evr_err err;
+	small_opts(&o);
+	o.max_producers = 2;
+	cr_assert_eq(evr_ring_create(evr_test_name(n, sizeof n, "full"), &o, &r, NULL), 0);
+	cr_assert_eq(evr_producer_open(r, "a", &a, NULL), 0);
+	cr_assert_eq(evr_producer_open(r, "b", &b, NULL), 0);
+	cr_assert_eq(evr_producer_open(r, "c", &c, &err), -ENOSPC);
+	cr_assert(strstr(err.msg, "producer entries"), "%s", err.msg);
+	struct evr_record rec;
+	evr_record_init(&rec, EVR_SESSION_CREATED, 0, 0);
+	cr_assert_eq(evr_emit(a, &rec), 0);
+	evr_producer_close(a);
+	struct evr_producer_info info;
+	cr_assert_eq(evr_ring_producer_info(r, 0, &info), 0);
+	cr_assert_eq(info.state, EVR_PRODUCER_CLOSED);
+	cr_assert_eq(info.emitted, 1, "a closed producer's counters stay visible");
+	cr_assert_eq(evr_producer_open(r, "c", &c, NULL), 0, "the closed entry is reused when nothing is free");
+	cr_assert_eq(evr_producer_id(c), 0);
+	cr_assert_eq(evr_ring_producer_info(r, 0, &info), 0);
+	cr_assert_str_eq(info.service, "c");
+	cr_assert_eq(info.emitted, 0);
+	evr_producer_close(b);
+	evr_producer_close(c);
+	evr_ring_close(r);
+	evr_ring_unlink(n, NULL);
+}
+
+Test(segment, larger_record_slots_carry_the_same_records)
+{
+	char n[64];
+	struct evr_ring *r, *ro;
+	struct evr_ring_opts o;
+	struct evr_producer *p;
+	struct evr_consumer *c;
+	small_opts(&o);
+	o.record_size = 1024;
+	o.lanes = 2;
+	cr_assert_eq(evr_ring_create(evr_test_name(n, sizeof n, "big"), &o, &r, NULL), 0);
+	cr_assert_eq(evr_producer_open(r, "big", &p, NULL), 0);
+	for (uint64_t i = 0; i < 40; i++) {
+		struct evr_record rec;
+		evr_record_init(&rec, EVR_CHECKPOINT_CREATED, i, i * 3);
+		rec.u.checkpoint_created.checkpoint_id = i * 7;
+		cr_assert_eq(evr_emit(p, &rec), 0);
+	}
+	cr_assert_eq(evr_ring_open(n, EVR_ROLE_CONSUMER, &ro, NULL), 0);
+	struct evr_ring_info info;
+	evr_ring_get_info(ro, &info);
+	cr_assert_eq(info.record_size, 1024);
+	cr_assert_eq(evr_consumer_open(ro, NULL, &c, NULL), 0);
+	struct evr_item it;
+	uint64_t got = 0;
+	while (evr_consumer_poll(c, &it) == 1) {
+		if (it.kind != EVR_ITEM_RECORD)
+			continue;
+		cr_assert_eq(it.rec.u.checkpoint_created.checkpoint_id, it.rec.correlation_id * 7);
+		cr_assert_eq(it.rec.plan_id, it.rec.correlation_id * 3);
+		got++;
+	}
+	struct evr_lane_stats s;
+	evr_consumer_stats(c, &s);
+	/* opened after the emits: each lane starts at its head - 16, and everything from there arrives */
+	cr_assert_eq(s.start + got, 40);
+	cr_assert_eq(s.lost_lapped + s.lost_abandoned, 0);
+	cr_assert_geq(got, 16);
+	evr_consumer_close(c);
+	evr_ring_close(ro);
+	evr_producer_close(p);
+	evr_ring_close(r);
+	evr_ring_unlink(n, NULL);
+}
