@@ -1,6 +1,7 @@
 /* Event schema: descriptors derived from EVR_EVENTS, name lookups, the schema hash, record
  * building and validation. The JSON printer is in schema_json.c. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -90,11 +91,12 @@ uint64_t evr_schema_hash_of(const struct evr_event_desc *table, size_t count)
 
 uint64_t evr_schema_hash(void)
 {
-	static uint64_t cached; /* idempotent: racing first callers compute the same value */
-	uint64_t h = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	static _Atomic uint64_t cached;
+	/* relaxed: racing first callers compute and store the same value; nothing else is published */
+	uint64_t h = atomic_load_explicit(&cached, memory_order_relaxed);
 	if (!h) {
 		h = evr_schema_hash_of(evr_events, EVR_EVENT_COUNT);
-		__atomic_store_n(&cached, h, __ATOMIC_RELAXED);
+		atomic_store_explicit(&cached, h, memory_order_relaxed);
 	}
 	return h;
 }
