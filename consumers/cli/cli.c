@@ -1,0 +1,122 @@
+/* Helpers shared by the subcommands: errors, help, number parsing, ring opening, stop signals. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+volatile sig_atomic_t evr_cli_stop;
+
+void evr_cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "evring %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+int evr_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "evring %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (see 'evring %s --help')\n", cmd);
+	va_end(ap);
+	return EVR_EXIT_USAGE;
+}
+
+bool evr_cli_wants_help(const struct evr_command *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: %s\n", cmd->usage);
+			return true;
+		}
+	}
+	return false;
+}
+
+int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, struct evr_ring **out)
+{
+	struct evr_err err = { 0 };
+	int rc = evr_ring_open(name, role, out, &err);
+	if (rc < 0) {
+		evr_cli_error(cmd, "%s", err.msg[0] ? err.msg : evr_strerror(rc));
+		return EVR_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int evr_cli_parse_u64(const char *s, bool suffixes, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno)
+		return -ERANGE;
+	if (end == s)
+		return -EINVAL;
+	unsigned shift = 0;
+	if (suffixes && *end) {
+		const char *units = "kMG";
+		const char *u = strchr(units, *end);
+		if (!u || !*end)
+			return -EINVAL;
+		shift = 10u * (unsigned)(u - units + 1);
+		end++;
+	}
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (~0ull >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int evr_cli_parse_seconds(const char *s, uint64_t *out_ns)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0) || v > 1e9)
+		return -EINVAL;
+	*out_ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	evr_cli_stop = 1;
+}
+
+void evr_cli_handle_stop_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void evr_cli_format_time(uint64_t wall_ns, char out[32])
+{
+	time_t secs = (time_t)(wall_ns / 1000000000u);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%09lluZ", (unsigned long long)(wall_ns % 1000000000u));
+}

@@ -1,0 +1,48 @@
+/* The evring CLI: the subcommand interface and the helpers every subcommand shares.
+ *
+ * Exit codes, for every subcommand: 0 success, 1 runtime failure (ring missing, I/O error, server
+ * unreachable), 2 usage error (unknown flag, bad value, unknown event type or field). Every failure
+ * prints one line to stderr starting with "evring <cmd>: ".
+ */
+#ifndef EVR_CLI_H
+#define EVR_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <evring/evring.h>
+
+enum { EVR_EXIT_OK = 0, EVR_EXIT_FAIL = 1, EVR_EXIT_USAGE = 2 };
+
+struct evr_command {
+	const char *name;
+	const char *summary; /* one line for `evring --help` */
+	const char *usage;   /* full text for `evring NAME --help` */
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name; getopt_long-ready */
+};
+
+/* Print "evring <cmd>: <message>\n" to stderr. */
+void evr_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* For a usage error: the message, then "see 'evring CMD --help'"; returns EVR_EXIT_USAGE. */
+int evr_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True when argv holds -h or --help (then the usage text was printed to stdout). */
+bool evr_cli_wants_help(const struct evr_command *cmd, int argc, char **argv);
+
+/* Open a ring, printing the library's reason on failure. Returns 0 or EVR_EXIT_FAIL. */
+int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, struct evr_ring **out);
+
+/* Strict number parsing: the whole string, in range. 0 or -EINVAL/-ERANGE. Accepts k/M/G suffixes
+ * (powers of 1024) for sizes when `suffixes` is true. */
+int evr_cli_parse_u64(const char *s, bool suffixes, uint64_t *out);
+/* Seconds as a decimal ("0.5", "3") to ns. */
+int evr_cli_parse_seconds(const char *s, uint64_t *out_ns);
+
+/* SIGINT/SIGTERM set this flag (installed by evr_cli_handle_stop_signals). */
+extern volatile sig_atomic_t evr_cli_stop;
+void evr_cli_handle_stop_signals(void);
+
+/* Wall-clock ns as "2026-11-25T02:03:04.123456789Z" (buffer of 32 bytes). */
+void evr_cli_format_time(uint64_t wall_ns, char out[32]);
+
+#endif

@@ -1,0 +1,50 @@
+/* evring: one binary, one subcommand per cli/cmd_*.c file (see consumers/CMakeLists.txt). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define EVR_CMD(n) extern const struct evr_command evr_cmd_##n;
+#include "evr_commands.gen.h"
+#undef EVR_CMD
+
+static const struct evr_command *const commands[] = {
+#define EVR_CMD(n) &evr_cmd_##n,
+#include "evr_commands.gen.h"
+#undef EVR_CMD
+};
+
+static void print_help(FILE *out)
+{
+	fprintf(out, "usage: evring COMMAND [ARGS...]   (evring COMMAND --help for its options)\n\n"
+		     "A lock-free multi-producer event ring in POSIX shared memory.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_help(stderr);
+		return EVR_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		print_help(stdout);
+		return EVR_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("evring %s (ABI %u, schema %u, schema hash 0x%016llx)\n", EVR_VERSION_STRING,
+		       EVR_ABI_VERSION, EVR_SCHEMA_VERSION, (unsigned long long)evr_schema_hash());
+		return EVR_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i]->name))
+			continue;
+		if (evr_cli_wants_help(commands[i], argc - 1, argv + 1))
+			return EVR_EXIT_OK;
+		return commands[i]->run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "evring: unknown command '%s'\n\n", argv[1]);
+	print_help(stderr);
+	return EVR_EXIT_USAGE;
+}
