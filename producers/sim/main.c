@@ -60,24 +60,17 @@ static uint32_t groups_of(unsigned index, unsigned procs)
 
 static int run_child(const struct sim_opts *o, unsigned index, int fd)
 {
-	struct evr_ring *ring;
-	struct evr_producer *p;
-	struct evr_err err = { 0 };
-	if (evr_ring_open(o->ring, EVR_ROLE_PRODUCER, &ring, &err) ||
-	    evr_producer_open(ring, "", &p, &err)) {
-		fprintf(stderr, "evring-sim[%u]: %s\n", index, err.msg);
-		return 1;
-	}
 	struct child_report rep = { .index = (int32_t)index, .groups = groups_of(index, o->procs) };
-	char service[EVR_SERVICE_NAME_MAX];
-	snprintf(service, sizeof service, "sim-%u", index);
-	evr_producer_close(p); /* re-open under the group's service name, now that we know it */
+	char service[EVR_SERVICE_NAME_MAX] = "sim";
 	for (unsigned g = 0; g < EVR_SIM_GROUPS; g++)
-		if (rep.groups & (1u << g)) {
+		if (rep.groups & (1u << g)) { /* named after its first group: planner-0, runtime-1, ... */
 			snprintf(service, sizeof service, "%s-%u", evr_sim_group_name(g), index);
 			break;
 		}
-	if (evr_producer_open(ring, service, &p, &err)) {
+	struct evr_ring *ring;
+	struct evr_producer *p;
+	struct evr_err err = { 0 };
+	if (evr_ring_open(o->ring, EVR_ROLE_PRODUCER, &ring, &err) || evr_producer_open(ring, service, &p, &err)) {
 		fprintf(stderr, "evring-sim[%u]: %s\n", index, err.msg);
 		return 1;
 	}

@@ -38,7 +38,7 @@ static uint64_t new_id(struct evr_sim_worker *w)
 
 void evr_sim_worker_init(struct evr_sim_worker *w, struct evr_producer *p, uint64_t seed, unsigned index)
 {
-	*w = (struct evr_sim_worker){ .next_id = (uint64_t)(index + 1) << 48 };
+	*w = (struct evr_sim_worker){ .next_id = (uint64_t)(index + 1) * 1000000 };
 	evr_svc_init(&w->svc, p);
 	w->rng.s = (seed ^ (0x9E3779B97F4A7C15ull * (index + 1))) | 1;
 }

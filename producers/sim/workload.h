@@ -16,7 +16,7 @@ struct evr_sim_rng {
 struct evr_sim_worker {
 	struct evr_svc svc;
 	struct evr_sim_rng rng;
-	uint64_t next_id; /* ids unique per worker: worker index in the top 16 bits */
+	uint64_t next_id; /* ids unique per worker: (index + 1) millions onwards */
 	uint64_t illegal_rejected; /* illegal transitions tried on purpose and refused */
 };
 
