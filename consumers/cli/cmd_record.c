@@ -1,0 +1,269 @@
+/* evring record: a durable, append-only log of a ring's records (format: lib/recordlog.h).
+ *
+ * The recorder is an ordinary consumer. It writes a block when it holds --block records or the
+ * oldest buffered record is 100 ms old, and every block stores the cursor after it, so a restarted
+ * recorder resumes exactly after the last complete block; losses (lapped while it was down or slow)
+ * are counted in the block that follows them. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "recordlog.h"
+
+#define FLUSH_AFTER_NS (100u * 1000u * 1000u)
+
+struct record_opts {
+	const char *name, *path, *from;
+	enum evr_fsync_policy fsync;
+	uint64_t rotate, count, idle_exit_ns, block;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int parse(int argc, char **argv, struct record_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "fsync", required_argument, NULL, 'f' }, { "rotate", required_argument, NULL, 'r' },
+		{ "from", required_argument, NULL, 'F' },  { "count", required_argument, NULL, 'n' },
+		{ "exit-when-idle", required_argument, NULL, 'i' }, { "block", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (!strcmp(optarg, "every")) o->fsync = EVR_FSYNC_EVERY;
+			else if (!strcmp(optarg, "interval")) o->fsync = EVR_FSYNC_INTERVAL;
+			else if (!strcmp(optarg, "never")) o->fsync = EVR_FSYNC_NEVER;
+			else return evr_cli_usage_error("record", "--fsync: '%s' is not every, interval or never", optarg);
+			break;
+		case 'r':
+			if (evr_cli_parse_u64(optarg, true, &o->rotate) || o->rotate < 4096)
+				return evr_cli_usage_error("record", "--rotate: '%s' is not a size of at least 4k", optarg);
+			break;
+		case 'F':
+			if (strcmp(optarg, "oldest") && strcmp(optarg, "latest"))
+				return evr_cli_usage_error("record", "--from: '%s' is not oldest or latest", optarg);
+			o->from = optarg;
+			break;
+		case 'n':
+			if (evr_cli_parse_u64(optarg, false, &o->count) || !o->count)
+				return evr_cli_usage_error("record", "--count: '%s' is not a positive number", optarg);
+			break;
+		case 'i':
+			if (evr_cli_parse_seconds(optarg, &o->idle_exit_ns))
+				return evr_cli_usage_error("record", "--exit-when-idle: '%s' is not seconds", optarg);
+			break;
+		case 'b':
+			if (evr_cli_parse_u64(optarg, false, &o->block) || !o->block || o->block > EVR_LOG_MAX_BLOCK_RECORDS)
+				return evr_cli_usage_error("record", "--block: '%s' is not 1..%u", optarg,
+							   EVR_LOG_MAX_BLOCK_RECORDS);
+			break;
+		default: return evr_cli_usage_error("record", "bad option");
+		}
+	}
+	if (optind != argc - 2)
+		return evr_cli_usage_error("record", "expects a ring NAME and a log FILE");
+	o->name = argv[optind];
+	o->path = argv[optind + 1];
+	return 0;
+}
+
+/* FILE.1, FILE.2, ...: the highest existing rotation index (0 when none). */
+static unsigned last_rotation(const char *path)
+{
+	char p[4096];
+	struct stat st;
+	unsigned n = 0;
+	for (;;) {
+		snprintf(p, sizeof p, "%s.%u", path, n + 1);
+		if (stat(p, &st))
+			return n;
+		n++;
+	}
+}
+
+struct recorder {
+	struct record_opts o;
+	struct evr_ring_info info;
+	struct evr_log_writer *w;
+	struct evr_cursor cur; /* the position after the last item taken from the consumer */
+	uint64_t records, blocks, lapped, abandoned, first_buffered_ns;
+	uint32_t buffered;
+	bool dirty;
+};
+
+static int open_log(struct recorder *r, struct evr_cursor *resume)
+{
+	char err[512];
+	int rc = evr_log_writer_open(r->o.path, &r->info, r->o.fsync, &r->w, resume, err, sizeof err);
+	if (rc)
+		evr_cli_error("record", "%s", err);
+	return rc;
+}
+
+static int flush(struct recorder *r)
+{
+	if (!r->dirty)
+		return 0;
+	int rc = evr_log_flush(r->w, &r->cur);
+	if (rc) {
+		evr_cli_error("record", "writing %s failed: %s", r->o.path, evr_strerror(rc));
+		return rc;
+	}
+	r->blocks++;
+	r->buffered = 0;
+	r->dirty = false;
+	if (r->o.rotate && evr_log_size(r->w) >= r->o.rotate) {
+		char to[4096];
+		snprintf(to, sizeof to, "%s.%u", r->o.path, last_rotation(r->o.path) + 1);
+		evr_log_writer_close(r->w);
+		if (rename(r->o.path, to)) {
+			evr_cli_error("record", "cannot rotate %s to %s: %m", r->o.path, to);
+			return -errno;
+		}
+		struct evr_cursor ignored;
+		return open_log(r, &ignored);
+	}
+	return 0;
+}
+
+static int take(struct recorder *r, const struct evr_item *it)
+{
+	r->cur.pos[it->lane] = it->pos + it->count;
+	r->dirty = true;
+	if (it->kind == EVR_ITEM_LOST_LAPPED || it->kind == EVR_ITEM_LOST_ABANDONED) {
+		bool lapped = it->kind == EVR_ITEM_LOST_LAPPED;
+		evr_log_note_loss(r->w, lapped ? it->count : 0, lapped ? 0 : it->count);
+		*(lapped ? &r->lapped : &r->abandoned) += it->count;
+		return 0;
+	}
+	if (!r->buffered)
+		r->first_buffered_ns = mono_ns();
+	r->records++;
+	r->buffered++;
+	evr_log_append(r->w, &it->rec); /* invalid records are kept too: the log is a faithful copy */
+	return r->buffered >= r->o.block ? flush(r) : 0;
+}
+
+static int resume_cursor(struct recorder *r, struct evr_cursor *resume)
+{
+	if (resume->lanes)
+		return 0;
+	unsigned n = last_rotation(r->o.path); /* a fresh FILE after a rotation: its predecessor knows */
+	if (!n)
+		return 0;
+	char p[4096], err[512];
+	snprintf(p, sizeof p, "%s.%u", r->o.path, n);
+	struct evr_log_reader rd;
+	struct evr_log_block b;
+	if (evr_log_reader_open(&rd, p, err, sizeof err))
+		return 0;
+	while (evr_log_next(&rd, &b, err, sizeof err) == 1)
+		if (rd.hdr.ring_id == r->info.ring_id) {
+			resume->ring_id = rd.hdr.ring_id;
+			resume->lanes = rd.hdr.lanes;
+			memcpy(resume->pos, b.cursor, rd.hdr.lanes * 8u);
+		}
+	evr_log_reader_close(&rd);
+	return 0;
+}
+
+static int loop(struct recorder *r, struct evr_consumer *c)
+{
+	struct evr_item items[64];
+	uint64_t idle_since = mono_ns();
+	while (!evr_cli_stop && !(r->o.count && r->records >= r->o.count)) {
+		int n = evr_consumer_poll_batch(c, items, r->o.count ? 1 : 64);
+		if (n < 0) {
+			evr_cli_error("record", "the ring became unreadable: %s", evr_strerror(n));
+			return EVR_EXIT_FAIL;
+		}
+		for (int i = 0; i < n; i++)
+			if (take(r, &items[i]))
+				return EVR_EXIT_FAIL;
+		uint64_t now = mono_ns();
+		if (n > 0) {
+			idle_since = now;
+			if (r->buffered && now - r->first_buffered_ns >= FLUSH_AFTER_NS && flush(r))
+				return EVR_EXIT_FAIL;
+			continue;
+		}
+		if (flush(r))
+			return EVR_EXIT_FAIL;
+		if (r->o.idle_exit_ns && now - idle_since >= r->o.idle_exit_ns)
+			break;
+		evr_consumer_wait(c, 100 * 1000 * 1000);
+	}
+	return flush(r) ? EVR_EXIT_FAIL : EVR_EXIT_OK;
+}
+
+static int run(int argc, char **argv)
+{
+	struct recorder r = { .o = { .from = "oldest", .fsync = EVR_FSYNC_INTERVAL, .block = 256 } };
+	int rc = parse(argc, argv, &r.o);
+	if (rc)
+		return rc;
+	struct evr_ring *ring;
+	if (evr_cli_open_ring("record", r.o.name, EVR_ROLE_CONSUMER, &ring))
+		return EVR_EXIT_FAIL;
+	evr_ring_get_info(ring, &r.info);
+	struct evr_cursor resume;
+	if (open_log(&r, &resume)) {
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	resume_cursor(&r, &resume);
+	struct evr_consumer_opts co = { .start = strcmp(r.o.from, "latest") ? EVR_START_OLDEST : EVR_START_LATEST };
+	if (resume.lanes) {
+		co.start = EVR_START_CURSOR;
+		co.cursor = &resume;
+	}
+	struct evr_consumer *c;
+	struct evr_err err = { 0 };
+	if (evr_consumer_open(ring, &co, &c, &err)) {
+		evr_cli_error("record", "%s", err.msg);
+		evr_log_writer_close(r.w);
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	evr_consumer_cursor(c, &r.cur);
+	if (resume.lanes)
+		fprintf(stderr, "evring record: resuming %s from its last complete block\n", r.o.path);
+	evr_cli_handle_stop_signals();
+	rc = loop(&r, c);
+	if (evr_log_writer_close(r.w) && !rc) {
+		evr_cli_error("record", "closing %s failed", r.o.path);
+		rc = EVR_EXIT_FAIL;
+	}
+	fprintf(stderr, "evring record: %" PRIu64 " records in %" PRIu64 " blocks to %s; lost %" PRIu64 " lapped + %" PRIu64
+		" abandoned\n", r.records, r.blocks, r.o.path, r.lapped, r.abandoned);
+	evr_consumer_close(c);
+	evr_ring_close(ring);
+	return rc;
+}
+
+const struct evr_command evr_cmd_record = {
+	.name = "record",
+	.summary = "record a ring to a durable, checksummed log (resumes after a restart)",
+	.usage = "evring record NAME FILE [--fsync every|interval|never] [--rotate SIZE] [--from oldest|latest]\n"
+		 "                     [--block N] [--count N] [--exit-when-idle S]\n"
+		 "  --fsync P           every block, at most once a second (interval, default), or never\n"
+		 "  --rotate SIZE       move FILE to FILE.1, FILE.2... once it reaches SIZE (k/M/G)\n"
+		 "  --from W            where a new log starts (default oldest); an existing FILE resumes\n"
+		 "                      after its last complete block, and losses since are counted\n"
+		 "  --block N           records per block (default 256; a block is also written after 100 ms)\n"
+		 "  --count N           stop after N records;  --exit-when-idle S: stop after S s with nothing new",
+	.run = run,
+};

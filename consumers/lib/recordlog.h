@@ -1,0 +1,96 @@
+/* Record logs: the durable, append-only file format of `evring record` and `evring replay`.
+ *
+ *   file   = header (64 B) block*
+ *   header = "EVRLOG1\0", version u32, record_size u32, schema_hash u64, schema_version u32,
+ *            lanes u32, ring_id u64, created_ns u64, reserved, crc32 of the 60 bytes before it
+ *   block  = block header (48 B), count records of record_size bytes, the cursor after the block
+ *            (lanes x u64 lane positions)
+ *   block header = "EVRB" u32, count u32, index u64 (0, 1, 2... in the file), lost_lapped u64,
+ *            lost_abandoned u64, body_bytes u32, crc32 u32 (of the block header's first 40 bytes
+ *            and the body)
+ *
+ * Every block carries the consumer cursor that follows its last record, so a recorder that
+ * restarts resumes from the last complete block with no duplicate and no gap (beyond what the
+ * ring itself lapped meanwhile, which the next block counts). A block either verifies completely
+ * or the reader stops before it: a crash mid-write loses at most the block being written.
+ * All integers are little-endian (the machines this runs on); the layout is pinned below.
+ */
+#ifndef EVR_RECORDLOG_H
+#define EVR_RECORDLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <evring/consumer.h>
+
+#define EVR_LOG_MAGIC "EVRLOG1"
+#define EVR_LOG_VERSION 1u
+#define EVR_LOG_BLOCK_MAGIC 0x42525645u /* "EVRB" */
+#define EVR_LOG_MAX_BLOCK_RECORDS 4096u
+
+struct evr_log_header {
+	char magic[8];
+	uint32_t version, record_size;
+	uint64_t schema_hash;
+	uint32_t schema_version, lanes;
+	uint64_t ring_id, created_ns;
+	uint32_t reserved[3];
+	uint32_t crc;
+};
+_Static_assert(sizeof(struct evr_log_header) == 64, "log header is 64 bytes");
+
+struct evr_log_block_header {
+	uint32_t magic, count;
+	uint64_t index, lost_lapped, lost_abandoned;
+	uint32_t body_bytes, reserved;
+	uint32_t crc, reserved2;
+};
+_Static_assert(sizeof(struct evr_log_block_header) == 48, "block header is 48 bytes");
+
+enum evr_fsync_policy { EVR_FSYNC_NEVER, EVR_FSYNC_INTERVAL, EVR_FSYNC_EVERY };
+
+/* ---- writing ---- */
+struct evr_log_writer;
+
+/* Open (or create) a log for the ring described by `info`. An existing file must have the same
+ * ring id, schema and layout; a torn last block is cut off. *resume gets the cursor stored in the
+ * last complete block (resume->lanes == 0 when the file has no block yet). err gets a sentence. */
+int evr_log_writer_open(const char *path, const struct evr_ring_info *info, enum evr_fsync_policy policy,
+			struct evr_log_writer **out, struct evr_cursor *resume, char *err, size_t err_len);
+/* Buffer one record; the block is written by evr_log_flush (or when it is full: returns 1 then, and
+ * the caller must flush with the cursor that follows this record). */
+int evr_log_append(struct evr_log_writer *w, const struct evr_record *rec);
+void evr_log_note_loss(struct evr_log_writer *w, uint64_t lapped, uint64_t abandoned);
+/* Write the buffered block (if it holds records or losses) ending at `cur`, fsync per policy. */
+int evr_log_flush(struct evr_log_writer *w, const struct evr_cursor *cur);
+uint64_t evr_log_size(const struct evr_log_writer *w);
+/* Flush nothing; fsync and close. */
+int evr_log_writer_close(struct evr_log_writer *w);
+
+/* ---- reading ---- */
+struct evr_log_reader {
+	const unsigned char *data;
+	size_t len, off;
+	struct evr_log_header hdr;
+	uint64_t blocks;
+	void *map; /* when opened from a file */
+	size_t map_len;
+};
+
+struct evr_log_block {
+	const struct evr_log_block_header *hdr;
+	const unsigned char *records; /* hdr->count records of hdr.record_size bytes */
+	const uint64_t *cursor;      /* lanes positions (unaligned-safe: copy with memcpy) */
+};
+
+/* 0, or -EPROTO with a sentence in err (not a log, another version, bad header checksum). */
+int evr_log_reader_init(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len);
+int evr_log_reader_open(struct evr_log_reader *r, const char *path, char *err, size_t err_len);
+void evr_log_reader_close(struct evr_log_reader *r);
+/* 1: *b is the next verified block; 0: clean end of the log; -ENODATA: the log ends inside a block
+ * (a crash mid-write: everything before it is good); -EPROTO: a block fails its checksum or its
+ * header is impossible (corruption). err says where, in both cases. */
+int evr_log_next(struct evr_log_reader *r, struct evr_log_block *b, char *err, size_t err_len);
+
+#endif

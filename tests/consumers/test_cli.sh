@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The evring CLI on real rings with known content: exact lines, JSON parsed with jq, filters,
+# cursors, record/replay/resume, and bad input (message + exit code, nothing written).
+# Usage: test_cli.sh PATH/TO/evring
+set -uo pipefail
+EVR=$1
+tag=evrt-cli-$$
+dir=$(mktemp -d /tmp/$tag.XXXX)
+fails=0 checks=0
+cleanup() {
+  for r in /dev/shm/$tag-*; do [ -e "$r" ] && "$EVR" unlink "/${r#/dev/shm/}" 2>/dev/null; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+ok() { checks=$((checks + 1)); }
+bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
+expect_eq() { # what expected actual
+  if [ "$2" == "$3" ]; then ok; else bad "$1"; echo "  expected: $2"; echo "  actual:   $3"; fi
+}
+expect_exit() { # code description command...
+  local want=$1 what=$2; shift 2
+  "$@" >"$dir/out" 2>"$dir/err"
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; cat "$dir/err"; fi
+}
+expect_err() { # pattern description: the last command's stderr contains pattern
+  if grep -q -- "$1" "$dir/err"; then ok; else bad "$2: stderr lacks '$1'"; cat "$dir/err"; fi
+}
+heads() { "$EVR" info "$1" --json | jq -c .heads; }
+
+R=/$tag-a
+expect_exit 0 "create" "$EVR" create $R --lanes 1 --slots 8
+expect_exit 0 "emit plan_created" "$EVR" emit $R plan_created plan_name=nightly plan_id=42 correlation_id=7
+expect_exit 0 "emit tool_retried" "$EVR" emit $R tool_retried tool=web_search attempt=2 backoff_ms=250 plan_id=42 "details=rate limited"
+expect_exit 0 "emit budget_exceeded" "$EVR" emit $R budget_exceeded spent_micros=1200 limit_micros=1000 budget=plan-cost plan_id=9
+
+# text lines: exact, minus the time column (each `evring emit` is a new producer: p0, p1, p2)
+expect_eq "tail text lines" \
+"plan_created           p0 corr=7 plan=42 plan_name=nightly
+tool_retried           p1 plan=42 attempt=2 backoff_ms=250 tool=web_search details=\"rate limited\"
+budget_exceeded        p2 plan=9 spent_micros=1200 limit_micros=1000 budget=plan-cost" \
+"$("$EVR" tail $R 2>/dev/null | cut -d' ' -f2-)"
+# the time column is ISO-8601 UTC
+"$EVR" tail $R 2>/dev/null | head -1 | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z ' && ok || bad "time column"
+
+# JSON: valid for jq, stable field names and values
+expect_eq "json types" "plan_created tool_retried budget_exceeded" "$("$EVR" tail $R --json 2>/dev/null | jq -r .type | xargs)"
+expect_eq "json fields" '{"type":"tool_retried","domain":"tool","plan_id":42,"attempt":2,"backoff_ms":250,"tool":"web_search","details":"rate limited","truncated":false}' \
+  "$("$EVR" tail $R --json --type tool_retried 2>/dev/null | jq -c '{type,domain,plan_id,attempt,backoff_ms,tool,details,truncated}')"
+
+# filters
+expect_eq "--type" "budget_exceeded" "$("$EVR" tail $R --json --type budget_exceeded 2>/dev/null | jq -r .type)"
+expect_eq "--domain" "plan_created tool_retried" "$("$EVR" tail $R --json --domain plan,tool 2>/dev/null | jq -r .type | xargs)"
+expect_eq "--plan" "plan_created tool_retried" "$("$EVR" tail $R --json --plan 42 2>/dev/null | jq -r .type | xargs)"
+expect_eq "--correlation" "plan_created" "$("$EVR" tail $R --json --correlation 7 2>/dev/null | jq -r .type)"
+expect_eq "--count" "1" "$("$EVR" tail $R --json -n 1 2>/dev/null | wc -l)"
+expect_eq "--summary" "total                               3" "$("$EVR" tail $R --summary 2>/dev/null | tail -1)"
+
+# info and ls
+expect_eq "info json" '{"lanes":1,"slots_per_lane":8,"heads":[3],"mode":"0600"}' "$("$EVR" info $R --json | jq -c '{lanes,slots_per_lane,heads,mode}')"
+expect_eq "info producers" "evring-emit closed 1" "$("$EVR" info $R --json | jq -r '.producers[0] | "\(.service) \(.state) \(.emitted)"')"
+"$EVR" ls | grep -q "^$R " && ok || bad "ls lists the ring"
+
+# cursors: save, more records, resume gets exactly the new ones
+expect_exit 0 "tail --save-cursor" "$EVR" tail $R --save-cursor "$dir/cur"
+"$EVR" emit $R session_created session_id=5 user=alice
+"$EVR" emit $R session_message_sent session_id=5 message_id=1 tokens=10 role=user
+expect_eq "resume from cursor" "session_created session_message_sent" "$("$EVR" tail $R --json --from "$dir/cur" 2>/dev/null | jq -r .type | xargs)"
+# stale cursor: 8 slots, 10 more records -> the first 2 after the cursor are lost, exactly
+for i in $(seq 10); do "$EVR" emit $R context_built token_count=$i token_budget=100 item_count=1; done
+"$EVR" tail $R --json --from "$dir/cur" >"$dir/out" 2>"$dir/err"
+expect_eq "stale cursor loss line" '{"lost":4,"reason":"lapped","lane":0,"pos":3}' "$(head -1 "$dir/out" | jq -c .)"
+expect_eq "stale cursor records" "8" "$(jq -r 'select(.type) | .type' "$dir/out" | wc -l)"
+expect_err "lost 4 lapped" "stale cursor total"
+
+# record -> replay, byte-identical to what tail delivers; resume after restart without duplicates
+R2=/$tag-b
+"$EVR" create $R2 --lanes 2 --slots 1024 >/dev/null
+for i in $(seq 20); do "$EVR" emit $R2 tool_invoked attempt=$i tool=t$i actor=a; done
+expect_exit 0 "record" "$EVR" record $R2 "$dir/log" --exit-when-idle 0.2 --fsync every
+expect_eq "replay = tail" "$("$EVR" tail $R2 --json 2>/dev/null | jq -c . | sort)" "$("$EVR" replay "$dir/log" --json 2>/dev/null | jq -c . | sort)"
+for i in $(seq 21 30); do "$EVR" emit $R2 tool_invoked attempt=$i tool=t$i actor=a; done
+expect_exit 0 "record resumes" "$EVR" record $R2 "$dir/log" --exit-when-idle 0.2
+expect_err "resuming" "record says it resumes"
+expect_eq "resume: 30 records, none twice" "30 30" "$("$EVR" replay "$dir/log" --json 2>/dev/null | jq -r .attempt | sort -un | wc -l) $("$EVR" replay "$dir/log" --json 2>/dev/null | wc -l)"
+"$EVR" replay "$dir/log" --raw 2>/dev/null > "$dir/raw"
+expect_eq "raw replay size" "$((30 * 128))" "$(stat -c %s "$dir/raw")"
+# replay --into another ring re-emits every record, flagged replayed
+R3=/$tag-c
+"$EVR" create $R3 --lanes 1 --slots 64 >/dev/null
+expect_exit 0 "replay --into" "$EVR" replay "$dir/log" --into $R3
+expect_eq "replayed records" "30 true" "$("$EVR" tail $R3 --json 2>/dev/null | jq -r .replayed | sort | uniq -c | xargs)"
+# a truncated log reads to its last good block, exit 0; a flipped byte fails, exit 1
+cp "$dir/log" "$dir/torn"; truncate -s -100 "$dir/torn"
+expect_exit 0 "torn log" "$EVR" replay "$dir/torn" --json
+expect_err "cut short" "torn log message"
+cp "$dir/log" "$dir/flipped"; printf 'X' | dd of="$dir/flipped" bs=1 seek=200 conv=notrunc 2>/dev/null
+expect_exit 1 "flipped log" "$EVR" replay "$dir/flipped"
+expect_err "checksum" "flipped log message"
+expect_exit 1 "not a log" "$EVR" replay /etc/hostname
+expect_err "not an evring record log" "not a log message"
+
+# bad input: message and exit code, nothing written
+before=$(heads $R)
+expect_exit 2 "unknown type" "$EVR" emit $R plan_exploded plan_name=x
+expect_err "unknown event type 'plan_exploded'" "unknown type message"
+expect_exit 2 "unknown field" "$EVR" emit $R plan_created plan_name=x colour=red
+expect_err "has no field 'colour'" "unknown field message"
+expect_exit 2 "missing field" "$EVR" emit $R tool_retried tool=x attempt=1
+expect_err "needs field 'backoff_ms'" "missing field message"
+expect_exit 2 "oversized string" "$EVR" emit $R plan_created plan_name=$(printf 'x%.0s' $(seq 40))
+expect_err "longer than its field" "oversized message"
+expect_exit 2 "bad number" "$EVR" emit $R tool_retried tool=x attempt=two backoff_ms=1
+expect_eq "nothing written by refused emits" "$before" "$(heads $R)"
+expect_exit 1 "nonexistent ring" "$EVR" tail /$tag-missing
+expect_err "no ring named" "nonexistent ring message"
+expect_exit 2 "bad flag" "$EVR" tail $R --bogus
+expect_exit 2 "bad type filter" "$EVR" tail $R --type nope
+expect_exit 2 "unknown command" "$EVR" frobnicate
+expect_exit 2 "bad ring name" "$EVR" create "/bad name"
+expect_exit 1 "existing ring" "$EVR" create $R
+expect_exit 1 "unreadable cursor" "$EVR" tail $R --from /nonexistent/cursor
+# wrong schema: change the schema hash in the header (offset 16) of a copy of the ring
+cp /dev/shm/${R#/} /dev/shm/$tag-d
+printf '\xff' | dd of=/dev/shm/$tag-d bs=1 seek=16 conv=notrunc 2>/dev/null
+expect_exit 1 "wrong schema" "$EVR" info /$tag-d
+expect_err "schema" "wrong schema message"
+expect_exit 0 "help" "$EVR" tail --help
+
+echo "$checks checks, $fails failed"
+[ $fails -eq 0 ]
