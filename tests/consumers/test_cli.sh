@@ -8,7 +8,7 @@ tag=evrt-cli-$$
 dir=$(mktemp -d /tmp/$tag.XXXX)
 fails=0 checks=0
 cleanup() {
-  for r in /dev/shm/$tag-*; do [ -e "$r" ] && "$EVR" unlink "/${r#/dev/shm/}" 2>/dev/null; done
+  for r in /dev/shm/$tag-*; do [ -e "$r" ] && "$EVR" unlink --force "/${r#/dev/shm/}" 2>/dev/null; done
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -126,6 +126,10 @@ cp /dev/shm/${R#/} /dev/shm/$tag-d
 printf '\xff' | dd of=/dev/shm/$tag-d bs=1 seek=16 conv=notrunc 2>/dev/null
 expect_exit 1 "wrong schema" "$EVR" info /$tag-d
 expect_err "schema" "wrong schema message"
+expect_exit 1 "unlink refuses a corrupt ring" "$EVR" unlink /$tag-d
+expect_err "--force" "unlink refusal message"
+expect_exit 0 "unlink --force" "$EVR" unlink --force /$tag-d
+[ ! -e /dev/shm/$tag-d ] && ok || bad "unlink --force removed it"
 expect_exit 0 "help" "$EVR" tail --help
 
 echo "$checks checks, $fails failed"
