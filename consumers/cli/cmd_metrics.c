@@ -1,0 +1,246 @@
+/* evring metrics: Prometheus text exposition (format 0.0.4) of a ring on GET /metrics.
+ *
+ * One thread, no library: a listening socket and poll(). Between requests it keeps consuming the
+ * ring (waking at least every 100 ms), so the counters are current when Prometheus scrapes. Each
+ * connection gets one response and is closed (HTTP/1.1, Connection: close). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "aggregate.h"
+#include "cli.h"
+
+#define REQUEST_MAX 8192
+
+struct body {
+	char *buf;
+	size_t len, cap;
+};
+
+static void put(struct body *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct body *b, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		char *grown = realloc(b->buf, b->cap * 2);
+		if (!grown)
+			return;
+		b->buf = grown;
+		b->cap *= 2;
+	}
+}
+
+/* A label value as the exposition format wants it: backslash, quote and newline escaped. */
+static const char *label(const char *v, char out[2 * EVR_SERVICE_NAME_MAX])
+{
+	size_t o = 0;
+	for (; *v && o + 2 < 2 * EVR_SERVICE_NAME_MAX; v++) {
+		if (*v == '\\' || *v == '"' || *v == '\n')
+			out[o++] = '\\';
+		out[o++] = *v == '\n' ? 'n' : *v;
+	}
+	out[o] = 0;
+	return out;
+}
+
+static void exposition(const struct evr_agg *a, struct body *b)
+{
+	char svc[2 * EVR_SERVICE_NAME_MAX];
+	const struct evr_counts *n = &a->now;
+	put(b, "# HELP evring_events_total Records consumed from the ring, by event type.\n"
+	       "# TYPE evring_events_total counter\n");
+	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++)
+		put(b, "evring_events_total{type=\"%s\",domain=\"%s\"} %" PRIu64 "\n", evr_type_name(t),
+		    evr_domain_name(evr_events[t].domain), n->by_type[t]);
+	put(b, "# HELP evring_producer_emitted_total Records published by each producer (the ring's own counter).\n"
+	       "# TYPE evring_producer_emitted_total counter\n");
+	struct body dropped = { .buf = malloc(4096), .cap = 4096 };
+	put(&dropped, "# HELP evring_producer_dropped_total Records each producer dropped (slot held by a stalled writer).\n"
+		      "# TYPE evring_producer_dropped_total counter\n");
+	for (unsigned i = 0; i < a->max_producers; i++) {
+		struct evr_producer_info pi;
+		if (evr_ring_producer_info(a->ring, i, &pi))
+			continue;
+		label(pi.service, svc);
+		put(b, "evring_producer_emitted_total{producer=\"%u\",service=\"%s\"} %" PRIu64 "\n", i, svc, pi.emitted);
+		put(&dropped, "evring_producer_dropped_total{producer=\"%u\",service=\"%s\"} %" PRIu64 "\n", i, svc,
+		    pi.dropped);
+	}
+	put(b, "%.*s", (int)dropped.len, dropped.buf);
+	free(dropped.buf);
+	put(b, "# HELP evring_consumer_lost_total Positions this consumer lost, by reason.\n"
+	       "# TYPE evring_consumer_lost_total counter\n"
+	       "evring_consumer_lost_total{reason=\"lapped\"} %" PRIu64 "\n"
+	       "evring_consumer_lost_total{reason=\"abandoned\"} %" PRIu64 "\n"
+	       "# HELP evring_consumer_invalid_total Records that failed validation.\n"
+	       "# TYPE evring_consumer_invalid_total counter\n"
+	       "evring_consumer_invalid_total %" PRIu64 "\n"
+	       "# HELP evring_consumer_lag Records published but not yet consumed.\n"
+	       "# TYPE evring_consumer_lag gauge\n"
+	       "evring_consumer_lag %" PRIu64 "\n"
+	       "# HELP evring_lane_head Positions claimed in each lane since the ring was created.\n"
+	       "# TYPE evring_lane_head gauge\n",
+	    n->lost_lapped, n->lost_abandoned, n->invalid, evr_agg_lag(a));
+	for (unsigned l = 0; l < a->lanes; l++)
+		put(b, "evring_lane_head{lane=\"%u\"} %" PRIu64 "\n", l, evr_ring_lane_head(a->ring, l));
+}
+
+static void respond(int fd, const char *status, const char *type, const char *body, size_t len)
+{
+	char hdr[256];
+	int n = snprintf(hdr, sizeof hdr,
+			 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
+			 type, len);
+	if (write(fd, hdr, (size_t)n) == n && len)
+		(void)!write(fd, body, len);
+}
+
+/* Read one request head and answer it; returns true when it was a served GET /metrics. */
+static bool serve(int fd, struct evr_agg *a)
+{
+	char req[REQUEST_MAX + 1];
+	size_t got = 0;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	while (got < REQUEST_MAX && poll(&pfd, 1, 2000) > 0) { /* a client gets 2 s to send its head */
+		ssize_t n = read(fd, req + got, REQUEST_MAX - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		req[got] = 0;
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	req[got] = 0;
+	char method[16] = "", path[256] = "";
+	if (sscanf(req, "%15s %255s", method, path) != 2) {
+		static const char msg[] = "bad request\n";
+		respond(fd, "400 Bad Request", "text/plain", msg, sizeof msg - 1);
+		return false;
+	}
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		static const char msg[] = "only GET\n";
+		respond(fd, "405 Method Not Allowed", "text/plain", msg, sizeof msg - 1);
+		return false;
+	}
+	if (strcmp(path, "/metrics")) {
+		static const char msg[] = "not found: try /metrics\n";
+		respond(fd, "404 Not Found", "text/plain", msg, sizeof msg - 1);
+		return false;
+	}
+	evr_agg_drain(a, UINT32_MAX); /* as current as the ring is */
+	struct body b = { .buf = malloc(16384), .cap = 16384 };
+	exposition(a, &b);
+	respond(fd, "200 OK", "text/plain; version=0.0.4", b.buf, strcmp(method, "HEAD") ? b.len : 0);
+	free(b.buf);
+	return true;
+}
+
+static int listen_on(const char *spec, int *out)
+{
+	char host[64];
+	const char *colon = strrchr(spec, ':');
+	uint64_t port;
+	if (!colon || (size_t)(colon - spec) >= sizeof host || evr_cli_parse_u64(colon + 1, false, &port) || port > 65535)
+		return evr_cli_usage_error("metrics", "--listen: '%s' is not ADDRESS:PORT", spec);
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = 0;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return evr_cli_usage_error("metrics", "--listen: '%s' is not an IPv4 address", host);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 16)) {
+		evr_cli_error("metrics", "cannot listen on %s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EVR_EXIT_FAIL;
+	}
+	socklen_t len = sizeof sa;
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	printf("evring metrics: serving http://%s:%u/metrics\n", host, ntohs(sa.sin_port));
+	fflush(stdout);
+	*out = fd;
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' }, { "once", no_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+	};
+	const char *listen_spec = "127.0.0.1:9464";
+	bool once = false;
+	int c, rc;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'l') listen_spec = optarg;
+		else if (c == 'o') once = true;
+		else return evr_cli_usage_error("metrics", "bad option");
+	}
+	if (optind != argc - 1)
+		return evr_cli_usage_error("metrics", "expects one ring NAME");
+	int lfd = -1;
+	if ((rc = listen_on(listen_spec, &lfd)))
+		return rc;
+	struct evr_ring *ring;
+	struct evr_consumer *cons;
+	struct evr_agg a;
+	struct evr_err err = { 0 };
+	if (evr_cli_open_ring("metrics", argv[optind], EVR_ROLE_CONSUMER, &ring)) {
+		close(lfd);
+		return EVR_EXIT_FAIL;
+	}
+	if (evr_consumer_open(ring, NULL, &cons, &err) || evr_agg_init(&a, ring, cons)) {
+		evr_cli_error("metrics", "%s", err.msg[0] ? err.msg : "out of memory");
+		close(lfd);
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	evr_cli_handle_stop_signals();
+	rc = EVR_EXIT_OK;
+	while (!evr_cli_stop) {
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+		if (poll(&pfd, 1, 100) > 0) {
+			int fd = accept(lfd, NULL, NULL);
+			if (fd >= 0) {
+				bool served = serve(fd, &a);
+				close(fd);
+				if (served && once)
+					break;
+			}
+		}
+		if (evr_agg_drain(&a, 1u << 16) < 0) {
+			evr_cli_error("metrics", "the ring became unreadable");
+			rc = EVR_EXIT_FAIL;
+			break;
+		}
+	}
+	close(lfd);
+	evr_agg_free(&a);
+	evr_consumer_close(cons);
+	evr_ring_close(ring);
+	return rc;
+}
+
+const struct evr_command evr_cmd_metrics = {
+	.name = "metrics",
+	.summary = "serve Prometheus metrics of a ring on http://ADDRESS:PORT/metrics",
+	.usage = "evring metrics NAME [--listen 127.0.0.1:9464] [--once]\n"
+		 "  Port 0 picks a free port (printed on the first line). --once exits after one scrape.",
+	.run = run,
+};

@@ -1,0 +1,204 @@
+/* evring stats: counts and rates per type, domain and producer, consumer lag and losses.
+ *
+ * Without --interval it drains the ring once (from the oldest record by default) and prints one
+ * summary of counts; with --interval S it follows the ring (from the latest record by default) and
+ * prints the rates of each interval. --json prints one JSON object per report. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "aggregate.h"
+#include "cli.h"
+
+struct stats_opts {
+	const char *name, *from;
+	uint64_t interval_ns, count;
+	bool json;
+};
+
+static void json_report(const struct evr_agg *a, bool rates)
+{
+	const struct evr_counts *n = &a->now, *p = &a->prev;
+	double secs = (double)(evr_agg_mono_ns() - p->at_ns) / 1e9;
+	printf("{\"interval_s\":%.3f,\"records\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"lost_lapped\":%" PRIu64
+	       ",\"lost_abandoned\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"types\":{",
+	       rates ? secs : 0.0, n->records - p->records, n->invalid - p->invalid, n->lost_lapped - p->lost_lapped,
+	       n->lost_abandoned - p->lost_abandoned, evr_agg_lag(a));
+	bool first = true;
+	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++) {
+		if (n->by_type[t] == p->by_type[t])
+			continue;
+		printf("%s\"%s\":{\"count\":%" PRIu64 ",\"rate\":%.1f}", first ? "" : ",", evr_type_name(t),
+		       n->by_type[t] - p->by_type[t], rates ? evr_agg_rate(a, n->by_type[t], p->by_type[t]) : 0.0);
+		first = false;
+	}
+	printf("},\"domains\":{");
+	first = true;
+	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++) {
+		if (n->by_domain[d] == p->by_domain[d])
+			continue;
+		printf("%s\"%s\":%" PRIu64, first ? "" : ",", evr_domain_name(d), n->by_domain[d] - p->by_domain[d]);
+		first = false;
+	}
+	printf("},\"producers\":[");
+	first = true;
+	for (unsigned i = 0; i < a->max_producers; i++) {
+		struct evr_producer_info pi;
+		if (evr_ring_producer_info(a->ring, i, &pi))
+			continue;
+		printf("%s{\"id\":%u,\"service\":\"%s\",\"pid\":%d,\"alive\":%s,\"records\":%" PRIu64
+		       ",\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
+		       first ? "" : ",", i, pi.service, pi.pid, pi.state == EVR_PRODUCER_LIVE && pi.alive ? "true" : "false",
+		       n->by_producer[i] - p->by_producer[i], pi.emitted, pi.dropped);
+		first = false;
+	}
+	printf("]}\n");
+}
+
+static void text_report(const struct evr_agg *a, bool rates)
+{
+	const struct evr_counts *n = &a->now, *p = &a->prev;
+	printf("records %" PRIu64 ", lost %" PRIu64 " lapped + %" PRIu64 " abandoned, %" PRIu64 " invalid, lag %" PRIu64 "\n",
+	       n->records - p->records, n->lost_lapped - p->lost_lapped, n->lost_abandoned - p->lost_abandoned,
+	       n->invalid - p->invalid, evr_agg_lag(a));
+	printf("\n%-26s %12s%s\n", "type", "records", rates ? "       rate/s" : "");
+	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++) {
+		if (n->by_type[t] == p->by_type[t])
+			continue;
+		printf("%-26s %12" PRIu64, evr_type_name(t), n->by_type[t] - p->by_type[t]);
+		if (rates)
+			printf(" %13.1f", evr_agg_rate(a, n->by_type[t], p->by_type[t]));
+		printf("\n");
+	}
+	printf("\n%-26s %12s\n", "domain", "records");
+	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++)
+		if (n->by_domain[d] != p->by_domain[d])
+			printf("%-26s %12" PRIu64 "\n", evr_domain_name(d), n->by_domain[d] - p->by_domain[d]);
+	printf("\n%-4s %-24s %-8s %5s %12s %12s %10s\n", "id", "service", "pid", "alive", "records", "emitted",
+	       "dropped");
+	for (unsigned i = 0; i < a->max_producers; i++) {
+		struct evr_producer_info pi;
+		if (evr_ring_producer_info(a->ring, i, &pi))
+			continue;
+		printf("%-4u %-24s %-8d %5s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 "\n", i, pi.service, pi.pid,
+		       pi.state == EVR_PRODUCER_LIVE && pi.alive ? "yes" : "no", n->by_producer[i] - p->by_producer[i],
+		       pi.emitted, pi.dropped);
+	}
+}
+
+static int parse(int argc, char **argv, struct stats_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "interval", required_argument, NULL, 'i' }, { "count", required_argument, NULL, 'n' },
+		{ "from", required_argument, NULL, 'f' },     { "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (evr_cli_parse_seconds(optarg, &o->interval_ns) || o->interval_ns < 10000000u)
+				return evr_cli_usage_error("stats", "--interval: '%s' is not seconds >= 0.01", optarg);
+			break;
+		case 'n':
+			if (evr_cli_parse_u64(optarg, false, &o->count) || !o->count)
+				return evr_cli_usage_error("stats", "--count: '%s' is not a positive number", optarg);
+			break;
+		case 'f':
+			if (strcmp(optarg, "oldest") && strcmp(optarg, "latest"))
+				return evr_cli_usage_error("stats", "--from: '%s' is not oldest or latest", optarg);
+			o->from = optarg;
+			break;
+		case 'j': o->json = true; break;
+		default: return evr_cli_usage_error("stats", "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return evr_cli_usage_error("stats", "expects one ring NAME");
+	o->name = argv[optind];
+	if (!o->from)
+		o->from = o->interval_ns ? "latest" : "oldest";
+	return 0;
+}
+
+static int follow(struct evr_agg *a, const struct stats_opts *o)
+{
+	for (uint64_t reports = 0; !evr_cli_stop && (!o->count || reports < o->count); reports++) {
+		uint64_t end = evr_agg_mono_ns() + o->interval_ns;
+		while (!evr_cli_stop && evr_agg_mono_ns() < end) {
+			int n = evr_agg_drain(a, 1u << 20);
+			if (n < 0) {
+				evr_cli_error("stats", "the ring became unreadable: %s", evr_strerror(n));
+				return EVR_EXIT_FAIL;
+			}
+			if (n == 0) {
+				uint64_t now = evr_agg_mono_ns();
+				evr_consumer_wait(a->consumer, now < end ? (int64_t)(end - now) : 0);
+			}
+		}
+		if (o->json) {
+			json_report(a, true);
+		} else {
+			char when[32];
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			evr_cli_format_time((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, when);
+			printf("== %s, last %.2f s: ", when, (double)o->interval_ns / 1e9);
+			text_report(a, true);
+			printf("\n");
+		}
+		fflush(stdout);
+		evr_agg_snapshot(a);
+	}
+	return EVR_EXIT_OK;
+}
+
+static int run(int argc, char **argv)
+{
+	struct stats_opts o = { 0 };
+	int rc = parse(argc, argv, &o);
+	if (rc)
+		return rc;
+	struct evr_ring *ring;
+	if (evr_cli_open_ring("stats", o.name, EVR_ROLE_CONSUMER, &ring))
+		return EVR_EXIT_FAIL;
+	struct evr_consumer *c;
+	struct evr_err err = { 0 };
+	struct evr_consumer_opts co = { .start = strcmp(o.from, "latest") ? EVR_START_OLDEST : EVR_START_LATEST };
+	struct evr_agg a;
+	if (evr_consumer_open(ring, &co, &c, &err) || evr_agg_init(&a, ring, c)) {
+		evr_cli_error("stats", "%s", err.msg[0] ? err.msg : "out of memory");
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	evr_cli_handle_stop_signals();
+	if (o.interval_ns) {
+		rc = follow(&a, &o);
+	} else {
+		int n = evr_agg_drain(&a, UINT32_MAX);
+		if (n < 0) {
+			evr_cli_error("stats", "the ring became unreadable: %s", evr_strerror(n));
+			rc = EVR_EXIT_FAIL;
+		} else if (o.json) {
+			json_report(&a, false);
+		} else {
+			text_report(&a, false);
+		}
+	}
+	evr_agg_free(&a);
+	evr_consumer_close(c);
+	evr_ring_close(ring);
+	return rc;
+}
+
+const struct evr_command evr_cmd_stats = {
+	.name = "stats",
+	.summary = "counts and rates per type, domain and producer; lag and losses",
+	.usage = "evring stats NAME [--interval S [--count N]] [--from oldest|latest] [--json]\n"
+		 "  without --interval: read what the ring holds (from the oldest record) and print counts;\n"
+		 "  with --interval S: follow the ring (from the latest record) and print each interval's\n"
+		 "  rates, N times or until ^C. --json: one JSON object per report.",
+	.run = run,
+};

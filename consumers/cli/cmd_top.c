@@ -1,0 +1,129 @@
+/* evring top: a live full-screen view of a ring (ncurses): event types sorted by rate, domains,
+ * producers with their emitted/dropped counters and liveness, consumer lag and losses. 'q' quits.
+ * It needs a terminal; without one it says so and points at `evring stats --interval` (exit 2). */
+#include <curses.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aggregate.h"
+#include "cli.h"
+
+struct rated {
+	unsigned type;
+	uint64_t count;
+	double rate;
+};
+
+static int by_rate(const void *x, const void *y)
+{
+	const struct rated *a = x, *b = y;
+	return a->rate < b->rate ? 1 : a->rate > b->rate ? -1 : (int)a->type - (int)b->type;
+}
+
+static void draw(const struct evr_agg *a, const char *name, double interval_s)
+{
+	const struct evr_counts *n = &a->now, *p = &a->prev;
+	struct rated rows[EVR_EVENT_COUNT];
+	double total = 0;
+	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++) {
+		rows[t] = (struct rated){ t, n->by_type[t], evr_agg_rate(a, n->by_type[t], p->by_type[t]) };
+		total += rows[t].rate;
+	}
+	qsort(rows, EVR_EVENT_COUNT, sizeof rows[0], by_rate);
+	erase();
+	int y = 0;
+	attron(A_BOLD);
+	mvprintw(y++, 0, "evring top %s   every %.1f s   q quits", name, interval_s);
+	attroff(A_BOLD);
+	mvprintw(y++, 0, "%.0f records/s   lag %" PRIu64 "   lost %" PRIu64 " lapped + %" PRIu64 " abandoned   %" PRIu64
+		 " invalid   %" PRIu64 " records seen",
+		 total, evr_agg_lag(a), n->lost_lapped, n->lost_abandoned, n->invalid, n->records);
+	y++;
+	attron(A_REVERSE);
+	mvprintw(y++, 0, "%-26s %12s %14s", "type", "rate/s", "records");
+	attroff(A_REVERSE);
+	int type_rows = LINES / 2 - 4;
+	for (int i = 0; i < EVR_EVENT_COUNT && i < type_rows; i++)
+		mvprintw(y++, 0, "%-26s %12.1f %14" PRIu64, evr_type_name(rows[i].type), rows[i].rate, rows[i].count);
+	y++;
+	attron(A_REVERSE);
+	mvprintw(y++, 0, "%-4s %-24s %-8s %5s %14s %12s", "id", "service", "pid", "alive", "emitted", "dropped");
+	attroff(A_REVERSE);
+	for (unsigned i = 0; i < a->max_producers && y < LINES - 1; i++) {
+		struct evr_producer_info pi;
+		if (evr_ring_producer_info(a->ring, i, &pi) || pi.state != EVR_PRODUCER_LIVE)
+			continue;
+		mvprintw(y++, 0, "%-4u %-24s %-8d %5s %14" PRIu64 " %12" PRIu64, i, pi.service, pi.pid,
+			 pi.alive ? "yes" : "NO", pi.emitted, pi.dropped);
+	}
+	refresh();
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "interval", required_argument, NULL, 'i' }, { NULL, 0, NULL, 0 } };
+	uint64_t interval_ns = 1000000000u;
+	int c;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 'i' || evr_cli_parse_seconds(optarg, &interval_ns) || interval_ns < 100000000u)
+			return evr_cli_usage_error("top", "--interval takes seconds >= 0.1");
+	}
+	if (optind != argc - 1)
+		return evr_cli_usage_error("top", "expects one ring NAME");
+	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+		evr_cli_error("top", "needs a terminal; for a log or a pipe use: evring stats %s --interval 1", argv[optind]);
+		return EVR_EXIT_USAGE;
+	}
+	struct evr_ring *ring;
+	if (evr_cli_open_ring("top", argv[optind], EVR_ROLE_CONSUMER, &ring))
+		return EVR_EXIT_FAIL;
+	struct evr_consumer *cons;
+	struct evr_agg a;
+	struct evr_err err = { 0 };
+	struct evr_consumer_opts co = { .start = EVR_START_LATEST };
+	if (evr_consumer_open(ring, &co, &cons, &err) || evr_agg_init(&a, ring, cons)) {
+		evr_cli_error("top", "%s", err.msg[0] ? err.msg : "out of memory");
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	evr_cli_handle_stop_signals();
+	initscr();
+	cbreak();
+	noecho();
+	curs_set(0);
+	timeout(50); /* getch() waits at most 50 ms: keys stay responsive while we consume */
+	uint64_t next = evr_agg_mono_ns() + interval_ns;
+	int rc = EVR_EXIT_OK;
+	draw(&a, argv[optind], (double)interval_ns / 1e9);
+	while (!evr_cli_stop) {
+		int key = getch();
+		if (key == 'q' || key == 'Q')
+			break;
+		if (evr_agg_drain(&a, 1u << 20) < 0) {
+			rc = EVR_EXIT_FAIL;
+			break;
+		}
+		if (evr_agg_mono_ns() >= next) {
+			draw(&a, argv[optind], (double)interval_ns / 1e9);
+			evr_agg_snapshot(&a);
+			next += interval_ns;
+		}
+	}
+	endwin();
+	if (rc)
+		evr_cli_error("top", "the ring became unreadable");
+	evr_agg_free(&a);
+	evr_consumer_close(cons);
+	evr_ring_close(ring);
+	return rc;
+}
+
+const struct evr_command evr_cmd_top = {
+	.name = "top",
+	.summary = "live full-screen view of rates, producers, lag and losses",
+	.usage = "evring top NAME [--interval S]   (needs a terminal; q quits)",
+	.run = run,
+};

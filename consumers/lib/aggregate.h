@@ -1,0 +1,38 @@
+/* Aggregation for stats, top and metrics: counts of consumed items per type, domain and producer,
+ * losses, and the consumer's lag, with snapshots to compute rates between two points in time.
+ * The per-producer table is sized by the ring and allocated with jemalloc. */
+#ifndef EVR_AGGREGATE_H
+#define EVR_AGGREGATE_H
+
+#include <stdint.h>
+
+#include <evring/consumer.h>
+
+struct evr_counts {
+	uint64_t records, invalid, lost_lapped, lost_abandoned;
+	uint64_t by_type[EVR_EVENT_COUNT];
+	uint64_t by_domain[EVR_DOMAIN_COUNT];
+	uint64_t *by_producer; /* max_producers entries: records seen from each producer id */
+	uint64_t at_ns;        /* CLOCK_MONOTONIC time of the snapshot */
+};
+
+struct evr_agg {
+	struct evr_ring *ring;
+	struct evr_consumer *consumer;
+	unsigned max_producers, lanes;
+	struct evr_counts now, prev; /* running totals, and the last snapshot */
+};
+
+int evr_agg_init(struct evr_agg *a, struct evr_ring *ring, struct evr_consumer *c);
+void evr_agg_free(struct evr_agg *a);
+void evr_agg_add(struct evr_agg *a, const struct evr_item *it);
+/* Consume what is available now (at most `max` items); returns the count, or -EFAULT. */
+int evr_agg_drain(struct evr_agg *a, unsigned max);
+/* Records the ring holds beyond our cursor, summed over lanes (at most one lap per lane counts). */
+uint64_t evr_agg_lag(const struct evr_agg *a);
+/* now -> prev, and stamp the time; rates are (now - prev) / (now.at_ns - prev.at_ns). */
+void evr_agg_snapshot(struct evr_agg *a);
+double evr_agg_rate(const struct evr_agg *a, uint64_t now_count, uint64_t prev_count);
+uint64_t evr_agg_mono_ns(void);
+
+#endif
