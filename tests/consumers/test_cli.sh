@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The evring CLI on real rings with known content: exact lines, JSON parsed with jq, filters,
 # cursors, record/replay/resume, and bad input (message + exit code, nothing written).
-# Usage: test_cli.sh PATH/TO/evring
+# Usage: test_cli.sh PATH/TO/evring PATH/TO/evring-sim
 set -uo pipefail
-EVR=$1
+EVR=$1 SIM=$2
 tag=evrt-cli-$$
 dir=$(mktemp -d /tmp/$tag.XXXX)
 fails=0 checks=0
@@ -100,6 +100,43 @@ expect_exit 1 "flipped log" "$EVR" replay "$dir/flipped"
 expect_err "checksum" "flipped log message"
 expect_exit 1 "not a log" "$EVR" replay /etc/hostname
 expect_err "not an evring record log" "not a log message"
+
+# rotation: FILE moves to FILE.1, FILE.2...; together they hold every record once
+R4=/$tag-e
+"$EVR" create $R4 --lanes 1 --slots 4096 >/dev/null
+"$SIM" --ring $R4 --procs 1 --events 2000 --duration 0 >/dev/null
+expect_exit 0 "record --rotate" "$EVR" record $R4 "$dir/rot" --rotate 64k --block 100 --exit-when-idle 0.2
+[ -e "$dir/rot.1" ] && [ -e "$dir/rot.2" ] && ok || bad "rotation made FILE.1 and FILE.2"
+rotated=$(ls "$dir"/rot.* | sort -t. -k2 -n)
+heads4=$("$EVR" info $R4 --json | jq '.heads[0]') # >= 2000: the sim ends its last scenario
+expect_eq "rotated logs hold every record once" "$heads4 $heads4" \
+  "$("$EVR" replay $rotated "$dir/rot" --json 2>/dev/null | jq -r .seq | sort -un | wc -l) $("$EVR" replay $rotated "$dir/rot" --json 2>/dev/null | wc -l)"
+
+# a recorder killed with SIGKILL mid-stream: the log reads to its last complete block, and the
+# restarted recorder continues from there with no duplicate and no gap
+R5=/$tag-f
+"$EVR" create $R5 --lanes 1 --slots 65536 >/dev/null
+"$SIM" --ring $R5 --procs 1 --rate 40000 --duration 1.5 >/dev/null &
+sim=$!
+"$EVR" record $R5 "$dir/killed" --block 64 --fsync never 2>/dev/null &
+rec=$!
+sleep 0.7; kill -KILL $rec; wait $rec 2>/dev/null; wait $sim
+expect_exit 0 "replay after SIGKILL" "$EVR" replay "$dir/killed" --json
+expect_exit 0 "recorder restart" "$EVR" record $R5 "$dir/killed" --exit-when-idle 0.3
+heads5=$("$EVR" info $R5 --json | jq '.heads[0]')
+expect_eq "after restart: every record exactly once" "$heads5 $heads5 0 $((heads5 - 1))" \
+  "$("$EVR" replay "$dir/killed" --json 2>/dev/null | jq -r .seq | sort -un | wc -l) $("$EVR" replay "$dir/killed" --json 2>/dev/null | wc -l) $("$EVR" replay "$dir/killed" --json 2>/dev/null | jq -s 'map(.seq) | min, max' | xargs)"
+
+# reclaim: a producer process killed with SIGKILL leaves a live entry with a dead pid
+R6=/$tag-g
+"$EVR" create $R6 --lanes 1 --slots 64 >/dev/null
+"$SIM" --ring $R6 --procs 1 --duration 5 >/dev/null &
+sim=$!
+sleep 0.3; kill -KILL $(pgrep -P $sim); wait $sim 2>/dev/null
+expect_eq "info shows the dead producer" "NO" "$("$EVR" info $R6 | awk '$2 == "live" {print $4}' | head -1)"
+expect_exit 0 "reclaim" "$EVR" reclaim $R6
+expect_eq "reclaim report" "reclaimed 1 dead producers" "$(cut -d, -f1 "$dir/out")"
+expect_eq "entry is dead after reclaim" "dead" "$("$EVR" info $R6 --json | jq -r '.producers[0].state')"
 
 # bad input: message and exit code, nothing written
 before=$(heads $R)
