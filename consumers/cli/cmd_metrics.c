@@ -1,11 +1,14 @@
 /* evring metrics: Prometheus text exposition (format 0.0.4) of a ring on GET /metrics.
  *
  * One thread, no library: a listening socket and poll(). Between requests it keeps consuming the
- * ring (waking at least every 100 ms), so the counters are current when Prometheus scrapes. Each
+ * ring (sleeping in evr_consumer_wait for at most 20 ms), so the counters are current when
+ * Prometheus scrapes and a scrape is answered within 20 ms plus the time to catch up. Each
  * connection gets one response and is closed (HTTP/1.1, Connection: close). */
+#define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <jemalloc/jemalloc.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,13 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "aggregate.h"
 #include "cli.h"
 
 #define REQUEST_MAX 8192
+#define IDLE_WAIT_NS 20000000 /* 20 ms: the longest a scrape waits to be accepted */
 
+/* The response body, grown with jemalloc's rallocx like the aggregation tables (see aggregate.h).
+ * On allocation failure it keeps what fits: a truncated scrape, never a crash. */
 struct body {
 	char *buf;
 	size_t len, cap;
@@ -32,18 +39,27 @@ static void put(struct body *b, const char *fmt, ...)
 	for (;;) {
 		va_list ap;
 		va_start(ap, fmt);
-		int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+		int n = vsnprintf(b->buf ? b->buf + b->len : NULL, b->cap - b->len, fmt, ap);
 		va_end(ap);
-		if (n >= 0 && (size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
+		if (n < 0 || (size_t)n < b->cap - b->len) {
+			b->len += n < 0 ? 0 : (size_t)n;
 			return;
 		}
-		char *grown = realloc(b->buf, b->cap * 2);
+		size_t cap = b->cap ? b->cap * 2 : 16384;
+		while (cap - b->len <= (size_t)n)
+			cap *= 2;
+		char *grown = b->buf ? rallocx(b->buf, cap, 0) : mallocx(cap, 0);
 		if (!grown)
 			return;
 		b->buf = grown;
-		b->cap *= 2;
+		b->cap = cap;
 	}
+}
+
+static void body_free(struct body *b)
+{
+	if (b->buf)
+		dallocx(b->buf, 0);
 }
 
 /* A label value as the exposition format wants it: backslash, quote and newline escaped. */
@@ -59,31 +75,41 @@ static const char *label(const char *v, char out[2 * EVR_SERVICE_NAME_MAX])
 	return out;
 }
 
-static void exposition(const struct evr_agg *a, struct body *b)
+enum producer_field { PRODUCER_EMITTED, PRODUCER_DROPPED, PRODUCER_ALIVE };
+
+/* One metric family over the producer table. The exposition format wants the
+ * samples of a family together, so each family reads the table on its own; a producer that
+ * registers meanwhile shows up in the next scrape's earlier families. */
+static void producer_family(const struct evr_agg *a, struct body *b, enum producer_field f, const char *metric,
+			    const char *type, const char *help)
 {
 	char svc[2 * EVR_SERVICE_NAME_MAX];
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
+	for (unsigned i = 0; i < a->max_producers; i++) {
+		struct evr_producer_info pi;
+		if (evr_ring_producer_info(a->ring, i, &pi))
+			continue;
+		uint64_t v = f == PRODUCER_EMITTED ? pi.emitted
+			   : f == PRODUCER_DROPPED ? pi.dropped
+						   : (uint64_t)(pi.state == EVR_PRODUCER_LIVE && pi.alive);
+		put(b, "%s{producer=\"%u\",service=\"%s\"} %" PRIu64 "\n", metric, i, label(pi.service, svc), v);
+	}
+}
+
+static void exposition(const struct evr_agg *a, struct body *b)
+{
 	const struct evr_counts *n = &a->now;
 	put(b, "# HELP evring_events_total Records consumed from the ring, by event type.\n"
 	       "# TYPE evring_events_total counter\n");
 	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++)
 		put(b, "evring_events_total{type=\"%s\",domain=\"%s\"} %" PRIu64 "\n", evr_type_name(t),
 		    evr_domain_name(evr_events[t].domain), n->by_type[t]);
-	put(b, "# HELP evring_producer_emitted_total Records published by each producer (the ring's own counter).\n"
-	       "# TYPE evring_producer_emitted_total counter\n");
-	struct body dropped = { .buf = malloc(4096), .cap = 4096 };
-	put(&dropped, "# HELP evring_producer_dropped_total Records each producer dropped (slot held by a stalled writer).\n"
-		      "# TYPE evring_producer_dropped_total counter\n");
-	for (unsigned i = 0; i < a->max_producers; i++) {
-		struct evr_producer_info pi;
-		if (evr_ring_producer_info(a->ring, i, &pi))
-			continue;
-		label(pi.service, svc);
-		put(b, "evring_producer_emitted_total{producer=\"%u\",service=\"%s\"} %" PRIu64 "\n", i, svc, pi.emitted);
-		put(&dropped, "evring_producer_dropped_total{producer=\"%u\",service=\"%s\"} %" PRIu64 "\n", i, svc,
-		    pi.dropped);
-	}
-	put(b, "%.*s", (int)dropped.len, dropped.buf);
-	free(dropped.buf);
+	producer_family(a, b, PRODUCER_EMITTED, "evring_producer_emitted_total", "counter",
+			"Records published by each producer (the ring's own counter).");
+	producer_family(a, b, PRODUCER_DROPPED, "evring_producer_dropped_total", "counter",
+			"Records each producer dropped (slot held by a stalled writer).");
+	producer_family(a, b, PRODUCER_ALIVE, "evring_producer_alive", "gauge",
+			"1 while the producer is registered and its process runs.");
 	put(b, "# HELP evring_consumer_lost_total Positions this consumer lost, by reason.\n"
 	       "# TYPE evring_consumer_lost_total counter\n"
 	       "evring_consumer_lost_total{reason=\"lapped\"} %" PRIu64 "\n"
@@ -101,14 +127,31 @@ static void exposition(const struct evr_agg *a, struct body *b)
 		put(b, "evring_lane_head{lane=\"%u\"} %" PRIu64 "\n", l, evr_ring_lane_head(a->ring, l));
 }
 
-static void respond(int fd, const char *status, const char *type, const char *body, size_t len)
+/* MSG_NOSIGNAL: a client that resets the connection must cost an EPIPE, not the server's life. */
+static bool send_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* For HEAD, the headers of the GET (Content-Length included) without the body. A 405 says which
+ * methods would do (RFC 9110 wants the Allow header there). */
+static void respond(int fd, const char *status, const char *type, const char *body, size_t len, bool head)
 {
 	char hdr[256];
 	int n = snprintf(hdr, sizeof hdr,
-			 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
-			 type, len);
-	if (write(fd, hdr, (size_t)n) == n && len)
-		(void)!write(fd, body, len);
+			 "HTTP/1.1 %s\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			 status, strncmp(status, "405", 3) ? "" : "Allow: GET, HEAD\r\n", type, len);
+	if (send_all(fd, hdr, (size_t)n) && len && !head)
+		send_all(fd, body, len);
 }
 
 /* Read one request head and answer it; returns true when it was a served GET /metrics. */
@@ -117,7 +160,15 @@ static bool serve(int fd, struct evr_agg *a)
 	char req[REQUEST_MAX + 1];
 	size_t got = 0;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	while (got < REQUEST_MAX && poll(&pfd, 1, 2000) > 0) { /* a client gets 2 s to send its head */
+	/* One thread serves everybody: a client that stops reading must not hold the server either. */
+	struct timeval send_limit = { .tv_sec = 2 };
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
+	/* A client gets 2 s in all to send its head: dripping a byte at a time does not extend it. */
+	uint64_t deadline = evr_agg_mono_ns() + 2000000000u;
+	while (got < REQUEST_MAX) {
+		uint64_t now = evr_agg_mono_ns();
+		if (now >= deadline || poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1) <= 0)
+			break;
 		ssize_t n = read(fd, req + got, REQUEST_MAX - got);
 		if (n <= 0)
 			break;
@@ -130,28 +181,29 @@ static bool serve(int fd, struct evr_agg *a)
 	char method[16] = "", path[256] = "";
 	if (sscanf(req, "%15s %255s", method, path) != 2) {
 		static const char msg[] = "bad request\n";
-		respond(fd, "400 Bad Request", "text/plain", msg, sizeof msg - 1);
+		respond(fd, "400 Bad Request", "text/plain", msg, sizeof msg - 1, false);
 		return false;
 	}
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		static const char msg[] = "only GET\n";
-		respond(fd, "405 Method Not Allowed", "text/plain", msg, sizeof msg - 1);
+		respond(fd, "405 Method Not Allowed", "text/plain", msg, sizeof msg - 1, false);
 		return false;
 	}
+	path[strcspn(path, "?")] = 0; /* /metrics?x=y is still /metrics */
 	if (strcmp(path, "/metrics")) {
 		static const char msg[] = "not found: try /metrics\n";
-		respond(fd, "404 Not Found", "text/plain", msg, sizeof msg - 1);
+		respond(fd, "404 Not Found", "text/plain", msg, sizeof msg - 1, false);
 		return false;
 	}
-	evr_agg_drain(a, UINT32_MAX); /* as current as the ring is */
-	struct body b = { .buf = malloc(16384), .cap = 16384 };
+	evr_agg_catch_up(a); /* as current as the ring is at the request, and bounded */
+	struct body b = { 0 };
 	exposition(a, &b);
-	respond(fd, "200 OK", "text/plain; version=0.0.4", b.buf, strcmp(method, "HEAD") ? b.len : 0);
-	free(b.buf);
+	respond(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", b.buf, b.len, !strcmp(method, "HEAD"));
+	body_free(&b);
 	return true;
 }
 
-static int listen_on(const char *spec, int *out)
+static int listen_on(const char *spec, int *out, char where[80])
 {
 	char host[64];
 	const char *colon = strrchr(spec, ':');
@@ -173,8 +225,7 @@ static int listen_on(const char *spec, int *out)
 	}
 	socklen_t len = sizeof sa;
 	getsockname(fd, (struct sockaddr *)&sa, &len);
-	printf("evring metrics: serving http://%s:%u/metrics\n", host, ntohs(sa.sin_port));
-	fflush(stdout);
+	snprintf(where, 80, "%s:%u", host, ntohs(sa.sin_port)); /* port 0 became a real one */
 	*out = fd;
 	return 0;
 }
@@ -195,7 +246,8 @@ static int run(int argc, char **argv)
 	if (optind != argc - 1)
 		return evr_cli_usage_error("metrics", "expects one ring NAME");
 	int lfd = -1;
-	if ((rc = listen_on(listen_spec, &lfd)))
+	char where[80];
+	if ((rc = listen_on(listen_spec, &lfd, where))) /* address errors come before ring errors */
 		return rc;
 	struct evr_ring *ring;
 	struct evr_consumer *cons;
@@ -205,18 +257,32 @@ static int run(int argc, char **argv)
 		close(lfd);
 		return EVR_EXIT_FAIL;
 	}
-	if (evr_consumer_open(ring, NULL, &cons, &err) || evr_agg_init(&a, ring, cons)) {
-		evr_cli_error("metrics", "%s", err.msg[0] ? err.msg : "out of memory");
+	/* From the oldest record: the counters cover what the ring still holds when we start. */
+	if (evr_consumer_open(ring, NULL, &cons, &err)) {
+		evr_cli_error("metrics", "%s", err.msg);
 		close(lfd);
 		evr_ring_close(ring);
 		return EVR_EXIT_FAIL;
 	}
+	if (evr_agg_init(&a, ring, cons)) {
+		evr_cli_error("metrics", "out of memory");
+		close(lfd);
+		evr_consumer_close(cons);
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	/* Printed once the consumer is open: whoever waits for this line can rely on what follows. */
+	printf("evring metrics: serving http://%s/metrics\n", where);
+	fflush(stdout);
 	evr_cli_handle_stop_signals();
 	rc = EVR_EXIT_OK;
+	/* Sleep on the ring, not on the socket: a burst of records wakes us at once (sleeping on the
+	 * socket instead, a burst larger than a lane could lap us). A client waits at most one
+	 * IDLE_WAIT_NS for its accept while the ring is quiet. */
 	while (!evr_cli_stop) {
 		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
-		if (poll(&pfd, 1, 100) > 0) {
-			int fd = accept(lfd, NULL, NULL);
+		if (poll(&pfd, 1, 0) > 0) {
+			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0) {
 				bool served = serve(fd, &a);
 				close(fd);
@@ -224,11 +290,14 @@ static int run(int argc, char **argv)
 					break;
 			}
 		}
-		if (evr_agg_drain(&a, 1u << 16) < 0) {
-			evr_cli_error("metrics", "the ring became unreadable");
+		int n = evr_agg_drain(&a, 1u << 16);
+		if (n < 0) {
+			evr_cli_error("metrics", "the ring became unreadable: %s", evr_strerror(n));
 			rc = EVR_EXIT_FAIL;
 			break;
 		}
+		if (n == 0)
+			evr_consumer_wait(cons, IDLE_WAIT_NS);
 	}
 	close(lfd);
 	evr_agg_free(&a);

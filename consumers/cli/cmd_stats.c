@@ -2,7 +2,12 @@
  *
  * Without --interval it drains the ring once (from the oldest record by default) and prints one
  * summary of counts; with --interval S it follows the ring (from the latest record by default) and
- * prints the rates of each interval. --json prints one JSON object per report. */
+ * prints the rates of each interval. --json prints one JSON object per report, always with these
+ * keys (scripts rely on them; rates are events/s, 0 in a one-shot summary):
+ *   interval_s, records, rate, invalid, lost_lapped, lost_abandoned, lag,
+ *   types {NAME: {count, rate}}, domains {NAME: count}, domain_rates {NAME: rate},
+ *   producers [{id, service, pid, alive, records, rate, emitted, dropped}]
+ * Types and domains list only those with records in the report; producers, every used entry. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,20 +23,39 @@ struct stats_opts {
 	bool json;
 };
 
+/* A service name as a JSON string: producers choose their names, so quote and escape them. */
+static void json_string(const char *v)
+{
+	putchar('"');
+	for (; *v; v++) {
+		unsigned char ch = (unsigned char)*v;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+/* Events per second of one counter over the current interval; 0 in a one-shot summary. */
+#define RATE(field) (rates ? evr_agg_rate(a, n->field, p->field) : 0.0)
+
 static void json_report(const struct evr_agg *a, bool rates)
 {
 	const struct evr_counts *n = &a->now, *p = &a->prev;
 	double secs = (double)(evr_agg_mono_ns() - p->at_ns) / 1e9;
-	printf("{\"interval_s\":%.3f,\"records\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"lost_lapped\":%" PRIu64
-	       ",\"lost_abandoned\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"types\":{",
-	       rates ? secs : 0.0, n->records - p->records, n->invalid - p->invalid, n->lost_lapped - p->lost_lapped,
+	printf("{\"interval_s\":%.3f,\"records\":%" PRIu64 ",\"rate\":%.1f,\"invalid\":%" PRIu64
+	       ",\"lost_lapped\":%" PRIu64 ",\"lost_abandoned\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"types\":{",
+	       rates ? secs : 0.0, n->records - p->records, RATE(records), n->invalid - p->invalid, n->lost_lapped - p->lost_lapped,
 	       n->lost_abandoned - p->lost_abandoned, evr_agg_lag(a));
 	bool first = true;
 	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++) {
 		if (n->by_type[t] == p->by_type[t])
 			continue;
 		printf("%s\"%s\":{\"count\":%" PRIu64 ",\"rate\":%.1f}", first ? "" : ",", evr_type_name(t),
-		       n->by_type[t] - p->by_type[t], rates ? evr_agg_rate(a, n->by_type[t], p->by_type[t]) : 0.0);
+		       n->by_type[t] - p->by_type[t], RATE(by_type[t]));
 		first = false;
 	}
 	printf("},\"domains\":{");
@@ -42,16 +66,26 @@ static void json_report(const struct evr_agg *a, bool rates)
 		printf("%s\"%s\":%" PRIu64, first ? "" : ",", evr_domain_name(d), n->by_domain[d] - p->by_domain[d]);
 		first = false;
 	}
+	printf("},\"domain_rates\":{"); /* beside "domains", whose values stay plain counts */
+	first = true;
+	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++) {
+		if (n->by_domain[d] == p->by_domain[d])
+			continue;
+		printf("%s\"%s\":%.1f", first ? "" : ",", evr_domain_name(d), RATE(by_domain[d]));
+		first = false;
+	}
 	printf("},\"producers\":[");
 	first = true;
 	for (unsigned i = 0; i < a->max_producers; i++) {
 		struct evr_producer_info pi;
 		if (evr_ring_producer_info(a->ring, i, &pi))
 			continue;
-		printf("%s{\"id\":%u,\"service\":\"%s\",\"pid\":%d,\"alive\":%s,\"records\":%" PRIu64
-		       ",\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
-		       first ? "" : ",", i, pi.service, pi.pid, pi.state == EVR_PRODUCER_LIVE && pi.alive ? "true" : "false",
-		       n->by_producer[i] - p->by_producer[i], pi.emitted, pi.dropped);
+		printf("%s{\"id\":%u,\"service\":", first ? "" : ",", i);
+		json_string(pi.service);
+		printf(",\"pid\":%d,\"alive\":%s,\"records\":%" PRIu64 ",\"rate\":%.1f,\"emitted\":%" PRIu64
+		       ",\"dropped\":%" PRIu64 "}",
+		       pi.pid, pi.state == EVR_PRODUCER_LIVE && pi.alive ? "true" : "false",
+		       n->by_producer[i] - p->by_producer[i], RATE(by_producer[i]), pi.emitted, pi.dropped);
 		first = false;
 	}
 	printf("]}\n");
@@ -69,22 +103,30 @@ static void text_report(const struct evr_agg *a, bool rates)
 			continue;
 		printf("%-26s %12" PRIu64, evr_type_name(t), n->by_type[t] - p->by_type[t]);
 		if (rates)
-			printf(" %13.1f", evr_agg_rate(a, n->by_type[t], p->by_type[t]));
+			printf(" %13.1f", RATE(by_type[t]));
 		printf("\n");
 	}
-	printf("\n%-26s %12s\n", "domain", "records");
-	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++)
-		if (n->by_domain[d] != p->by_domain[d])
-			printf("%-26s %12" PRIu64 "\n", evr_domain_name(d), n->by_domain[d] - p->by_domain[d]);
-	printf("\n%-4s %-24s %-8s %5s %12s %12s %10s\n", "id", "service", "pid", "alive", "records", "emitted",
-	       "dropped");
+	printf("\n%-26s %12s%s\n", "domain", "records", rates ? "       rate/s" : "");
+	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++) {
+		if (n->by_domain[d] == p->by_domain[d])
+			continue;
+		printf("%-26s %12" PRIu64, evr_domain_name(d), n->by_domain[d] - p->by_domain[d]);
+		if (rates)
+			printf(" %13.1f", RATE(by_domain[d]));
+		printf("\n");
+	}
+	printf("\n%-4s %-24s %-8s %5s %12s %12s %10s%s\n", "id", "service", "pid", "alive", "records", "emitted",
+	       "dropped", rates ? "       rate/s" : "");
 	for (unsigned i = 0; i < a->max_producers; i++) {
 		struct evr_producer_info pi;
 		if (evr_ring_producer_info(a->ring, i, &pi))
 			continue;
-		printf("%-4u %-24s %-8d %5s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 "\n", i, pi.service, pi.pid,
+		printf("%-4u %-24s %-8d %5s %12" PRIu64 " %12" PRIu64 " %10" PRIu64, i, pi.service, pi.pid,
 		       pi.state == EVR_PRODUCER_LIVE && pi.alive ? "yes" : "no", n->by_producer[i] - p->by_producer[i],
 		       pi.emitted, pi.dropped);
+		if (rates)
+			printf(" %13.1f", RATE(by_producer[i]));
+		printf("\n");
 	}
 }
 
@@ -168,8 +210,14 @@ static int run(int argc, char **argv)
 	struct evr_err err = { 0 };
 	struct evr_consumer_opts co = { .start = strcmp(o.from, "latest") ? EVR_START_OLDEST : EVR_START_LATEST };
 	struct evr_agg a;
-	if (evr_consumer_open(ring, &co, &c, &err) || evr_agg_init(&a, ring, c)) {
-		evr_cli_error("stats", "%s", err.msg[0] ? err.msg : "out of memory");
+	if (evr_consumer_open(ring, &co, &c, &err)) {
+		evr_cli_error("stats", "%s", err.msg);
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	if (evr_agg_init(&a, ring, c)) {
+		evr_cli_error("stats", "out of memory");
+		evr_consumer_close(c);
 		evr_ring_close(ring);
 		return EVR_EXIT_FAIL;
 	}
@@ -177,7 +225,7 @@ static int run(int argc, char **argv)
 	if (o.interval_ns) {
 		rc = follow(&a, &o);
 	} else {
-		int n = evr_agg_drain(&a, UINT32_MAX);
+		int n = evr_agg_catch_up(&a); /* what is there now: ends under any producer rate */
 		if (n < 0) {
 			evr_cli_error("stats", "the ring became unreadable: %s", evr_strerror(n));
 			rc = EVR_EXIT_FAIL;

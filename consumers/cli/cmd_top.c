@@ -1,5 +1,6 @@
 /* evring top: a live full-screen view of a ring (ncurses): event types sorted by rate, domains,
  * producers with their emitted/dropped counters and liveness, consumer lag and losses. 'q' quits.
+ * It reads from the latest record: what it shows is the traffic since it started.
  * It needs a terminal; without one it says so and points at `evring stats --interval` (exit 2). */
 #include <curses.h>
 #include <getopt.h>
@@ -21,6 +22,16 @@ static int by_rate(const void *x, const void *y)
 {
 	const struct rated *a = x, *b = y;
 	return a->rate < b->rate ? 1 : a->rate > b->rate ? -1 : (int)a->type - (int)b->type;
+}
+
+/* One line of the domains that saw records, with their rates: the shape of the traffic at a glance. */
+static void draw_domains(const struct evr_agg *a, int y)
+{
+	const struct evr_counts *n = &a->now, *p = &a->prev;
+	mvprintw(y, 0, "domains/s:");
+	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++)
+		if (n->by_domain[d])
+			printw("  %s %.1f", evr_domain_name(d), evr_agg_rate(a, n->by_domain[d], p->by_domain[d]));
 }
 
 static void draw(const struct evr_agg *a, const char *name, double interval_s)
@@ -48,6 +59,8 @@ static void draw(const struct evr_agg *a, const char *name, double interval_s)
 	int type_rows = LINES / 2 - 4;
 	for (int i = 0; i < EVR_EVENT_COUNT && i < type_rows; i++)
 		mvprintw(y++, 0, "%-26s %12.1f %14" PRIu64, evr_type_name(rows[i].type), rows[i].rate, rows[i].count);
+	y++;
+	draw_domains(a, y++);
 	y++;
 	attron(A_REVERSE);
 	mvprintw(y++, 0, "%-4s %-24s %-8s %5s %14s %12s", "id", "service", "pid", "alive", "emitted", "dropped");
@@ -84,17 +97,33 @@ static int run(int argc, char **argv)
 	struct evr_agg a;
 	struct evr_err err = { 0 };
 	struct evr_consumer_opts co = { .start = EVR_START_LATEST };
-	if (evr_consumer_open(ring, &co, &cons, &err) || evr_agg_init(&a, ring, cons)) {
-		evr_cli_error("top", "%s", err.msg[0] ? err.msg : "out of memory");
+	if (evr_consumer_open(ring, &co, &cons, &err)) {
+		evr_cli_error("top", "%s", err.msg);
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	if (evr_agg_init(&a, ring, cons)) {
+		evr_cli_error("top", "out of memory");
+		evr_consumer_close(cons);
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	/* newterm, not initscr: an unknown TERM is an error message here, not an exit inside curses. */
+	SCREEN *screen = newterm(NULL, stdout, stdin);
+	if (!screen) {
+		evr_cli_error("top", "cannot drive terminal type '%s' (set TERM)", getenv("TERM") ? getenv("TERM") : "");
+		evr_agg_free(&a);
+		evr_consumer_close(cons);
 		evr_ring_close(ring);
 		return EVR_EXIT_FAIL;
 	}
 	evr_cli_handle_stop_signals();
-	initscr();
 	cbreak();
 	noecho();
 	curs_set(0);
-	timeout(50); /* getch() waits at most 50 ms: keys stay responsive while we consume */
+	/* getch() never blocks: we sleep on the ring instead (at most 20 ms), so a burst of records
+	 * wakes us before it can lap us, and a key waits at most 20 ms while the ring is quiet. */
+	timeout(0);
 	uint64_t next = evr_agg_mono_ns() + interval_ns;
 	int rc = EVR_EXIT_OK;
 	draw(&a, argv[optind], (double)interval_ns / 1e9);
@@ -102,19 +131,23 @@ static int run(int argc, char **argv)
 		int key = getch();
 		if (key == 'q' || key == 'Q')
 			break;
-		if (evr_agg_drain(&a, 1u << 20) < 0) {
-			rc = EVR_EXIT_FAIL;
+		if ((rc = evr_agg_drain(&a, 1u << 20)) < 0)
 			break;
-		}
+		if (rc == 0)
+			evr_consumer_wait(cons, 20000000);
+		rc = EVR_EXIT_OK;
 		if (evr_agg_mono_ns() >= next) {
 			draw(&a, argv[optind], (double)interval_ns / 1e9);
 			evr_agg_snapshot(&a);
-			next += interval_ns;
+			next = evr_agg_mono_ns() + interval_ns; /* after a ^Z, no burst of catch-up redraws */
 		}
 	}
 	endwin();
-	if (rc)
-		evr_cli_error("top", "the ring became unreadable");
+	delscreen(screen);
+	if (rc < 0) {
+		evr_cli_error("top", "the ring became unreadable: %s", evr_strerror(rc));
+		rc = EVR_EXIT_FAIL;
+	}
 	evr_agg_free(&a);
 	evr_consumer_close(cons);
 	evr_ring_close(ring);

@@ -1,6 +1,7 @@
 /* Counting engine behind stats, top and metrics (see aggregate.h). */
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -46,6 +47,10 @@ void evr_agg_add(struct evr_agg *a, const struct evr_item *it)
 	struct evr_counts *n = &a->now;
 	switch (it->kind) {
 	case EVR_ITEM_RECORD:
+		if (it->rec.type >= EVR_EVENT_COUNT) { /* validated by the consumer; the tables must not trust it */
+			n->invalid++;
+			break;
+		}
 		n->records++;
 		n->by_type[it->rec.type]++;
 		n->by_domain[evr_events[it->rec.type].domain]++;
@@ -62,8 +67,11 @@ int evr_agg_drain(struct evr_agg *a, unsigned max)
 {
 	struct evr_item items[64];
 	unsigned total = 0;
+	if (max > INT_MAX)
+		max = INT_MAX; /* the count is returned as an int */
 	while (total < max) {
-		int n = evr_consumer_poll_batch(a->consumer, items, 64);
+		int want = max - total < 64 ? (int)(max - total) : 64;
+		int n = evr_consumer_poll_batch(a->consumer, items, want);
 		if (n < 0)
 			return n;
 		if (n == 0)
@@ -73,6 +81,13 @@ int evr_agg_drain(struct evr_agg *a, unsigned max)
 		total += (unsigned)n;
 	}
 	return (int)total;
+}
+
+int evr_agg_catch_up(struct evr_agg *a)
+{
+	/* Every item covers at least one position, so the lag bounds the items that were there. */
+	uint64_t lag = evr_agg_lag(a);
+	return evr_agg_drain(a, lag > UINT_MAX ? UINT_MAX : (unsigned)lag);
 }
 
 uint64_t evr_agg_lag(const struct evr_agg *a)

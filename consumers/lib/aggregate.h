@@ -1,6 +1,8 @@
 /* Aggregation for stats, top and metrics: counts of consumed items per type, domain and producer,
  * losses, and the consumer's lag, with snapshots to compute rates between two points in time.
- * The per-producer table is sized by the ring and allocated with jemalloc. */
+ * The per-producer table is sized by the ring and allocated with jemalloc (mallocx/dallocx).
+ * Counts are keyed by producer table index: an entry reused by a new producer after the old one
+ * closed adds to the same row, which the report labels with the current service name. */
 #ifndef EVR_AGGREGATE_H
 #define EVR_AGGREGATE_H
 
@@ -28,7 +30,11 @@ void evr_agg_free(struct evr_agg *a);
 void evr_agg_add(struct evr_agg *a, const struct evr_item *it);
 /* Consume what is available now (at most `max` items); returns the count, or -EFAULT. */
 int evr_agg_drain(struct evr_agg *a, unsigned max);
-/* Records the ring holds beyond our cursor, summed over lanes (at most one lap per lane counts). */
+/* Consume what was published before the call and no more, so that a producer faster than this
+ * consumer cannot keep a one-shot report (stats without --interval, a scrape) from finishing. */
+int evr_agg_catch_up(struct evr_agg *a);
+/* Positions claimed beyond our cursor, summed over lanes. Beyond a lane's slot count the excess is
+ * already overwritten and will be reported as lost_lapped when we get there. */
 uint64_t evr_agg_lag(const struct evr_agg *a);
 /* now -> prev, and stamp the time; rates are (now - prev) / (now.at_ns - prev.at_ns). */
 void evr_agg_snapshot(struct evr_agg *a);
