@@ -1,0 +1,41 @@
+/* evr-bench: runs every benchmark and writes bench/results/results.csv (and the latency data for
+ * the plots); scripts/bench.sh turns them into the Markdown table and the PNG plots.
+ *   evr-bench [--quick] OUTDIR          all benchmarks
+ *   evr-bench --emit-only N             N typed emits and nothing else (for callgrind)
+ * The LTTng-UST figure comes from evr-bench-lttng, a separate program: lttng-ust starts threads in
+ * every process that links it, which would disturb the fork-based measurements here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+void bench_emit(void);
+void bench_emit_only(uint64_t n);
+void bench_latency(const char *plot_path);
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--emit-only")) {
+		bench_emit_only(strtoull(argv[2], NULL, 10));
+		return 0;
+	}
+	int a = 1;
+	if (a < argc && !strcmp(argv[a], "--quick")) {
+		bench_quick = true;
+		a++;
+	}
+	if (a != argc - 1) {
+		fprintf(stderr, "usage: evr-bench [--quick] OUTDIR | evr-bench --emit-only N\n");
+		return 2;
+	}
+	char path[4096];
+	fprintf(stderr, "== emit cost, floors, throughput\n");
+	bench_emit();
+	fprintf(stderr, "== end-to-end latency and send cost\n");
+	snprintf(path, sizeof path, "%s/latency.dat", argv[a]);
+	bench_latency(path);
+	snprintf(path, sizeof path, "%s/results.csv", argv[a]);
+	bench_write(path);
+	return 0;
+}

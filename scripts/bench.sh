@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Benchmarks (never part of the tests): build Release, run evr-bench (floors, emit cost,
+# contention, throughput, sizes, end-to-end latency of evring and of its peers), LTTng-UST with a
+# userspace-only session daemon, callgrind instructions per emit; write bench/results/results.csv,
+# results.md and PNG plots. Usage: scripts/bench.sh [--quick]   (--quick: under 2 minutes)
+source "$(dirname "$0")/lib.sh"
+cd "$EVR_ROOT"
+evr_install_deps
+quick=
+[ "${1:-}" = "--quick" ] && quick=--quick
+want=()
+while read -r pkg; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || want+=("$pkg")
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' bench/packages.txt)
+if [ ${#want[@]} -gt 0 ]; then
+  echo "== installing: ${want[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${want[@]}" >/dev/null
+fi
+
+echo "== build (Release) into build/bench"
+evr_build build/bench -DCMAKE_BUILD_TYPE=Release -DEVR_BUILD_TESTS=OFF
+bin=build/bench/bin
+out=bench/results
+mkdir -p "$out"
+machine="$(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource), kernel $(uname -r)"
+echo "== machine: $machine"
+
+echo "== evr-bench $quick"
+"$bin/evr-bench" $quick "$out"
+
+echo "== lttng-ust"
+if [ -x "$bin/evr-bench-lttng" ]; then
+  why=""
+  sess=evr-bench-$$
+  export LTTNG_HOME=$(mktemp -d /tmp/evr-lttng.XXXX)
+  if ! lttng-sessiond --daemonize --no-kernel >"$LTTNG_HOME/sessiond.log" 2>&1; then
+    why="lttng-sessiond did not start: $(tail -1 "$LTTNG_HOME/sessiond.log")"
+  elif ! { lttng create "$sess" --output="$LTTNG_HOME/trace" && lttng enable-event -u 'evr_bench:*' && lttng start; } >"$LTTNG_HOME/lttng.log" 2>&1; then
+    why="lttng session setup failed: $(tail -1 "$LTTNG_HOME/lttng.log")"
+  fi
+  if [ -z "$why" ]; then
+    sleep 0.5
+    EVR_BENCH_LTTNG_SESSION=1 "$bin/evr-bench-lttng" $quick >> "$out/results.csv"
+    lttng stop "$sess" >/dev/null 2>&1; lttng destroy "$sess" >/dev/null 2>&1
+  else
+    echo "   $why"
+    EVR_BENCH_LTTNG_WHY="$why" "$bin/evr-bench-lttng" $quick >> "$out/results.csv"
+  fi
+  pkill -f "lttng-sessiond --daemonize --no-kernel" 2>/dev/null; sleep 0.2
+  rm -rf "$LTTNG_HOME"
+fi
+
+echo "== callgrind: instructions per emit"
+ir() { # instructions of evr-bench --emit-only N
+  local f; f=$(mktemp /tmp/evr-cg.XXXX)
+  valgrind --tool=callgrind --callgrind-out-file="$f" "$bin/evr-bench" --emit-only "$1" >/dev/null 2>&1
+  awk '/^summary:/ {print $2}' "$f"; rm -f "$f"
+}
+a=$(ir 100000); b=$(ir 300000)
+per=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", (b - a) / 200000}')
+echo "   $per instructions per typed emit (callgrind: (Ir(300k) - Ir(100k)) / 200k)"
+echo "callgrind,\"typed emit (MONOTONIC clock)\",instructions/emit,$per,instr,\"valgrind callgrind, difference of two run lengths\"" >> "$out/results.csv"
+
+echo "== report and plots"
+python3 - "$out" <<'PY'
+import sys, csv
+out = sys.argv[1]
+rows = [l.rsplit('"', 1) for l in open(f"{out}/latency.dat")]
+with open(f"{out}/latency_curves.dat", "w") as f:
+    for name, rest in ((r[0].strip('" '), r[1].split()) for r in rows):
+        if name.endswith("@ 10k/s") or name.endswith("@ max"):
+            f.write(f'"{name}"\n' + "".join(f"{i} {v}\n" for i, v in enumerate(rest)) + "\n\n")
+with open(f"{out}/throughput.dat", "w") as f:
+    for r in csv.DictReader(open(f"{out}/results.csv")):
+        if r["section"] == "throughput" and r["metric"] == "events/s":
+            f.write(f'{r["name"].split()[0]} {float(r["value"]) / 1e6:.3f}\n')
+PY
+gnuplot <<GP
+set terminal pngcairo size 1100,650 noenhanced
+set output "$out/latency.png"
+set title "End-to-end latency percentiles, producer process -> consumer process"
+set logscale y
+set ylabel "latency (ns, log scale)"
+set xtics ("p50" 0, "p90" 1, "p99" 2, "p99.9" 3, "p99.99" 4, "max" 5)
+set key outside right
+plot for [i=0:*] "$out/latency_curves.dat" index i using 1:2 with linespoints title columnheader(1)
+GP
+gnuplot <<GP
+set terminal pngcairo size 800,500 noenhanced
+set output "$out/throughput.png"
+set title "evring emit throughput vs producers (threads, $(nproc) cores)"
+set xlabel "producers"
+set ylabel "million events/s"
+set yrange [0:*]
+plot "$out/throughput.dat" using 1:2 with linespoints title "events/s"
+GP
+python3 bench/report.py "$out" "$machine"
+echo "== wrote $out/results.csv, $out/results.md, $out/latency.png, $out/throughput.png"
