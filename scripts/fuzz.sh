@@ -20,11 +20,13 @@ for t in record segment recordlog; do
      -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 "$work" > "$work/log" 2>&1) || true # a crash: reported below
   execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$work/log")
   rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$work/log")
-  crashes=$(ls "$work"/crash-* "$work"/timeout-* "$work"/leak-* 2>/dev/null | wc -l)
-  echo "   fuzz_$t: ${execs:-?} execs, ${rate:-?} execs/s, $crashes crashes, corpus $(ls "$work" | grep -vc -e '^log$' -e '^crash-' -e '^timeout-')"
+  # find, not ls: under pipefail an empty glob would end the script
+  crashes=$(find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' \) | wc -l)
+  corpus=$(find "$work" -maxdepth 1 -type f ! -name log ! -name 'crash-*' ! -name 'timeout-*' ! -name 'leak-*' | wc -l)
+  echo "   fuzz_$t: ${execs:-?} execs, ${rate:-?} execs/s, $crashes crashes, corpus $corpus"
   if [ "$crashes" -gt 0 ]; then
     found=1
-    cp "$work"/crash-* "$work"/timeout-* "$work"/leak-* tests/fuzz/regressions/$t/ 2>/dev/null
+    find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' \) -exec cp {} tests/fuzz/regressions/$t/ \;
     grep -m3 -A12 "ERROR\|SUMMARY" "$work/log"
   fi
   rm -rf "$work"

@@ -168,7 +168,7 @@ static int parse(int argc, char **argv, struct stats_opts *o)
 static int follow(struct evr_agg *a, const struct stats_opts *o)
 {
 	for (uint64_t reports = 0; !evr_cli_stop && (!o->count || reports < o->count); reports++) {
-		uint64_t end = evr_agg_mono_ns() + o->interval_ns;
+		uint64_t start = evr_agg_mono_ns(), end = start + o->interval_ns;
 		while (!evr_cli_stop && evr_agg_mono_ns() < end) {
 			int n = evr_agg_drain(a, 1u << 20);
 			if (n < 0) {
@@ -187,7 +187,8 @@ static int follow(struct evr_agg *a, const struct stats_opts *o)
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			evr_cli_format_time((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, when);
-			printf("== %s, last %.2f s: ", when, (double)o->interval_ns / 1e9);
+			/* a stop signal ends the last window early: say how long it really was */
+			printf("== %s, last %.2f s: ", when, (double)(evr_agg_mono_ns() - start) / 1e9);
 			text_report(a, true);
 			printf("\n");
 		}
