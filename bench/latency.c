@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,52 @@ static void ev_cleanup(void)
 	evr_ring_unlink(lat_ring, NULL);
 }
 
+/* ---- the floor: a one-message mailbox in a shared mapping ----
+ * No ring, no claim, no producer table: the sender waits until the previous message was taken,
+ * copies 128 bytes and release-stores a sequence number; the receiver spins on it. What is left is
+ * what any shared-memory transport pays on these two cores: the cache lines moving between them
+ * and the two clock reads. evring's e2e figures are read against this one. */
+struct mailbox {
+	_Alignas(64) _Atomic uint64_t seq; /* release by the sender: orders the message before it */
+	unsigned char msg[MSG];
+	_Alignas(64) _Atomic uint64_t taken; /* release by the receiver: it has copied msg out */
+};
+static struct mailbox *mb;
+static uint64_t mb_last;
+static int mb_prepare(void)
+{
+	mb = mmap(NULL, sizeof *mb, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mb == MAP_FAILED)
+		return -1;
+	mb_last = 0;
+	return 0;
+}
+static int mb_open(int side) { (void)side; return 0; }
+static void mb_send(const unsigned char *m)
+{
+	/* acquire: pairs with the receiver's release of `taken`, so msg is not overwritten while read */
+	for (uint64_t t0 = 0; atomic_load_explicit(&mb->taken, memory_order_acquire) != mb_last;) {
+		uint64_t now = bench_now_ns();
+		if (!t0)
+			t0 = now;
+		else if (now - t0 > 1000000000) /* the receiver has ended (it stops at the first end marker) */
+			return;
+	}
+	memcpy(mb->msg, m, MSG);
+	atomic_store_explicit(&mb->seq, ++mb_last, memory_order_release); /* publishes msg */
+}
+static int mb_recv(unsigned char *m)
+{
+	uint64_t s = atomic_load_explicit(&mb->seq, memory_order_acquire); /* pairs with the send */
+	if (s == mb_last)
+		return 0;
+	memcpy(m, mb->msg, MSG);
+	mb_last = s;
+	atomic_store_explicit(&mb->taken, s, memory_order_release); /* msg may be reused after this */
+	return 1;
+}
+static void mb_cleanup(void) { munmap(mb, sizeof *mb); }
+
 /* ---- pipe, Unix seqpacket, POSIX mq: blocking kernel transports ---- */
 static int fds[2], my_fd;
 
@@ -180,6 +227,7 @@ static void ck_cleanup(void) { munmap(ck, sizeof *ck); }
 #endif
 
 static const struct transport transports[] = {
+	{ "floor: shm mailbox", mb_prepare, mb_open, mb_send, mb_recv, mb_cleanup },
 	{ "evring (busy-poll)", ev_prepare, ev_open, ev_send, ev_recv, ev_cleanup },
 	{ "evring (futex sleep)", ev_prepare, ev_open, ev_send, ev_recv, ev_cleanup },
 	{ "pipe", pipe_prepare, fd_open, fd_send, fd_recv, fd_cleanup },

@@ -67,24 +67,39 @@ python3 - "$out" <<'PY'
 import sys, csv
 out = sys.argv[1]
 rows = [l.rsplit('"', 1) for l in open(f"{out}/latency.dat")]
-with open(f"{out}/latency_curves.dat", "w") as f:
-    for name, rest in ((r[0].strip('" '), r[1].split()) for r in rows):
-        if name.endswith("@ 10k/s") or name.endswith("@ max"):
-            f.write(f'"{name}"\n' + "".join(f"{i} {v}\n" for i, v in enumerate(rest)) + "\n\n")
+for rate, fname in (("10k/s", "latency_10k.dat"), ("max", "latency_max.dat")):
+    with open(f"{out}/{fname}", "w") as f:
+        for name, rest in ((r[0].strip('" '), r[1].split()) for r in rows):
+            if name.endswith(f"@ {rate}"):
+                f.write(f'"{name[:-len(rate) - 3]}"\n' + "".join(f"{i} {v}\n" for i, v in enumerate(rest)) + "\n\n")
 with open(f"{out}/throughput.dat", "w") as f:
     for r in csv.DictReader(open(f"{out}/results.csv")):
         if r["section"] == "throughput" and r["metric"] == "events/s":
             f.write(f'{r["name"].split()[0]} {float(r["value"]) / 1e6:.3f}\n')
 PY
 gnuplot <<GP
-set terminal pngcairo size 1100,650 noenhanced
+set terminal pngcairo size 1400,600 noenhanced
 set output "$out/latency.png"
-set title "End-to-end latency percentiles, producer process -> consumer process"
+# nine transports, nine colours; evring drawn thicker
+set linetype 1 lc rgb "#999999" lw 1 pt 1
+set linetype 2 lc rgb "#d62728" lw 3 pt 7
+set linetype 3 lc rgb "#ff7f0e" lw 3 pt 5
+set linetype 4 lc rgb "#1f77b4" lw 1 pt 2
+set linetype 5 lc rgb "#9467bd" lw 1 pt 4
+set linetype 6 lc rgb "#8c564b" lw 1 pt 6
+set linetype 7 lc rgb "#e377c2" lw 1 pt 8
+set linetype 8 lc rgb "#2ca02c" lw 1 pt 10
+set linetype 9 lc rgb "#17becf" lw 1 pt 12
 set logscale y
 set ylabel "latency (ns, log scale)"
 set xtics ("p50" 0, "p90" 1, "p99" 2, "p99.9" 3, "p99.99" 4, "max" 5)
-set key outside right
-plot for [i=0:*] "$out/latency_curves.dat" index i using 1:2 with linespoints title columnheader(1)
+set key top left
+set multiplot layout 1,2 title "End-to-end latency, producer process -> consumer process (2 cores)"
+set title "offered 10k messages/s"
+plot for [i=0:*] "$out/latency_10k.dat" index i using 1:2 with linespoints lt (i + 1) title columnheader(1)
+set title "back to back (max rate; queueing included)"
+plot for [i=0:*] "$out/latency_max.dat" index i using 1:2 with linespoints lt (i + 1) title columnheader(1)
+unset multiplot
 GP
 gnuplot <<GP
 set terminal pngcairo size 800,500 noenhanced
@@ -93,7 +108,10 @@ set title "evring emit throughput vs producers (threads, $(nproc) cores)"
 set xlabel "producers"
 set ylabel "million events/s"
 set yrange [0:*]
-plot "$out/throughput.dat" using 1:2 with linespoints title "events/s"
+set xrange [0.8:4.2]
+set xtics 1
+set key bottom right
+plot "$out/throughput.dat" using 1:2 with linespoints lw 2 pt 7 title "events/s, all producers together"
 GP
 python3 bench/report.py "$out" "$machine"
 echo "== wrote $out/results.csv, $out/results.md, $out/latency.png, $out/throughput.png"
