@@ -33,6 +33,7 @@ echo "== lttng-ust"
 if [ -x "$bin/evr-bench-lttng" ]; then
   why=""
   sess=evr-bench-$$
+  shm_before=$(ls /dev/shm) # lttng-ust leaves its lttng-ust-wait-* objects there: remove only ours
   export LTTNG_HOME=$(mktemp -d /tmp/evr-lttng.XXXX)
   if ! lttng-sessiond --daemonize --no-kernel >"$LTTNG_HOME/sessiond.log" 2>&1; then
     why="lttng-sessiond did not start: $(tail -1 "$LTTNG_HOME/sessiond.log")"
@@ -49,6 +50,9 @@ if [ -x "$bin/evr-bench-lttng" ]; then
   fi
   pkill -f "lttng-sessiond --daemonize --no-kernel" 2>/dev/null; sleep 0.2
   rm -rf "$LTTNG_HOME"
+  for f in $(comm -13 <(echo "$shm_before" | sort) <(ls /dev/shm | sort) | grep '^lttng-ust-wait-'); do
+    rm -f "/dev/shm/$f"
+  done
 fi
 
 echo "== callgrind: instructions per emit"
