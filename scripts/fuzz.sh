@@ -12,6 +12,8 @@ evr_build build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang 
   -DEVR_BUILD_BENCH=OFF -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
 found=0
+# what libFuzzer left in $work; find, not ls: under pipefail an empty glob would end the script
+artifacts() { find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' \) "$@"; }
 for t in record segment recordlog; do
   work=$(mktemp -d /tmp/evr-fuzz-$t.XXXX)
   cp tests/fuzz/corpus/$t/* "$work"/ 2>/dev/null
@@ -20,13 +22,12 @@ for t in record segment recordlog; do
      -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 "$work" > "$work/log" 2>&1) || true # a crash: reported below
   execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$work/log")
   rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$work/log")
-  # find, not ls: under pipefail an empty glob would end the script
-  crashes=$(find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' \) | wc -l)
+  crashes=$(artifacts | wc -l)
   corpus=$(find "$work" -maxdepth 1 -type f ! -name log ! -name 'crash-*' ! -name 'timeout-*' ! -name 'leak-*' | wc -l)
   echo "   fuzz_$t: ${execs:-?} execs, ${rate:-?} execs/s, $crashes crashes, corpus $corpus"
   if [ "$crashes" -gt 0 ]; then
     found=1
-    find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' \) -exec cp {} tests/fuzz/regressions/$t/ \;
+    artifacts -exec cp {} tests/fuzz/regressions/$t/ \;
     grep -m3 -A12 "ERROR\|SUMMARY" "$work/log"
   fi
   rm -rf "$work"
