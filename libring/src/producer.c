@@ -78,6 +78,7 @@ int evr_producer_open(struct evr_ring *r, const char *service, struct evr_produc
 				r->max_producers);
 	struct evr_producer *p = calloc(1, sizeof *p + r->lanes * sizeof p->lanes[0]);
 	if (!p) {
+		/* release: give the entry back; its zeroed counters are visible with CLOSED (as in close) */
 		atomic_store_explicit(&evr_ring_producer(r, idx)->state, EVR_PRODUCER_CLOSED, memory_order_release);
 		return evr_fail(err, -ENOMEM, "out of memory");
 	}
