@@ -12,10 +12,11 @@ static void print_json(struct evr_ring *ring, const struct evr_ring_info *in)
 	printf("{\"name\":\"%s\",\"ring_id\":\"0x%016" PRIx64 "\",\"abi_version\":%u,\"schema_version\":%u,"
 	       "\"schema_hash\":\"0x%016" PRIx64 "\",\"lanes\":%u,\"slots_per_lane\":%u,\"record_size\":%u,"
 	       "\"max_producers\":%u,\"segment_size\":%" PRIu64 ",\"mode\":\"%04o\",\"creator_pid\":%d,"
-	       "\"created_ns\":%" PRIu64 ",\"clock\":\"%s\",\"heads\":[",
+	       "\"created_ns\":%" PRIu64 ",\"clock\":\"%s\",\"can_sleep\":%s,\"heads\":[",
 	       in->name, in->ring_id, in->abi_version, in->schema_version, in->schema_hash, in->lanes,
 	       in->slots_per_lane, in->record_size, in->max_producers, in->segment_size, (unsigned)in->mode,
-	       in->creator_pid, in->created_realtime_ns, in->ts_source == EVR_TS_TSC ? "tsc" : "monotonic");
+	       in->creator_pid, in->created_realtime_ns, in->ts_source == EVR_TS_TSC ? "tsc" : "monotonic",
+	       evr_ring_can_sleep(ring) ? "true" : "false");
 	for (unsigned l = 0; l < in->lanes; l++)
 		printf("%s%" PRIu64, l ? "," : "", evr_ring_lane_head(ring, l));
 	printf("],\"producers\":[");
@@ -46,6 +47,10 @@ static void print_text(struct evr_ring *ring, const struct evr_ring_info *in)
 	if (in->ts_source == EVR_TS_TSC)
 		printf(" (%.3f GHz)", (double)in->tsc_hz / 1e9);
 	printf("\ncreated     %s by pid %d\n", created, in->creator_pid);
+	if (evr_ring_can_sleep(ring))
+		printf("waiting     consumers sleep on the futex of %s~wake\n", in->name);
+	else
+		printf("waiting     1 ms naps here: this user cannot write %s~wake\n", in->name);
 	uint64_t total = 0;
 	printf("\nlane  head          fill\n");
 	for (unsigned l = 0; l < in->lanes; l++) {

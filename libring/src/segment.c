@@ -401,3 +401,8 @@ enum evr_role evr_ring_role(const struct evr_ring *r)
 {
 	return r->role;
 }
+
+bool evr_ring_can_sleep(const struct evr_ring *r)
+{
+	return r->wake != NULL;
+}

@@ -49,7 +49,11 @@ int evr_wake_create(const char *ring_name, mode_t mode, struct evr_wake_page **o
 	int fd = shm_open(n, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (fchmod(fd, mode) || ftruncate(fd, 0) || ftruncate(fd, EVR_WAKE_PAGE)) {
+	/* Whoever may read the ring may sleep on it, and sleeping writes this page: mirror the ring's
+	 * group and other read bits into write bits (a 0640 ring gets a 0660 wake page). The page holds
+	 * hints only (see above), so that grants nothing over the records. */
+	mode_t wake_mode = (mode & 0777) | ((mode & 0044) >> 1);
+	if (fchmod(fd, wake_mode) || ftruncate(fd, 0) || ftruncate(fd, EVR_WAKE_PAGE)) {
 		int e = -errno;
 		close(fd);
 		shm_unlink(n);

@@ -80,6 +80,10 @@ void evr_ring_get_info(const struct evr_ring *ring, struct evr_ring_info *info);
 uint64_t evr_ring_lane_head(const struct evr_ring *ring, unsigned lane);
 enum evr_role evr_ring_role(const struct evr_ring *ring);
 
+/* Whether this process opened the ring's wake page read-write, so that evr_consumer_wait() sleeps
+ * on the futex; if not (no write access to NAME~wake), it naps 1 ms at a time instead. */
+bool evr_ring_can_sleep(const struct evr_ring *ring);
+
 /* 0, or -EFAULT once this process found the segment truncated under it. Nothing crashes: the
  * missing pages read as zeros and writes to them go nowhere; emits and polls fail with -EFAULT. */
 int evr_ring_status(const struct evr_ring *ring);
