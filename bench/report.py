@@ -15,6 +15,12 @@ def val(section, name, metric):
     return None
 
 
+def received(name):
+    """Messages the receiver got in latency run `name` (the first word of its send-cost note), or None."""
+    note = next((r["note"] for r in rows if r["name"] == name and r["metric"] == "send cost"), "")
+    return int(note.split()[0]) if note else None
+
+
 md = [f"Machine: {machine}. Medians of repeated runs; every ratio is against a baseline measured in the same run.", ""]
 md += ["| section | what | metric | value | note |", "|---|---|---|---|---|"]
 for r in rows:
@@ -32,8 +38,8 @@ for r in rows:
         names.append(r["name"])
 for n in names:
     cells = [val("latency", n, m) for m in ("p50", "p90", "p99", "p99.9", "p99.99", "max", "send cost")]
-    note = next((r["note"] for r in rows if r["name"] == n and r["metric"] == "send cost"), "")
-    md.append(f"| {n} | " + " | ".join("-" if c is None else f"{c:,.0f}" for c in cells) + f" | {note.split()[0] if note else ''} |")
+    got = received(n)
+    md.append(f"| {n} | " + " | ".join("-" if c is None else f"{c:,.0f}" for c in cells) + f" | {'' if got is None else got} |")
 
 emit = val("emit", "typed emit, 1 producer, MONOTONIC", "ns/emit")
 md += ["", f"evring typed emit: {emit:.1f} ns. Its ratio to each peer's cost per message (sent back to back, the peer's own",
@@ -44,9 +50,7 @@ delivered = {}
 for n in names:
     if n.endswith("@ max") and not n.startswith("evring") and not n.startswith("floor"):
         peers[n[:-6]] = val("latency", n, "send cost")
-        note = next((r["note"] for r in rows if r["name"] == n and r["metric"] == "send cost"), "")
-        if note:
-            delivered[n[:-6]] = int(note.split()[0])
+        delivered[n[:-6]] = received(n)
 for r in rows:
     if r["section"] == "peer":
         peers[r["name"]] = float(r["value"])

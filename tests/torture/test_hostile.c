@@ -199,7 +199,7 @@ Test(hostile, header_rewritten_under_live_processes_crashes_nobody_and_new_opens
 /* In a child: become nobody (uid 65534) with the given group, try both roles on ring `nm`, report
  * by exit code: bit 0 consumer open succeeded, bit 1 producer open succeeded, bit 2 the consumer can
  * sleep on the futex (opened the wake page read-write), 8+ unexpected errno. */
-static int open_as_nobody_ring(const char *nm, gid_t gid)
+static int open_as_nobody(const char *nm, gid_t gid)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -223,22 +223,17 @@ static int open_as_nobody_ring(const char *nm, gid_t gid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 100;
 }
 
-static int open_as_nobody(gid_t gid)
-{
-	return open_as_nobody_ring(name, gid);
-}
-
 Test(hostile, another_user_cannot_open_a_0600_ring_and_a_group_member_can_read_a_0640_one)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root to switch to a second uid");
-	cr_assert_eq(open_as_nobody(65534), 0, "uid 65534 opened a 0600 ring of root");
+	cr_assert_eq(open_as_nobody(name, 65534), 0, "uid 65534 opened a 0600 ring of root");
 	/* 0640 and group 65534: that group may read (consumer), not write (producer) */
 	char path[128];
 	snprintf(path, sizeof path, "/dev/shm%s", name);
 	cr_assert_eq(chmod(path, 0640), 0);
 	cr_assert_eq(chown(path, 0, 65534), 0);
-	cr_assert_eq(open_as_nobody(65534), 1, "group member: consumer yes, producer no, and no sleeping: "
+	cr_assert_eq(open_as_nobody(name, 65534), 1, "group member: consumer yes, producer no, and no sleeping: "
 						 "the wake page's group was left as it was");
 }
 
@@ -263,7 +258,7 @@ Test(hostile, a_ring_created_0640_lets_its_group_read_and_sleep_but_not_write)
 	/* the operator hands both objects to the readers' group */
 	cr_assert_eq(chown(path, 0, 65534), 0);
 	cr_assert_eq(chown(wake, 0, 65534), 0);
-	int code = open_as_nobody_ring(nm, 65534);
+	int code = open_as_nobody(nm, 65534);
 	evr_ring_close(r);
 	evr_ring_unlink(nm, NULL);
 	cr_assert_eq(code, 1 | 4, "group member: consumer yes and sleeps on the futex, producer no (got %d)", code);
