@@ -7,7 +7,13 @@
  *   ABANDONED  a reclaimer released it from a dead writer: report 1 lost_abandoned;
  *   NOT_YET    if the head has not passed the cursor, the lane is empty. Otherwise a producer claimed
  *              the position and has not published it: wait for it at most abandon_timeout_ns (a
- *              timer, not a spin: polls return 0 meanwhile), then skip it as lost_abandoned.
+ *              timer, not a spin: polls return 0 and evr_consumer_wait sleeps until it is due),
+ *              then skip it as lost_abandoned.
+ * A stalled writer keeps its slot WRITING for as long as it is stopped, and every later lap's writer
+ * of that slot drops its record. So the word that made a position time out is remembered (a few per
+ * lane): a later position that finds the very same word in its slot is skipped at once, and the
+ * stall costs the consumer one abandoned position per lap, not one timeout per lap (which would get
+ * it lapped on every lap). The word names a position, so it cannot come back once the writer moves on.
  * The cursor only moves by those steps, which is why, per lane,
  *     delivered + lost_lapped + lost_abandoned == cursor - start
  * holds exactly. With merge_by_time one record per lane is held back (pending) and the earliest is
@@ -18,14 +24,15 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "clock.h"
 #include "evring/consumer.h"
 #include "ring_internal.h"
 
-#define EVR_DEFAULT_ABANDON_NS (10ull * 1000 * 1000)
 #define EVR_SPIN_ROUNDS 256
+#define EVR_STUCK_WORDS 4 /* stuck slot words remembered per lane: one per stalled writer */
 #define EVR_SLEEP_CHUNK_NS (50ll * 1000 * 1000)
 
 struct lane_state {
@@ -33,7 +40,9 @@ struct lane_state {
 	uint64_t start, cursor;
 	uint64_t delivered, invalid, lapped, abandoned;
 	int stalled;
-	uint64_t stall_pos, stall_since;
+	uint64_t stall_pos, stall_since, stall_word;
+	uint64_t stuck[EVR_STUCK_WORDS]; /* WRITING words that already timed out; 0: none */
+	unsigned stuck_next;
 	int has_pending;
 	struct evr_item pending;
 };
@@ -96,7 +105,7 @@ int evr_consumer_open(struct evr_ring *r, const struct evr_consumer_opts *opts, 
 	if (!c)
 		return evr_fail(err, -ENOMEM, "out of memory");
 	c->ring = r;
-	c->abandon_ns = o->abandon_timeout_ns ? o->abandon_timeout_ns : EVR_DEFAULT_ABANDON_NS;
+	c->abandon_ns = o->abandon_timeout_ns ? o->abandon_timeout_ns : EVR_ABANDON_TIMEOUT_DEFAULT_NS;
 	c->merge = o->merge_by_time;
 	evr_clock_conv_init(&c->clk, r->ts_source, r->created_ts, r->created_mono_ns, r->created_realtime_ns,
 			    r->tsc_hz);
@@ -122,6 +131,31 @@ static void set_loss(struct evr_item *out, enum evr_item_kind kind, unsigned lan
 	out->lane = (uint16_t)lane;
 	out->pos = pos;
 	out->count = n;
+}
+
+static uint64_t slot_word(const struct lane_state *ls, uint64_t pos)
+{
+	/* relaxed: only compared with words seen before; evr_lane_read() orders any data read */
+	return atomic_load_explicit(evr_slot_ctl(evr_lane_slot(&ls->ref, pos)), memory_order_relaxed);
+}
+
+/* A WRITING word that already made a position time out: its writer is still stuck on it. */
+static int known_stuck(const struct lane_state *ls, uint64_t w)
+{
+	if (evr_ctl_state(w) != EVR_SLOT_WRITING)
+		return 0;
+	for (unsigned i = 0; i < EVR_STUCK_WORDS; i++)
+		if (ls->stuck[i] == w)
+			return 1;
+	return 0;
+}
+
+static void remember_stuck(struct lane_state *ls, uint64_t w)
+{
+	if (evr_ctl_state(w) != EVR_SLOT_WRITING)
+		return; /* a claim not yet owned (EMPTY or an older lap): the next lap's writer takes the slot */
+	ls->stuck[ls->stuck_next] = w;
+	ls->stuck_next = (ls->stuck_next + 1) % EVR_STUCK_WORDS;
 }
 
 /* One step on one lane: 1 when *out holds an item, 0 when the lane has nothing now. */
@@ -163,15 +197,21 @@ static int lane_step(struct evr_consumer *c, unsigned lane, struct evr_item *out
 		ls->stalled = 0;
 		return 0; /* nothing claimed past the cursor: the lane is simply empty */
 	}
-	uint64_t now = evr_clock_ns(CLOCK_MONOTONIC);
-	if (!ls->stalled || ls->stall_pos != pos) {
-		ls->stalled = 1;
-		ls->stall_pos = pos;
-		ls->stall_since = now;
-		return 0;
+	uint64_t w = slot_word(ls, pos);
+	if (!known_stuck(ls, w)) {
+		uint64_t now = evr_clock_ns(CLOCK_MONOTONIC);
+		if (!ls->stalled || ls->stall_pos != pos) {
+			ls->stalled = 1;
+			ls->stall_pos = pos;
+			ls->stall_since = now;
+			ls->stall_word = w;
+			return 0;
+		}
+		ls->stall_word = w; /* what evr_consumer_wait compares against: unchanged means keep sleeping */
+		if (now - ls->stall_since < c->abandon_ns)
+			return 0;
+		remember_stuck(ls, w);
 	}
-	if (now - ls->stall_since < c->abandon_ns)
-		return 0;
 	set_loss(out, EVR_ITEM_LOST_ABANDONED, lane, pos, 1);
 	ls->abandoned++;
 	ls->cursor = pos + 1;
@@ -249,15 +289,31 @@ int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int 
 	return got;
 }
 
-/* Something to do: a held record, a head past a cursor (a record, or a stall to time out), or a
- * broken segment whose error the next poll reports. */
-static int ready(struct evr_consumer *c)
+/* Something to do: a held record, a head past a cursor whose position is not waiting on a stall
+ * timer, a stall timer that is due, or a broken segment whose error the next poll reports. *due gets
+ * the earliest running stall timer's deadline (UINT64_MAX: none), so a waiter sleeps until then. */
+static int ready(struct evr_consumer *c, uint64_t *due)
 {
+	*due = UINT64_MAX;
 	if (evr_ring_status(c->ring))
 		return 1;
-	for (unsigned l = 0; l < c->ring->lanes; l++)
-		if (c->lanes[l].has_pending || lane_head(&c->lanes[l]) > c->lanes[l].cursor)
+	uint64_t now = 0;
+	for (unsigned l = 0; l < c->ring->lanes; l++) {
+		struct lane_state *ls = &c->lanes[l];
+		if (ls->has_pending)
 			return 1;
+		if (lane_head(ls) <= ls->cursor)
+			continue;
+		if (!ls->stalled || ls->stall_pos != ls->cursor || slot_word(ls, ls->cursor) != ls->stall_word)
+			return 1; /* a record to read, or a change at the stalled slot */
+		uint64_t deadline = ls->stall_since + c->abandon_ns;
+		if (!now)
+			now = evr_clock_ns(CLOCK_MONOTONIC);
+		if (now >= deadline)
+			return 1;
+		if (deadline < *due)
+			*due = deadline;
+	}
 	return 0;
 }
 
@@ -270,25 +326,30 @@ static void cpu_relax(void)
 
 int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns)
 {
+	uint64_t due;
 	for (int i = 0; i < EVR_SPIN_ROUNDS; i++) {
-		if (ready(c))
+		if (ready(c, &due))
 			return 1;
 		cpu_relax();
 	}
 	uint64_t start = evr_clock_ns(CLOCK_MONOTONIC);
 	struct evr_wake_page *w = c->ring->wake;
 	for (;;) {
+		uint64_t now = evr_clock_ns(CLOCK_MONOTONIC);
 		int64_t left = EVR_SLEEP_CHUNK_NS;
 		if (timeout_ns >= 0) {
-			left = timeout_ns - (int64_t)(evr_clock_ns(CLOCK_MONOTONIC) - start);
-			if (left <= 0)
+			int64_t rest = timeout_ns - (int64_t)(now - start);
+			if (rest <= 0)
 				return 0;
-			if (left > EVR_SLEEP_CHUNK_NS)
-				left = EVR_SLEEP_CHUNK_NS;
+			if (rest < left)
+				left = rest;
 		}
+		if (due != UINT64_MAX && (int64_t)(due - now) < left)
+			left = due > now ? (int64_t)(due - now) : 1; /* wake when a stall timer is due */
+		int rc = 0;
 		if (!w) { /* no wake page (no write access to it): poll with short sleeps */
 			struct timespec d = {0, left < 1000000 ? left : 1000000};
-			nanosleep(&d, NULL);
+			rc = nanosleep(&d, NULL) ? -errno : 0;
 		} else {
 			/* acquire: a wake that bumped seq after this load makes FUTEX_WAIT return at once */
 			uint32_t seq = atomic_load_explicit(&w->seq, memory_order_acquire);
@@ -296,11 +357,13 @@ int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns)
 			 * so a producer that publishes after our re-check sees the flag (see wake.c) */
 			atomic_store_explicit(&w->waiters, 1, memory_order_relaxed);
 			atomic_thread_fence(memory_order_seq_cst);
-			if (ready(c))
+			if (ready(c, &due))
 				return 1;
-			evr_wake_wait(w, seq, left);
+			rc = evr_wake_wait(w, seq, left);
 		}
-		if (ready(c))
+		if (rc == -EINTR)
+			return -EINTR; /* a signal: let the caller look at its flags, SA_RESTART or not */
+		if (ready(c, &due))
 			return 1;
 	}
 }

@@ -7,7 +7,8 @@
  *                          record_size bytes; lane 1 at lanes_offset + lane_stride; ...
  *
  * A slot is a struct evr_record whose first 8 bytes are the slot's control word (see lane.h).
- * The companion object NAME~wake holds one struct evr_wake_page (see wake.c).
+ * The companion object NAME~wake holds one struct evr_wake_page (see wake.c); NAME~live is an empty
+ * object whose byte i is the liveness lock of producer entry i (see liveness.c).
  *
  * Initialisation order: the creator fills everything, then publishes `magic` with a release store;
  * an attacher acquire-loads `magic` before reading anything else.
@@ -58,17 +59,35 @@ _Static_assert(offsetof(struct evr_shm_header, name) == 128, "header layout is f
 _Static_assert(sizeof(struct evr_shm_header) <= EVR_HEADER_SIZE, "header fits its page");
 
 /* One producer table entry, one cache line: only its owner writes the counters, so emitting never
- * shares a written line with another producer. */
+ * shares a written line with another producer. `word` is changed only by whoever holds the entry's
+ * liveness lock (liveness.c), always by CAS; its generation grows by one at every registration, so
+ * an entry reused by a new owner never looks like its old self. */
 struct evr_producer_entry {
-	_Atomic uint32_t state;   /*  0: enum evr_producer_state; claimed by CAS */
-	int32_t pid;              /*  4 */
-	uint64_t start_time;      /*  8: /proc/PID/stat field 22, defeats pid reuse */
-	_Atomic uint64_t emitted; /* 16: written by the owner only (relaxed) */
-	_Atomic uint64_t dropped; /* 24: written by the owner only (relaxed) */
-	_Atomic uint32_t lane_hint; /* 32: the lane it last emitted on */
-	char service[EVR_SERVICE_NAME_MAX]; /* 36 */
+	_Atomic uint64_t word;      /*  0: enum evr_producer_state (bits 0-7) | generation << 8 */
+	int32_t pid;                /*  8: for display only; never used to judge liveness */
+	_Atomic uint32_t lane_hint; /* 12: the lane it last emitted on */
+	_Atomic uint64_t emitted;   /* 16: written by the owner only (relaxed) */
+	_Atomic uint64_t dropped;   /* 24: written by the owner only (relaxed) */
+	char service[EVR_SERVICE_NAME_MAX]; /* 32 */
+	uint32_t reserved;          /* 60 */
 };
 _Static_assert(sizeof(struct evr_producer_entry) == EVR_CACHELINE, "one line per producer");
+_Static_assert(offsetof(struct evr_producer_entry, emitted) == 16, "entry layout is fixed");
+
+static inline uint64_t evr_entry_word(enum evr_producer_state st, uint64_t gen)
+{
+	return gen << 8 | (uint64_t)st;
+}
+
+static inline enum evr_producer_state evr_entry_state(uint64_t w)
+{
+	return (enum evr_producer_state)(w & 0xffu);
+}
+
+static inline uint64_t evr_entry_gen(uint64_t w)
+{
+	return w >> 8;
+}
 
 struct evr_lane_hdr {
 	alignas(EVR_CACHELINE) _Atomic uint64_t head; /* next position to claim */

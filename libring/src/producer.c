@@ -1,5 +1,17 @@
 /* Producers: registration in the producer table and the emit path.
  *
+ * Registration (claim_entry) takes entry i's liveness lock first (liveness.c), then moves the entry
+ * from a reusable state (FREE, CLOSED, DEAD) to CLAIMING and on to LIVE with a new generation. The
+ * lock is what makes this safe against everyone else who may act on entry i: another registrant or
+ * a reclaimer fails to take it and moves on, and it stays held, on this producer's own open file
+ * description, until evr_producer_close or the death of the process. A registration killed halfway
+ * leaves CLAIMING with the lock dropped by the kernel, which reclaim treats like any dead owner.
+ *
+ * fork(): a child inherits the parent's descriptors and so would keep the parent's liveness locks
+ * alive after the parent died. An atfork handler closes the child's copies and disarms the handles
+ * in the child: there evr_emit returns -ECHILD without touching the ring and evr_producer_close only
+ * frees memory. The parent keeps its producers; the child opens its own.
+ *
  * evr_emit picks the lane of the CPU it runs on (sched_getcpu reads rseq here: no syscall), so a
  * lane's head line mostly stays on one core; a migration between claim and publish stays correct
  * because every lane is multi-producer safe. Counters live in the producer's own table line and are
@@ -7,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,51 +32,129 @@
 #ifdef EVR_TEST_HOOKS
 void (*volatile evr_test_hook_owned)(unsigned lane, uint64_t pos);
 void (*volatile evr_test_hook_claimed)(unsigned lane, uint64_t pos);
+void (*volatile evr_test_hook_entry)(enum evr_hook_point at, unsigned idx);
 #endif
 
 struct evr_producer {
 	struct evr_ring *ring;
 	struct evr_producer_entry *entry;
 	uint16_t id;
+	bool forked; /* this is a fork() child's copy: disarmed (set by the atfork handler) */
 	uint32_t lane_mask;
 	uint32_t last_lane;
 	uint64_t emitted, dropped; /* private copies of the entry's counters */
+	int live_fd;               /* our own description of NAME~live; holds the entry's lock */
+	uint64_t gen;              /* the generation we registered */
+	struct evr_producer *next_open; /* the process's list of open producers, for the atfork handler */
 	struct evr_lane_ref lanes[];
 };
 
-/* Take a FREE entry if there is one; reuse CLOSED or DEAD entries (whose counters `evring info`
- * still shows) only when the table has no never-used entry left. */
-static int claim_entry(struct evr_ring *r, const char *service, unsigned *idx)
+/* Every open producer of this process, so a fork child can close its copies of their locks. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct evr_producer *open_list;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void)
 {
-	int32_t pid = (int32_t)getpid();
-	uint64_t start = 0;
-	evr_proc_start_time(pid, &start);
+	pthread_mutex_lock(&open_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void atfork_child(void)
+{
+	for (struct evr_producer *p = open_list; p; p = p->next_open) {
+		close(p->live_fd); /* the parent's description keeps its lock: only its death drops it */
+		p->live_fd = -1;
+		p->forked = true;
+	}
+	open_list = NULL;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void install_atfork(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void list_add(struct evr_producer *p)
+{
+	pthread_mutex_lock(&open_lock);
+	p->next_open = open_list;
+	open_list = p;
+	pthread_mutex_unlock(&open_lock);
+}
+
+static void list_remove(struct evr_producer *p)
+{
+	pthread_mutex_lock(&open_lock);
+	for (struct evr_producer **pp = &open_list; *pp; pp = &(*pp)->next_open)
+		if (*pp == p) {
+			*pp = p->next_open;
+			break;
+		}
+	pthread_mutex_unlock(&open_lock);
+}
+
+static int reusable(enum evr_producer_state st, int pass)
+{
+	return pass == 0 ? st == EVR_PRODUCER_FREE : st == EVR_PRODUCER_CLOSED || st == EVR_PRODUCER_DEAD;
+}
+
+/* Take a FREE entry if there is one; reuse CLOSED or DEAD entries (whose counters `evring info`
+ * still shows) only when the table has no never-used entry left. Holds the entry's lock on fd. */
+static int claim_entry(struct evr_ring *r, int fd, const char *service, unsigned *idx, uint64_t *gen)
+{
 	for (int pass = 0; pass < 2; pass++) {
 		for (unsigned i = 0; i < r->max_producers; i++) {
 			struct evr_producer_entry *e = evr_ring_producer(r, i);
-			/* relaxed: a first look; the CAS below decides */
-			uint32_t s = atomic_load_explicit(&e->state, memory_order_relaxed);
-			int wanted = pass == 0 ? s == EVR_PRODUCER_FREE
-					       : s == EVR_PRODUCER_CLOSED || s == EVR_PRODUCER_DEAD;
-			/* acquire: we own the entry before touching its fields */
-			if (!wanted || !atomic_compare_exchange_strong_explicit(&e->state, &s, EVR_PRODUCER_CLAIMING,
-										 memory_order_acquire, memory_order_relaxed))
+			/* relaxed: a first look to skip busy entries without a syscall; re-read under the lock */
+			if (!reusable(evr_entry_state(atomic_load_explicit(&e->word, memory_order_relaxed)), pass) ||
+			    evr_live_trylock(fd, i))
 				continue;
-			e->pid = pid;
-			e->start_time = start;
+			/* acquire: pairs with the release that made the entry CLOSED or DEAD, so the dead
+			 * owner's slot releases happen before we reuse its index */
+			uint64_t w = atomic_load_explicit(&e->word, memory_order_acquire);
+			uint64_t claiming = evr_entry_word(EVR_PRODUCER_CLAIMING, evr_entry_gen(w) + 1);
+			/* relaxed on success: we hold the lock, nobody else may change the word; the CAS only
+			 * guards against a word that is not what we judged */
+			if (!reusable(evr_entry_state(w), pass) ||
+			    !atomic_compare_exchange_strong_explicit(&e->word, &w, claiming, memory_order_relaxed,
+								     memory_order_relaxed)) {
+				evr_live_unlock(fd, i);
+				continue;
+			}
+			EVR_TEST_HOOK_ENTRY(EVR_HOOK_REGISTER_CLAIMING, i);
+			e->pid = (int32_t)getpid();
 			memset(e->service, 0, sizeof e->service);
 			strncpy(e->service, service ? service : "", sizeof e->service - 1);
 			/* relaxed: nobody reads the counters until the LIVE store below publishes the entry */
 			atomic_store_explicit(&e->emitted, 0, memory_order_relaxed);
 			atomic_store_explicit(&e->dropped, 0, memory_order_relaxed);
 			atomic_store_explicit(&e->lane_hint, 0, memory_order_relaxed);
-			/* release: pairs with the acquire in evr_ring_producer_info() and reclaim */
-			atomic_store_explicit(&e->state, EVR_PRODUCER_LIVE, memory_order_release);
+			/* release: pairs with the acquire in evr_ring_producer_info(); fields are complete */
+			atomic_store_explicit(&e->word, evr_entry_word(EVR_PRODUCER_LIVE, evr_entry_gen(claiming)),
+					      memory_order_release);
 			*idx = i;
+			*gen = evr_entry_gen(claiming);
 			return 0;
 		}
 	}
 	return -ENOSPC;
+}
+
+/* Give the entry up: CLOSED (keeping the final counters for display), then drop the lock. The CAS
+ * from our own LIVE word fails only if the entry is no longer ours; it is then left alone. */
+static void release_entry(struct evr_producer_entry *e, uint64_t gen)
+{
+	uint64_t live = evr_entry_word(EVR_PRODUCER_LIVE, gen);
+	/* release: the final counters are visible with CLOSED; done before the lock is dropped so a
+	 * reclaimer that gets the lock next sees CLOSED, not a LIVE entry without a holder */
+	atomic_compare_exchange_strong_explicit(&e->word, &live, evr_entry_word(EVR_PRODUCER_CLOSED, gen),
+						memory_order_release, memory_order_relaxed);
 }
 
 int evr_producer_open(struct evr_ring *r, const char *service, struct evr_producer **out, struct evr_err *err)
@@ -71,23 +162,33 @@ int evr_producer_open(struct evr_ring *r, const char *service, struct evr_produc
 	if (r->role != EVR_ROLE_PRODUCER)
 		return evr_fail(err, -EBADF, "ring %s was opened read-only (consumer role); producers need the producer role",
 				r->name);
+	pthread_once(&atfork_once, install_atfork);
 	evr_ring_reclaim(r, NULL); /* slow path: free what dead producers left before taking an entry */
+	struct evr_producer *p = calloc(1, sizeof *p + r->lanes * sizeof p->lanes[0]);
+	if (!p)
+		return evr_fail(err, -ENOMEM, "out of memory");
+	/* our own open file description: its lock is this producer's life (see liveness.c) */
+	int fd = evr_live_reopen(r->live_fd);
+	if (fd < 0) {
+		free(p);
+		return evr_fail(err, fd, "ring %s: cannot open its liveness object %s~live: %s", r->name, r->name,
+				evr_strerror(fd));
+	}
 	unsigned idx;
-	if (claim_entry(r, service, &idx))
+	if (claim_entry(r, fd, service, &idx, &p->gen)) {
+		close(fd);
+		free(p);
 		return evr_fail(err, -ENOSPC, "ring %s: all %u producer entries are taken by live producers", r->name,
 				r->max_producers);
-	struct evr_producer *p = calloc(1, sizeof *p + r->lanes * sizeof p->lanes[0]);
-	if (!p) {
-		/* release: give the entry back; its zeroed counters are visible with CLOSED (as in close) */
-		atomic_store_explicit(&evr_ring_producer(r, idx)->state, EVR_PRODUCER_CLOSED, memory_order_release);
-		return evr_fail(err, -ENOMEM, "out of memory");
 	}
 	p->ring = r;
 	p->entry = evr_ring_producer(r, idx);
 	p->id = (uint16_t)idx;
+	p->live_fd = fd;
 	p->lane_mask = r->lanes - 1;
 	for (unsigned l = 0; l < r->lanes; l++)
 		p->lanes[l] = evr_ring_lane(r, l);
+	list_add(p);
 	*out = p;
 	return 0;
 }
@@ -96,29 +197,45 @@ void evr_producer_close(struct evr_producer *p)
 {
 	if (!p)
 		return;
-	/* release: the final counters are visible with the CLOSED state */
-	atomic_store_explicit(&p->entry->state, EVR_PRODUCER_CLOSED, memory_order_release);
+	if (!p->forked) {
+		list_remove(p);
+		release_entry(p->entry, p->gen);
+		close(p->live_fd); /* drops the lock: the entry may be reused from now on */
+	}
 	free(p);
+}
+
+static void count_drop(struct evr_producer *p)
+{
+	/* relaxed: single-writer statistics on our own line, read by `evring info` */
+	atomic_store_explicit(&p->entry->dropped, ++p->dropped, memory_order_relaxed);
 }
 
 int evr_emit(struct evr_producer *p, struct evr_record *rec)
 {
 	if (rec->type >= EVR_EVENT_COUNT || (rec->flags & ~EVR_REC_FLAGS_KNOWN))
 		return -EINVAL;
+	if (p->forked)
+		return -ECHILD;
 	/* relaxed: process-local flag set by the SIGBUS shield */
-	if (atomic_load_explicit(&p->ring->broken, memory_order_relaxed))
+	if (atomic_load_explicit(&p->ring->broken, memory_order_relaxed)) {
+		count_drop(p);
 		return -EFAULT;
+	}
 	int cpu = sched_getcpu();
 	unsigned lane = cpu < 0 ? 0 : (unsigned)cpu & p->lane_mask;
 	rec->ts = evr_ts_now(p->ring->ts_source);
 	rec->producer_id = p->id;
 	rec->lane = (uint16_t)lane;
 	int rc = evr_lane_write(&p->lanes[lane], lane, p->id, rec, sizeof *rec);
-	/* relaxed stores: single-writer statistics on our own line, read by `evring info` */
+	/* relaxed: a fault during this write (the segment truncated under us) makes it a drop */
+	if (atomic_load_explicit(&p->ring->broken, memory_order_relaxed))
+		rc = -EFAULT;
 	if (rc == 0)
+		/* relaxed store: single-writer statistics on our own line, read by `evring info` */
 		atomic_store_explicit(&p->entry->emitted, ++p->emitted, memory_order_relaxed);
 	else
-		atomic_store_explicit(&p->entry->dropped, ++p->dropped, memory_order_relaxed);
+		count_drop(p);
 	if (lane != p->last_lane) {
 		p->last_lane = lane;
 		atomic_store_explicit(&p->entry->lane_hint, lane, memory_order_relaxed);

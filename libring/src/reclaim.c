@@ -1,18 +1,34 @@
 /* Reclaim: the slow path that keeps a dead producer from leaving permanent holes.
  *
- * For every LIVE entry whose process is gone (pid + start time, zombies included), walk every slot
- * of every lane and turn WRITING words owned by that entry into ABANDONED (same position), so
- * consumers count the position as abandoned at once and the next lap's writer can take the slot.
- * Only then is the entry marked DEAD and reusable: a new owner of the same index can never be blamed
- * for the dead one's slots. A stalled (SIGSTOPped) producer is alive and is never reclaimed.
+ * An entry is dead when its liveness lock can be taken while the entry says somebody holds it
+ * (CLAIMING, LIVE, RECLAIMING): every holder keeps the lock for as long as it acts (liveness.c), and
+ * only the kernel drops the lock of a holder that did not give the entry up, when its process is
+ * gone. A stopped or slow producer keeps its lock and is never touched.
  *
- * Entries caught in CLAIMING by a crash are left alone: their pid may not be written yet.
+ * Per entry i, holding i's lock on our own open file description:
+ *   1. re-read the entry; the word cannot change under us any more (every other actor needs the lock);
+ *   2. CAS it to RECLAIMING with the same generation (for display, and so a reclaimer that dies here
+ *      leaves an entry the next one recognises: it is reclaimed again, which is idempotent);
+ *   3. turn every WRITING slot word owned by i into ABANDONED at the same position (a CAS on the exact
+ *      word, so a slot already moved on is left alone); consumers count those positions as abandoned
+ *      at once and the next lap's writer can take the slots;
+ *   4. mark the entry DEAD (release), and only then drop the lock.
+ * So at most one process acts on a dead entry, and the entry cannot be reused before the dead
+ * owner's slots are released: a new owner of index i (which needs the lock and sees DEAD) never has
+ * a slot of its predecessor blamed on it. The dead writer cannot come back to write late: the kernel
+ * dropped its lock only after all its threads were gone.
  */
 #include <errno.h>
+#include <unistd.h>
 
 #include "ring_internal.h"
 
-static unsigned reclaim_slots_of(struct evr_ring *r, unsigned owner)
+static int held_by_someone(enum evr_producer_state st)
+{
+	return st == EVR_PRODUCER_CLAIMING || st == EVR_PRODUCER_LIVE || st == EVR_PRODUCER_RECLAIMING;
+}
+
+static unsigned release_slots_of(struct evr_ring *r, unsigned owner)
 {
 	unsigned n = 0;
 	for (unsigned l = 0; l < r->lanes; l++) {
@@ -33,23 +49,48 @@ static unsigned reclaim_slots_of(struct evr_ring *r, unsigned owner)
 	return n;
 }
 
+/* Entry i, its lock held by fd: 1 when it was a dead holder's and is now DEAD. */
+static int reclaim_locked(struct evr_ring *r, unsigned i, struct evr_reclaim_report *rep)
+{
+	struct evr_producer_entry *e = evr_ring_producer(r, i);
+	/* acquire: pairs with the release stores of the dead holder (LIVE, RECLAIMING) */
+	uint64_t w = atomic_load_explicit(&e->word, memory_order_acquire);
+	if (!held_by_someone(evr_entry_state(w)))
+		return 0; /* closed or reclaimed meanwhile */
+	uint64_t gen = evr_entry_gen(w);
+	/* relaxed: under the lock nobody else changes the word; the CAS guards the value we judged */
+	if (!atomic_compare_exchange_strong_explicit(&e->word, &w, evr_entry_word(EVR_PRODUCER_RECLAIMING, gen),
+						     memory_order_relaxed, memory_order_relaxed))
+		return 0;
+	EVR_TEST_HOOK_ENTRY(EVR_HOOK_RECLAIM_MARKED, i);
+	rep->slots_reclaimed += release_slots_of(r, i);
+	EVR_TEST_HOOK_ENTRY(EVR_HOOK_RECLAIM_RELEASED, i);
+	/* release: the slot releases above happen before anyone can see DEAD and reuse the index */
+	atomic_store_explicit(&e->word, evr_entry_word(EVR_PRODUCER_DEAD, gen), memory_order_release);
+	return 1;
+}
+
 int evr_ring_reclaim(struct evr_ring *r, struct evr_reclaim_report *report)
 {
 	struct evr_reclaim_report rep = {0, 0};
 	if (r->role != EVR_ROLE_PRODUCER)
 		return -EBADF;
+	int fd = -1;
 	for (unsigned i = 0; i < r->max_producers; i++) {
 		struct evr_producer_entry *e = evr_ring_producer(r, i);
-		/* acquire: pairs with the release that published LIVE; pid and start time are complete */
-		uint32_t s = atomic_load_explicit(&e->state, memory_order_acquire);
-		if (s != EVR_PRODUCER_LIVE || evr_proc_alive(e->pid, e->start_time))
+		/* relaxed: a first look, to skip free entries without a syscall; judged again under the lock */
+		if (!held_by_someone(evr_entry_state(atomic_load_explicit(&e->word, memory_order_relaxed))))
 			continue;
-		rep.slots_reclaimed += reclaim_slots_of(r, i);
-		/* release: our slot rewrites happen before the entry can be reused */
-		if (atomic_compare_exchange_strong_explicit(&e->state, &s, EVR_PRODUCER_DEAD, memory_order_release,
-							    memory_order_relaxed))
-			rep.producers_reclaimed++;
+		if (fd < 0 && (fd = evr_live_reopen(r->live_fd)) < 0)
+			return fd;
+		if (evr_live_trylock(fd, i))
+			continue; /* its holder is alive (or another reclaimer is at it) */
+		EVR_TEST_HOOK_ENTRY(EVR_HOOK_RECLAIM_LOCKED, i);
+		rep.producers_reclaimed += (unsigned)reclaim_locked(r, i, &rep);
+		evr_live_unlock(fd, i);
 	}
+	if (fd >= 0)
+		close(fd);
 	if (report)
 		*report = rep;
 	return 0;

@@ -27,6 +27,8 @@ struct evr_ring {
 	atomic_int broken;
 	/* the companion wake page; NULL when it could not be opened (consumers then poll with sleeps) */
 	struct evr_wake_page *wake;
+	/* NAME~live (liveness.c); -1 when this process may not open it (consumers without write access) */
+	int live_fd;
 };
 
 static inline struct evr_lane_ref evr_ring_lane(const struct evr_ring *r, unsigned lane)
@@ -57,8 +59,13 @@ int evr_wake_unlink(const char *ring_name);
 void evr_wake_sleepers(struct evr_wake_page *w);
 int evr_wake_wait(struct evr_wake_page *w, uint32_t seen_seq, int64_t timeout_ns);
 
-/* producer_table.c */
-int evr_proc_start_time(int32_t pid, uint64_t *start);
-int evr_proc_alive(int32_t pid, uint64_t start_time);
+/* liveness.c */
+int evr_live_create(const char *ring_name, mode_t ring_mode, int *fd_out);
+int evr_live_open(const char *ring_name, int ring_fd, int *fd_out);
+int evr_live_unlink(const char *ring_name);
+int evr_live_reopen(int live_fd);
+int evr_live_trylock(int fd, unsigned idx);
+void evr_live_unlock(int fd, unsigned idx);
+int evr_live_held(int fd, unsigned idx);
 
 #endif

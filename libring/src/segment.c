@@ -177,6 +177,7 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 		rc = evr_fail(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	r->live_fd = -1;
 	/* fchmod: shm_open's mode is filtered by the umask; the ring's mode is an explicit choice */
 	if (fchmod(fd, opts->mode) || ftruncate(fd, (off_t)size)) {
 		rc = evr_fail(err, -errno, "cannot size ring %s to %llu bytes: %s", norm, (unsigned long long)size,
@@ -192,6 +193,14 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 	fill_header(h, norm, opts, lanes, src, size); /* the rest is zero: ftruncate zero-fills */
 	if ((rc = evr_wake_create(norm, opts->mode, &r->wake))) {
 		evr_fail(err, rc, "cannot create the wake page of ring %s: %s", norm, evr_strerror(rc));
+		goto fail;
+	}
+	if ((rc = evr_live_create(norm, opts->mode, &r->live_fd))) {
+		if (rc == -EEXIST)
+			evr_fail(err, rc, "cannot create %s~live: it already exists (left by a crashed creator, or "
+				 "another user's); remove it with: evring unlink --force %s", norm, norm);
+		else
+			evr_fail(err, rc, "cannot create the liveness object of ring %s: %s", norm, evr_strerror(rc));
 		goto fail;
 	}
 	/* release: pairs with the acquire load of magic in evr_ring_open(); everything above is visible
@@ -214,6 +223,10 @@ fail:
 	if (r && r->wake) {
 		evr_wake_close(r->wake);
 		evr_wake_unlink(norm);
+	}
+	if (r && r->live_fd >= 0) {
+		close(r->live_fd);
+		evr_live_unlink(norm);
 	}
 	free(r);
 	close(fd);
@@ -318,6 +331,14 @@ int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, s
 		rc = evr_fail(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	r->live_fd = -1;
+	rc = evr_live_open(norm, fd, &r->live_fd);
+	if (rc && writable) {
+		rc = evr_fail(err, rc, "ring %s: its liveness object %s~live cannot be used (%s); producers need it",
+			      norm, norm, rc == -EPERM ? "not owned by the ring's owner, or not empty" : evr_strerror(rc));
+		free(r);
+		goto fail;
+	}
 	memcpy(r->name, norm, sizeof norm);
 	evr_bus_shield_add(base, (size_t)st.st_size, &r->broken);
 	r->role = role;
@@ -341,6 +362,8 @@ void evr_ring_close(struct evr_ring *r)
 	if (!r)
 		return;
 	evr_wake_close(r->wake);
+	if (r->live_fd >= 0)
+		close(r->live_fd);
 	evr_bus_shield_remove(r->base);
 	munmap(r->base, r->size);
 	close(r->fd);
@@ -354,6 +377,7 @@ int evr_ring_unlink(const char *name, struct evr_err *err)
 	if (rc)
 		return rc;
 	evr_wake_unlink(norm);
+	evr_live_unlink(norm);
 	if (shm_unlink(norm)) {
 		if (errno == ENOENT)
 			return evr_fail(err, -ENOENT, "no ring named %s", norm);

@@ -1,16 +1,25 @@
 /* Test-only hooks, compiled in only when EVR_TEST_HOOKS is defined (the evring_testable library).
- * evr_test_hook_owned runs after a producer owns a slot and before it publishes it: a test sets it to
- * raise(SIGSTOP) or raise(SIGKILL) to stall or kill a producer exactly inside that window.
- * evr_test_hook_claimed runs after the fetch_add claim and before the ownership CAS: a producer stalled
- * there is the stale writer of the design note. */
+ * A test sets a hook to raise(SIGSTOP), raise(SIGKILL) or sleep, to stop, kill or delay a process
+ * exactly inside one window of the protocol:
+ *   evr_test_hook_claimed  after the fetch_add claim, before the ownership CAS (the stale writer);
+ *   evr_test_hook_owned    after the ownership CAS, before the publish (a writer stalled mid-slot);
+ *   evr_test_hook_entry    at the producer-table steps named by enum evr_hook_point below. */
 #ifndef EVR_TEST_HOOKS_H
 #define EVR_TEST_HOOKS_H
 
 #include <stdint.h>
 
+enum evr_hook_point {
+	EVR_HOOK_REGISTER_CLAIMING, /* a registrant holds entry idx's lock and made it CLAIMING */
+	EVR_HOOK_RECLAIM_LOCKED,  /* a reclaimer holds idx's lock, before it re-reads the entry */
+	EVR_HOOK_RECLAIM_MARKED,  /* the entry is RECLAIMING, before the dead owner's slots are released */
+	EVR_HOOK_RECLAIM_RELEASED, /* the slots are released, before the entry is marked DEAD */
+};
+
 #ifdef EVR_TEST_HOOKS
 extern void (*volatile evr_test_hook_owned)(unsigned lane, uint64_t pos);
 extern void (*volatile evr_test_hook_claimed)(unsigned lane, uint64_t pos);
+extern void (*volatile evr_test_hook_entry)(enum evr_hook_point at, unsigned idx);
 #define EVR_TEST_HOOK_CLAIMED(lane, pos)                                                          \
 	do {                                                                                      \
 		if (evr_test_hook_claimed)                                                        \
@@ -21,9 +30,15 @@ extern void (*volatile evr_test_hook_claimed)(unsigned lane, uint64_t pos);
 		if (evr_test_hook_owned)                                                          \
 			evr_test_hook_owned((lane), (pos));                                       \
 	} while (0)
+#define EVR_TEST_HOOK_ENTRY(at, idx)                                                              \
+	do {                                                                                      \
+		if (evr_test_hook_entry)                                                          \
+			evr_test_hook_entry((at), (idx));                                         \
+	} while (0)
 #else
 #define EVR_TEST_HOOK_OWNED(lane, pos) ((void)(lane), (void)(pos))
 #define EVR_TEST_HOOK_CLAIMED(lane, pos) ((void)(lane), (void)(pos))
+#define EVR_TEST_HOOK_ENTRY(at, idx) ((void)(at), (void)(idx))
 #endif
 
 #endif

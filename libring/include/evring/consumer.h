@@ -3,7 +3,8 @@
  * A consumer never writes the ring. It keeps one cursor per lane and hands out items: records, and
  * loss notices. A position the consumer was lapped past is reported as EVR_ITEM_LOST_LAPPED; a
  * position whose producer claimed it but did not publish it within abandon_timeout_ns (stalled or
- * dead) is skipped and reported as EVR_ITEM_LOST_ABANDONED. Per lane, always:
+ * dead) is skipped and reported as EVR_ITEM_LOST_ABANDONED; while a writer stays stopped on its
+ * slot, each later lap of that slot costs one abandoned position, skipped at once. Per lane, always:
  *
  *     delivered + lost_lapped + lost_abandoned == cursor - start
  *
@@ -24,6 +25,9 @@ extern "C" {
 
 struct evr_consumer;
 
+/* How long a claimed but unpublished position is waited for before it is skipped as abandoned. */
+#define EVR_ABANDON_TIMEOUT_DEFAULT_NS (10ull * 1000 * 1000) /* 10 ms */
+
 enum evr_start { EVR_START_OLDEST = 0, EVR_START_LATEST = 1, EVR_START_CURSOR = 2 };
 
 /* A saved position: one cursor per lane, tied to one ring by its ring_id. */
@@ -36,7 +40,7 @@ struct evr_cursor {
 struct evr_consumer_opts {
 	enum evr_start start;
 	const struct evr_cursor *cursor; /* with EVR_START_CURSOR */
-	uint64_t abandon_timeout_ns;     /* 0: default 2 ms */
+	uint64_t abandon_timeout_ns;     /* 0: EVR_ABANDON_TIMEOUT_DEFAULT_NS */
 	bool merge_by_time;              /* deliver across lanes in timestamp order */
 };
 
@@ -72,8 +76,11 @@ int evr_consumer_poll(struct evr_consumer *c, struct evr_item *out);
 /* Up to n items; returns how many (or -EFAULT when none could be read for that reason). */
 int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int n);
 
-/* Wait until an item may be available: spin briefly, then sleep on the ring's shared futex.
- * Returns 1 when something may be there, 0 on timeout. timeout_ns < 0 waits until data arrives. */
+/* Wait until an item may be available: spin briefly, then sleep on the ring's shared futex (or nap
+ * 1 ms at a time without the wake page). A position waiting on its abandon timer does not count as
+ * available: the wait sleeps until the timer is due. Returns 1 when something may be there, 0 on
+ * timeout, -EINTR when a signal handler ran (whether or not it was installed with SA_RESTART).
+ * timeout_ns < 0 waits until data arrives or a signal. */
 int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns);
 
 void evr_consumer_cursor(const struct evr_consumer *c, struct evr_cursor *out);

@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define EVR_ABI_VERSION 1u
+#define EVR_ABI_VERSION 2u
 #define EVR_NAME_MAX 200     /* bytes, including the leading '/' */
 #define EVR_MAX_LANES 256u
 #define EVR_MAX_PRODUCERS 4096u
@@ -88,19 +88,23 @@ bool evr_ring_can_sleep(const struct evr_ring *ring);
  * missing pages read as zeros and writes to them go nowhere; emits and polls fail with -EFAULT. */
 int evr_ring_status(const struct evr_ring *ring);
 
+/* A producer table entry's life: FREE -> CLAIMING -> LIVE -> CLOSED (closed by its owner) or
+ * RECLAIMING -> DEAD (its process died; a reclaimer released what it held). CLOSED and DEAD entries
+ * keep their counters for display until the entry is reused (FREE ones first). */
 enum evr_producer_state {
 	EVR_PRODUCER_FREE = 0,
 	EVR_PRODUCER_CLAIMING = 1,
 	EVR_PRODUCER_LIVE = 2,
-	EVR_PRODUCER_CLOSED = 3, /* unregistered; counters kept until the entry is reused */
-	EVR_PRODUCER_DEAD = 4,   /* its process died while registered; reclaimed */
+	EVR_PRODUCER_CLOSED = 3,
+	EVR_PRODUCER_DEAD = 4,
+	EVR_PRODUCER_RECLAIMING = 5,
 };
 
 struct evr_producer_info {
 	enum evr_producer_state state;
-	int32_t pid;
-	uint64_t start_time; /* process start time (clock ticks since boot), defeats pid reuse */
-	bool alive;          /* only meaningful for LIVE entries */
+	uint64_t generation; /* grows by one each time the entry is registered */
+	int32_t pid;         /* of the registering process, in its pid namespace; for display */
+	bool alive;          /* LIVE, CLAIMING or RECLAIMING and its holder's liveness lock is held */
 	char service[EVR_SERVICE_NAME_MAX];
 	uint64_t emitted, dropped;
 	uint32_t lane_hint;
@@ -110,13 +114,19 @@ struct evr_producer_info {
 int evr_ring_producer_info(const struct evr_ring *ring, unsigned idx, struct evr_producer_info *info);
 
 struct evr_reclaim_report {
-	unsigned producers_reclaimed; /* LIVE entries whose process is gone, now DEAD */
-	unsigned slots_reclaimed;     /* slots left mid-write by those processes, now abandoned */
+	unsigned producers_reclaimed; /* entries whose holder died (LIVE, CLAIMING, RECLAIMING), now DEAD */
+	unsigned slots_reclaimed;     /* slots those holders left mid-write, now abandoned */
 };
 
-/* Slow path for maintenance (producer role only): find registered producers whose process is gone
- * (pid + start time), release the slots they left mid-write so no slot stays a permanent hole, then
- * mark their entries DEAD (reusable). Called by evr_producer_open and by `evring reclaim`. */
+/* Slow path for maintenance (producer role only): release what dead producers left behind. An
+ * entry is dead when its liveness lock (an OFD lock the kernel drops when the holding process is
+ * gone, see docs/design.md) can be taken while the entry is still registered; a stopped or slow
+ * producer keeps its lock and is never touched. Under that lock the reclaimer turns the dead
+ * owner's WRITING slots into ABANDONED, then marks the entry DEAD (reusable). Any number of
+ * processes may reclaim at once: each entry is acted on by one of them. Called by
+ * evr_producer_open and by `evring reclaim`.
+ * Returns 0, -EBADF for a consumer-role ring, or a negative errno when the liveness object cannot be
+ * opened. */
 int evr_ring_reclaim(struct evr_ring *ring, struct evr_reclaim_report *report);
 
 #ifdef __cplusplus
