@@ -86,13 +86,24 @@ int evr_live_unlink(const char *ring_name)
 	return shm_unlink(n) ? -errno : 0;
 }
 
-/* A new open file description of the same object, for one holder. Through /proc/self/fd so a ring
- * unlinked (or replaced under its name) meanwhile still gets its own object. */
-int evr_live_reopen(int live_fd)
+/* A new open file description of the same object, for one holder. Through /proc/thread-self
+ * (/proc/self names the thread-group leader, whose fd table is gone once the main thread exited
+ * while workers run), so a ring unlinked or replaced under its name meanwhile still gets its own
+ * object; by name, checked to be the same object, where /proc is not mounted. */
+int evr_live_reopen(int live_fd, const char *ring_name)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", live_fd);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	static const char *const dirs[] = {"/proc/thread-self/fd", "/proc/self/fd"};
+	int fd = -1;
+	for (unsigned i = 0; i < sizeof dirs / sizeof dirs[0] && fd < 0; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "%s/%d", dirs[i], live_fd);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		char n[EVR_NAME_MAX + 16];
+		live_name(ring_name, n, sizeof n);
+		fd = shm_open(n, O_WRONLY | O_CLOEXEC, 0);
+	}
 	if (fd < 0)
 		return -errno;
 	struct stat a, b;

@@ -168,7 +168,7 @@ int evr_producer_open(struct evr_ring *r, const char *service, struct evr_produc
 	if (!p)
 		return evr_fail(err, -ENOMEM, "out of memory");
 	/* our own open file description: its lock is this producer's life (see liveness.c) */
-	int fd = evr_live_reopen(r->live_fd);
+	int fd = evr_live_reopen(r->live_fd, r->name);
 	if (fd < 0) {
 		free(p);
 		return evr_fail(err, fd, "ring %s: cannot open its liveness object %s~live: %s", r->name, r->name,

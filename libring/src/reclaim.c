@@ -81,7 +81,7 @@ int evr_ring_reclaim(struct evr_ring *r, struct evr_reclaim_report *report)
 		/* relaxed: a first look, to skip free entries without a syscall; judged again under the lock */
 		if (!held_by_someone(evr_entry_state(atomic_load_explicit(&e->word, memory_order_relaxed))))
 			continue;
-		if (fd < 0 && (fd = evr_live_reopen(r->live_fd)) < 0)
+		if (fd < 0 && (fd = evr_live_reopen(r->live_fd, r->name)) < 0)
 			return fd;
 		if (evr_live_trylock(fd, i))
 			continue; /* its holder is alive (or another reclaimer is at it) */

@@ -63,7 +63,7 @@ int evr_wake_wait(struct evr_wake_page *w, uint32_t seen_seq, int64_t timeout_ns
 int evr_live_create(const char *ring_name, mode_t ring_mode, int *fd_out);
 int evr_live_open(const char *ring_name, int ring_fd, int *fd_out);
 int evr_live_unlink(const char *ring_name);
-int evr_live_reopen(int live_fd);
+int evr_live_reopen(int live_fd, const char *ring_name);
 int evr_live_trylock(int fd, unsigned idx);
 void evr_live_unlock(int fd, unsigned idx);
 int evr_live_held(int fd, unsigned idx);
