@@ -261,13 +261,18 @@ static int validate_header(const struct evr_shm_header *h, uint64_t file_size, s
 #undef BAD
 }
 
-/* Wait briefly for a creator still initialising; then the magic must be ours. */
-static int await_magic(const struct evr_shm_header *h, const char *name, struct evr_err *err)
+/* Wait briefly for a creator still initialising; then the magic must be ours. The mapping is already
+ * shielded: a truncation while we wait turns the header into zero pages and sets *broken, which ends
+ * the wait with a clean error instead of SIGBUS. */
+static int await_magic(const struct evr_shm_header *h, const char *name, atomic_int *broken, struct evr_err *err)
 {
 	uint64_t deadline = evr_clock_ns(CLOCK_MONOTONIC) + EVR_INIT_WAIT_NS;
 	for (;;) {
 		/* acquire: pairs with the release store of magic in evr_ring_create() */
 		uint64_t m = atomic_load_explicit(&h->magic, memory_order_acquire);
+		/* relaxed: set by our own SIGBUS handler, in this thread, during the load above */
+		if (atomic_load_explicit(broken, memory_order_relaxed))
+			return evr_fail(err, -EFAULT, "ring %s was truncated while opening it", name);
 		if (m == EVR_MAGIC)
 			return 0;
 		if (m != 0)
@@ -297,7 +302,11 @@ int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, s
 	}
 	struct stat st;
 	void *base = MAP_FAILED;
-	struct evr_ring *r = NULL;
+	struct evr_ring *r = calloc(1, sizeof *r);
+	if (!r) {
+		rc = evr_fail(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (fstat(fd, &st)) {
 		rc = evr_fail(err, -errno, "cannot stat ring %s: %s", norm, strerror(errno));
 		goto fail;
@@ -311,27 +320,34 @@ int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, s
 		rc = evr_fail(err, -errno, "cannot map ring %s: %s", norm, strerror(errno));
 		goto fail;
 	}
-	const struct evr_shm_header *h = base;
-	if ((rc = await_magic(h, norm, err)) || (rc = validate_header(h, (uint64_t)st.st_size, err)))
-		goto fail;
-	if (!(r = calloc(1, sizeof *r))) {
-		rc = evr_fail(err, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	memcpy(r->name, norm, sizeof norm);
+	/* Shield before the first read of the header: the object can be truncated from here on. */
 	evr_bus_shield_add(base, (size_t)st.st_size, &r->broken);
+	const struct evr_shm_header *h = base;
+	if ((rc = await_magic(h, norm, &r->broken, err)))
+		goto fail;
+	rc = validate_header(h, (uint64_t)st.st_size, err);
+	copy_layout(r, h);
+	/* relaxed: our own handler's flag. A truncation during validation or the copy leaves zero pages
+	 * where the header was: say so rather than blame the fields it zeroed. */
+	if (atomic_load_explicit(&r->broken, memory_order_relaxed))
+		rc = evr_fail(err, -EFAULT, "ring %s was truncated while opening it", norm);
+	if (rc)
+		goto fail;
+	memcpy(r->name, norm, sizeof norm);
 	r->role = role;
 	r->fd = fd;
 	r->base = base;
 	r->size = (size_t)st.st_size;
 	r->hdr = base;
-	copy_layout(r, h);
 	r->wake = evr_wake_open(norm);
 	*out = r;
 	return 0;
 fail:
-	if (base != MAP_FAILED)
+	if (base != MAP_FAILED) {
+		evr_bus_shield_remove(base);
 		munmap(base, (size_t)st.st_size);
+	}
+	free(r);
 	close(fd);
 	return rc;
 }
