@@ -16,7 +16,7 @@ const char *evr_strerror(int err)
 	case EPERM: return "operation not permitted";
 	case EPROTO: return "ring header, version or schema mismatch";
 	case EAGAIN: return "record dropped: slot busy or already reused";
-	case ENOSPC: return "producer table is full";
+	case ENOSPC: return "no space: the producer table or /dev/shm is full";
 	case ENOMEM: return "out of memory";
 	case EFAULT: return "ring segment was truncated or replaced";
 	case ENAMETOOLONG: return "ring name too long";

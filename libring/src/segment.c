@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,6 +142,22 @@ static void copy_layout(struct evr_ring *r, const struct evr_shm_header *h)
 	r->tsc_hz = h->tsc_hz;
 }
 
+/* Allocate every page of the object now. ftruncate alone makes a sparse object: on a /dev/shm too
+ * small for it, creation succeeded and the first write to a page tmpfs could not supply raised
+ * SIGBUS in a producer, long after the mistake. The error names both sizes so the fix is obvious. */
+static int reserve(int fd, const char *name, uint64_t size, struct evr_err *err)
+{
+	int e = posix_fallocate(fd, 0, (off_t)size); /* returns the error; errno is untouched */
+	if (e == 0)
+		return 0;
+	struct statvfs vfs;
+	if ((e == ENOSPC || e == EFBIG) && statvfs("/dev/shm", &vfs) == 0)
+		return evr_fail(err, -ENOSPC, "ring %s needs %.1f MiB, /dev/shm has %.1f MiB free", name,
+				(double)size / (1 << 20), (double)vfs.f_bavail * (double)vfs.f_frsize / (1 << 20));
+	return evr_fail(err, -e, "cannot allocate the %llu bytes of ring %s: %s", (unsigned long long)size, name,
+			strerror(e));
+}
+
 int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct evr_ring **out, struct evr_err *err)
 {
 	struct evr_ring_opts defaults;
@@ -183,13 +200,15 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 			      strerror(errno));
 		goto fail;
 	}
+	if ((rc = reserve(fd, norm, size, err)))
+		goto fail;
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		rc = evr_fail(err, -errno, "cannot map ring %s: %s", norm, strerror(errno));
 		goto fail;
 	}
 	struct evr_shm_header *h = base;
-	fill_header(h, norm, opts, lanes, src, size); /* the rest is zero: ftruncate zero-fills */
+	fill_header(h, norm, opts, lanes, src, size); /* the rest is zero: new tmpfs pages are zero-filled */
 	if ((rc = evr_wake_create(norm, opts->mode, &r->wake))) {
 		evr_fail(err, rc, "cannot create the wake page of ring %s: %s", norm, evr_strerror(rc));
 		goto fail;
