@@ -27,6 +27,8 @@ struct evr_ring {
 	atomic_int broken;
 	/* the companion wake page; NULL when it could not be opened (consumers then poll with sleeps) */
 	struct evr_wake_page *wake;
+	/* set by the SIGBUS shield when the wake page was truncated: only wakes are lost (see wake.c) */
+	atomic_int wake_broken;
 };
 
 static inline struct evr_lane_ref evr_ring_lane(const struct evr_ring *r, unsigned lane)
@@ -50,8 +52,9 @@ static inline struct evr_producer_entry *evr_ring_producer(const struct evr_ring
 int evr_fail(struct evr_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* wake.c */
-int evr_wake_create(const char *ring_name, mode_t mode, struct evr_wake_page **out);
-struct evr_wake_page *evr_wake_open(const char *ring_name);
+int evr_wake_create(const char *ring_name, mode_t mode, atomic_int *broken, struct evr_wake_page **out,
+		    struct evr_err *err);
+struct evr_wake_page *evr_wake_open(const char *ring_name, uid_t ring_owner, atomic_int *broken);
 void evr_wake_close(struct evr_wake_page *w);
 int evr_wake_unlink(const char *ring_name);
 void evr_wake_sleepers(struct evr_wake_page *w);

@@ -209,10 +209,8 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 	}
 	struct evr_shm_header *h = base;
 	fill_header(h, norm, opts, lanes, src, size); /* the rest is zero: new tmpfs pages are zero-filled */
-	if ((rc = evr_wake_create(norm, opts->mode, &r->wake))) {
-		evr_fail(err, rc, "cannot create the wake page of ring %s: %s", norm, evr_strerror(rc));
+	if ((rc = evr_wake_create(norm, opts->mode, &r->wake_broken, &r->wake, err)))
 		goto fail;
-	}
 	/* release: pairs with the acquire load of magic in evr_ring_open(); everything above is visible
 	 * to any process that sees the magic. */
 	atomic_store_explicit(&h->magic, EVR_MAGIC, memory_order_release);
@@ -358,7 +356,7 @@ int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, s
 	r->base = base;
 	r->size = (size_t)st.st_size;
 	r->hdr = base;
-	r->wake = evr_wake_open(norm);
+	r->wake = evr_wake_open(norm, st.st_uid, &r->wake_broken);
 	*out = r;
 	return 0;
 fail:

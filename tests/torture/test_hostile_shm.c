@@ -148,3 +148,195 @@ Test(hostile_shm, a_ring_larger_than_dev_shm_is_refused_at_creation_with_both_si
 		cr_skip_test("cannot mount a private tmpfs here");
 	cr_assert_eq(code, CLEAN_EXIT, "creator exited %d", code);
 }
+
+/* Counters the children share with the test. */
+struct traffic {
+	_Atomic uint64_t emitted, delivered;
+	_Atomic int attached, stop;
+};
+
+static struct traffic *traffic_new(void)
+{
+	struct traffic *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(t, MAP_FAILED);
+	return t;
+}
+
+/* A producer child: emits (with short pauses, so the consumer goes to sleep between bursts) until
+ * told to stop; exit 0, or 3 when an emit failed. */
+static pid_t spawn_emitter(const char *name, struct traffic *t)
+{
+	pid_t pid = fork();
+	if (pid)
+		return pid;
+	struct evr_ring *r;
+	struct evr_producer *p;
+	if (evr_ring_open(name, EVR_ROLE_PRODUCER, &r, NULL) || evr_producer_open(r, "hostile-shm", &p, NULL))
+		_exit(1);
+	atomic_fetch_add(&t->attached, 1);
+	for (uint64_t n = 0; !atomic_load(&t->stop); n++) {
+		struct evr_record rec;
+		mp_fill(&rec, 1, n);
+		if (evr_emit(p, &rec))
+			_exit(3);
+		atomic_fetch_add(&t->emitted, 1);
+		if (n % 64 == 0)
+			usleep(2000);
+	}
+	_exit(0);
+}
+
+/* A consumer child that sleeps in evr_consumer_wait whenever the ring is empty; exit 0 at stop,
+ * 3 on a poll error, 4 on a torn record. */
+static pid_t spawn_sleeper(const char *name, struct traffic *t)
+{
+	pid_t pid = fork();
+	if (pid)
+		return pid;
+	struct evr_ring *r;
+	struct evr_consumer *c;
+	if (evr_ring_open(name, EVR_ROLE_CONSUMER, &r, NULL) || evr_consumer_open(r, NULL, &c, NULL))
+		_exit(1);
+	if (!evr_ring_can_sleep(r))
+		_exit(2);
+	atomic_fetch_add(&t->attached, 1);
+	while (!atomic_load(&t->stop)) {
+		struct evr_item it;
+		int rc = evr_consumer_poll(c, &it);
+		if (rc < 0)
+			_exit(3);
+		if (rc == 1 && it.kind == EVR_ITEM_RECORD && !mp_intact(&it.rec))
+			_exit(4);
+		if (rc == 1)
+			atomic_fetch_add(&t->delivered, 1);
+		else
+			evr_consumer_wait(c, 20 * 1000 * 1000);
+	}
+	_exit(0);
+}
+
+/* Wait (bounded, not timed) until both counters passed `at`. A child that dies meanwhile, or no
+ * progress at all, fails the test, and both children are killed first. */
+static void expect_progress(struct traffic *t, uint64_t at, const pid_t kids[2], const char *when)
+{
+	uint64_t end = evr_test_now_ns() + 20ull * 1000000000u;
+	while (atomic_load(&t->emitted) < at || atomic_load(&t->delivered) < at) {
+		for (int i = 0; i < 2; i++) {
+			int st;
+			if (waitpid(kids[i], &st, WNOHANG) == kids[i]) {
+				evr_test_reap(kids[1 - i], SIGKILL);
+				cr_assert_fail("%s %s: %s %d", i ? "the consumer" : "the producer", when,
+					       WIFSIGNALED(st) ? "died of signal" : "exited", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			}
+		}
+		if (evr_test_now_ns() > end) {
+			evr_test_reap(kids[0], SIGKILL);
+			evr_test_reap(kids[1], SIGKILL);
+			cr_assert_fail("no progress %s", when);
+		}
+		usleep(1000);
+	}
+}
+
+/* In a child as uid 65534 in group 65534: truncate NAME~wake to nothing. Exit 0 when it did. */
+static int truncate_wake_as_nobody(const char *name)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		char wn[128];
+		snprintf(wn, sizeof wn, "%s~wake", name);
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(64);
+		int fd = shm_open(wn, O_RDWR, 0);
+		_exit(fd >= 0 && ftruncate(fd, 0) == 0 ? 0 : 5);
+	}
+	return child_exit(pid, "truncating reader");
+}
+
+/* Item 1: a member of a 0640 ring's group may write the wake page (that is how it sleeps), so it can
+ * truncate it. Producers (emit reads waiters) and sleeping consumers used to die of SIGBUS. Now the
+ * page is shielded: producers and consumers carry on, and only wakes are lost. */
+Test(hostile_shm, a_reader_that_truncates_the_wake_page_kills_nobody)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch to a second uid");
+	char name[64], path[128], wake[160];
+	evr_test_name(name, sizeof name, "wakecut");
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 1;
+	o.mode = 0640;
+	struct evr_ring *r;
+	cr_assert_eq(evr_ring_create(name, &o, &r, NULL), 0);
+	snprintf(path, sizeof path, "/dev/shm%s", name);
+	snprintf(wake, sizeof wake, "%s~wake", path);
+	cr_assert_eq(chown(path, 0, 65534), 0); /* the operator hands both objects to the readers' group */
+	cr_assert_eq(chown(wake, 0, 65534), 0);
+	struct traffic *t = traffic_new();
+	pid_t kids[2] = { spawn_emitter(name, t), spawn_sleeper(name, t) };
+	expect_progress(t, 500, kids, "before the attack");
+	cr_assert_eq(atomic_load(&t->attached), 2);
+	cr_assert_eq(truncate_wake_as_nobody(name), 0, "the group member could truncate the wake page");
+	uint64_t at = atomic_load(&t->emitted);
+	expect_progress(t, at + 1000, kids, "after the wake page was truncated");
+	atomic_store(&t->stop, 1);
+	int pc = child_exit(kids[0], "producer"), cc = child_exit(kids[1], "sleeping consumer");
+	evr_ring_close(r);
+	evr_ring_unlink(name, NULL);
+	munmap(t, sizeof *t);
+	cr_assert_eq(pc, 0, "producer exited %d", pc);
+	cr_assert_eq(cc, 0, "consumer exited %d", cc);
+}
+
+/* Item 1: a local user who creates NAME~wake before the ring's owner creates the ring used to keep
+ * owning the page (no O_EXCL, no owner check): it could hold waiters or truncate it at will, even for
+ * a 0600 ring. Now creation refuses the name, says whose page it is, and leaves nothing behind; and an
+ * opener never adopts a page whose owner is not the ring's. */
+Test(hostile_shm, a_squatted_wake_page_is_refused_not_adopted)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch to a second uid");
+	char name[64], wn[128];
+	evr_test_name(name, sizeof name, "squat");
+	snprintf(wn, sizeof wn, "%s~wake", name);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(64);
+		int fd = shm_open(wn, O_CREAT | O_EXCL | O_RDWR, 0666);
+		_exit(fd >= 0 && ftruncate(fd, 4096) == 0 ? 0 : 5);
+	}
+	cr_assert_eq(child_exit(pid, "squatter"), 0);
+	struct evr_ring *r;
+	struct evr_err err = { 0 };
+	int rc = evr_ring_create(name, NULL, &r, &err);
+	cr_log_info("create over a squatted wake page: %s", err.msg);
+	int left = shm_open(name, O_RDONLY, 0);
+	if (rc == 0)
+		evr_ring_close(r);
+	if (left >= 0) {
+		close(left);
+		shm_unlink(name);
+	}
+	cr_expect_eq(rc, -EEXIST, "creation refused (rc %d)", rc);
+	cr_expect(strstr(err.msg, "belongs to uid 65534"), "the message names the squatter: %s", err.msg);
+	cr_expect_lt(left, 0, "no ring object left behind");
+
+	/* The same page, met by an opener of a ring that exists: not adopted, consumers nap instead. */
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 1;
+	char other[64], ow[128];
+	evr_test_name(other, sizeof other, "squat");
+	snprintf(ow, sizeof ow, "/dev/shm%s~wake", other);
+	cr_assert_eq(evr_ring_create(other, &o, &r, NULL), 0);
+	cr_assert_eq(chown(ow, 65534, 65534), 0); /* as if the page had been replaced by that user's */
+	struct evr_ring *c;
+	cr_assert_eq(evr_ring_open(other, EVR_ROLE_CONSUMER, &c, NULL), 0);
+	bool sleeps = evr_ring_can_sleep(c);
+	evr_ring_close(c);
+	evr_ring_close(r);
+	evr_ring_unlink(other, NULL);
+	shm_unlink(wn);
+	cr_assert(!sleeps, "a wake page of another owner was adopted");
+}
