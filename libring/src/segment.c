@@ -5,6 +5,7 @@
  * the layout into its private handle. Consumers open O_RDONLY and map PROT_READ.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,8 +427,38 @@ uint64_t evr_ring_lane_head(const struct evr_ring *r, unsigned lane)
 
 int evr_ring_status(const struct evr_ring *r)
 {
+	struct evr_ring *m = (struct evr_ring *)r;
 	/* relaxed: set by our own SIGBUS handler, in this process */
-	return atomic_load_explicit(&((struct evr_ring *)r)->broken, memory_order_relaxed) ? -EFAULT : 0;
+	if (atomic_load_explicit(&m->broken, memory_order_relaxed))
+		return -EFAULT;
+	/* relaxed: a process-local flag; evr_ring_fault() orders the sentence that goes with it */
+	return atomic_load_explicit(&m->corrupt, memory_order_relaxed) ? -EUCLEAN : 0;
+}
+
+void evr_ring_mark_corrupt(struct evr_ring *r, const char *fmt, ...)
+{
+	int expect = 0;
+	/* acquire: nothing; the CAS only elects the one writer of `fault` */
+	if (!atomic_compare_exchange_strong_explicit(&r->corrupt, &expect, 1, memory_order_acquire,
+						     memory_order_relaxed))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->fault, sizeof r->fault, fmt, ap);
+	va_end(ap);
+	/* release: pairs with the acquire in evr_ring_fault(); the sentence is complete */
+	atomic_store_explicit(&r->corrupt, 2, memory_order_release);
+}
+
+const char *evr_ring_fault(const struct evr_ring *r)
+{
+	struct evr_ring *m = (struct evr_ring *)r;
+	/* relaxed: our own SIGBUS handler's flag */
+	if (atomic_load_explicit(&m->broken, memory_order_relaxed))
+		return "ring segment was truncated or replaced under this process";
+	/* acquire: pairs with the release in evr_ring_mark_corrupt() */
+	int c = atomic_load_explicit(&m->corrupt, memory_order_acquire);
+	return c == 2 ? r->fault : c ? "ring corrupted" : NULL;
 }
 
 enum evr_role evr_ring_role(const struct evr_ring *r)

@@ -340,3 +340,181 @@ Test(hostile_shm, a_squatted_wake_page_is_refused_not_adopted)
 	shm_unlink(wn);
 	cr_assert(!sleeps, "a wake page of another owner was adopted");
 }
+
+/* A one-lane ring with `n` records from a producer child, drained by a consumer of this process. */
+static void ring_with_records(char *name, size_t len, const char *tag, uint64_t n, struct evr_ring **cr,
+			      struct evr_consumer **c)
+{
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 1;
+	o.slots_per_lane = 1024;
+	struct evr_ring *owner;
+	evr_test_name(name, len, tag);
+	cr_assert_eq(evr_ring_create(name, &o, &owner, NULL), 0);
+	evr_ring_close(owner); /* the object stays; the test unlinks it */
+	pid_t pid = fork();
+	if (pid == 0)
+		mp_producer_child(name, 1, n);
+	cr_assert_eq(child_exit(pid, "producer"), 0);
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, cr, NULL), 0);
+	cr_assert_eq(evr_consumer_open(*cr, NULL, c, NULL), 0);
+	struct evr_item it;
+	for (uint64_t i = 0; i < n; i++) {
+		cr_assert_eq(evr_consumer_poll(*c, &it), 1);
+		cr_assert_eq(it.kind, EVR_ITEM_RECORD);
+	}
+	cr_assert_eq(evr_consumer_poll(*c, &it), 0, "drained");
+}
+
+/* Polls until something other than "nothing yet" or a record comes (bounded); returns that. */
+static int poll_until_news(struct evr_consumer *c, struct evr_item *it)
+{
+	for (int i = 0; i < 1000; i++) {
+		int rc = evr_consumer_poll(c, it);
+		if (rc < 0 || (rc == 1 && it->kind != EVR_ITEM_RECORD))
+			return rc;
+		if (rc == 0)
+			evr_consumer_wait(c, 1000000);
+	}
+	return 0;
+}
+
+/* Item 3: truncated to nothing, then regrown to its size: no fault, producers' emits return 0 into a
+ * zeroed segment, and the consumer used to find its lane head below its cursor and call it empty.
+ * Now the poll fails with -EUCLEAN and says the head moved backwards; what was delivered stays
+ * counted and nothing is reported lost. */
+Test(hostile_shm, a_segment_truncated_and_regrown_is_reported_as_corruption)
+{
+	char name[64];
+	struct evr_ring *cr, *pr;
+	struct evr_consumer *c;
+	struct evr_producer *p;
+	ring_with_records(name, sizeof name, "regrow", 100, &cr, &c);
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_PRODUCER, &pr, NULL), 0);
+	cr_assert_eq(evr_producer_open(pr, "after", &p, NULL), 0);
+	int fd = shm_open(name, O_RDWR, 0);
+	struct stat st;
+	cr_assert(fd >= 0 && fstat(fd, &st) == 0);
+	cr_assert_eq(ftruncate(fd, 0), 0);
+	cr_assert_eq(ftruncate(fd, st.st_size), 0);
+	close(fd);
+	for (uint64_t n = 0; n < 10; n++) {
+		struct evr_record rec;
+		mp_fill(&rec, 2, n);
+		cr_assert_eq(evr_emit(p, &rec), 0, "emits into the regrown segment succeed: nothing faults");
+	}
+	struct evr_item it;
+	int rc = poll_until_news(c, &it);
+	const char *why = evr_ring_fault(cr);
+	cr_log_info("after truncate+regrow: poll %d: %s", rc, why ? why : "(no fault)");
+	struct evr_lane_stats ls;
+	evr_consumer_stats(c, &ls);
+	evr_producer_close(p);
+	evr_ring_close(pr);
+	evr_consumer_close(c);
+	evr_ring_close(cr);
+	evr_ring_unlink(name, NULL);
+	cr_assert_eq(rc, -EUCLEAN, "poll returned %d (kind %d), not -EUCLEAN", rc, rc == 1 ? (int)it.kind : -1);
+	cr_assert(why && strstr(why, "lane 0 head moved backwards from 100 to 10"), "%s", why ? why : "");
+	cr_assert_eq(ls.delivered, 100);
+	cr_assert_eq(ls.lost_lapped + ls.lost_abandoned, 0, "the damage is not reported as loss");
+	cr_assert_eq(ls.cursor - ls.start, 100);
+}
+
+/* Item 3: a writer sets a lane head near 2^64; producers then claim positions there. The consumer used
+ * to report the distance as millions of lost records (or time out position after position as
+ * abandoned). Now the poll fails with -EUCLEAN, says the head jumped, and reports no loss. */
+Test(hostile_shm, a_forged_lane_head_is_reported_as_corruption_not_as_loss)
+{
+	char name[64];
+	struct evr_ring *cr, *pr;
+	struct evr_consumer *c;
+	struct evr_producer *p;
+	ring_with_records(name, sizeof name, "head", 100, &cr, &c);
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_PRODUCER, &pr, NULL), 0);
+	cr_assert_eq(evr_producer_open(pr, "after", &p, NULL), 0);
+	int fd = shm_open(name, O_RDWR, 0);
+	struct stat st;
+	cr_assert(fd >= 0 && fstat(fd, &st) == 0);
+	unsigned char *base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert_neq(base, MAP_FAILED);
+	const struct evr_shm_header *h = (const void *)base;
+	struct evr_lane_hdr *lane0 = (void *)(base + h->lanes_offset);
+	atomic_store(&lane0->head, UINT64_MAX - (1u << 20)); /* the forgery */
+	munmap(base, (size_t)st.st_size);
+	for (uint64_t n = 0; n < 2000; n++) { /* two laps at the forged positions */
+		struct evr_record rec;
+		mp_fill(&rec, 2, n);
+		evr_emit(p, &rec);
+	}
+	struct evr_item it;
+	int rc = poll_until_news(c, &it);
+	const char *why = evr_ring_fault(cr);
+	cr_log_info("after a forged head: poll %d: %s", rc, why ? why : "(no fault)");
+	struct evr_lane_stats ls;
+	evr_consumer_stats(c, &ls);
+	evr_producer_close(p);
+	evr_ring_close(pr);
+	evr_consumer_close(c);
+	evr_ring_close(cr);
+	evr_ring_unlink(name, NULL);
+	cr_assert_eq(rc, -EUCLEAN, "poll returned %d (kind %d, count %llu), not -EUCLEAN", rc,
+		     rc == 1 ? (int)it.kind : -1, rc == 1 ? (unsigned long long)it.count : 0ull);
+	cr_assert(why && strstr(why, "lane 0 head jumped from 100 to"), "%s", why ? why : "");
+	cr_assert_eq(ls.lost_lapped + ls.lost_abandoned, 0, "the forgery is not reported as loss");
+	cr_assert_eq(ls.delivered, 100);
+}
+
+/* Item 4's rule for consumers: a poll that fails with -EFAULT must not count the item it was reading
+ * as delivered. Two lanes, records in lane 0 only; the segment is cut at the end of lane 0. The next
+ * poll starts at lane 1 (round robin), faults there, then reads a record from lane 0: it used to count
+ * that record as delivered while returning -EFAULT, so the stats claimed a record nobody received. */
+Test(hostile_shm, a_poll_that_faults_counts_nothing_as_delivered)
+{
+	char name[64];
+	evr_test_name(name, sizeof name, "faultpoll");
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 2;
+	o.slots_per_lane = 1024;
+	struct evr_ring *owner, *cr;
+	cr_assert_eq(evr_ring_create(name, &o, &owner, NULL), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(0, &one);
+		if (sched_setaffinity(0, sizeof one, &one)) /* CPU 0 emits into lane 0 */
+			_exit(2);
+		mp_producer_child(name, 1, 2);
+	}
+	cr_assert_eq(child_exit(pid, "producer"), 0);
+	cr_assert_eq(evr_ring_lane_head(owner, 0), 2, "both records in lane 0");
+	struct evr_consumer *c;
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &cr, NULL), 0);
+	cr_assert_eq(evr_consumer_open(cr, NULL, &c, NULL), 0);
+	struct evr_item it;
+	cr_assert_eq(evr_consumer_poll(c, &it), 1);
+	cr_assert_eq(it.lane, 0); /* the next poll starts at lane 1 */
+	int fd = shm_open(name, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	const struct evr_shm_header *h = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	cr_assert_neq(h, MAP_FAILED);
+	off_t cut = (off_t)((h->lanes_offset + h->lane_stride) & ~4095ull); /* lane 1's first slot is past it */
+	munmap((void *)h, 4096);
+	cr_assert_eq(ftruncate(fd, cut), 0);
+	close(fd);
+	int rc = evr_consumer_poll(c, &it);
+	struct evr_lane_stats st;
+	evr_consumer_lane_stats(c, 0, &st);
+	evr_consumer_close(c);
+	evr_ring_close(cr);
+	evr_ring_close(owner);
+	evr_ring_unlink(name, NULL);
+	cr_assert_eq(rc, -EFAULT);
+	cr_assert_eq(st.delivered, 1, "delivered %llu: only the record handed out counts",
+		     (unsigned long long)st.delivered);
+	cr_assert_eq(st.cursor - st.start, 1, "the cursor stays at the record not handed out");
+}
