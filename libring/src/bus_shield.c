@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define EVR_SHIELDS 64
+#define EVR_SHIELDS 128 /* a ring takes two: its segment and its wake page */
 
 static struct shield {
 	_Atomic uintptr_t lo; /* 0: unused */
