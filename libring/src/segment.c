@@ -297,7 +297,8 @@ static int await_magic(const struct evr_shm_header *h, const char *name, atomic_
 			return evr_fail(err, -EPROTO, "%s is not an evring ring (magic 0x%016llx)", name,
 					(unsigned long long)m);
 		if (evr_clock_ns(CLOCK_MONOTONIC) > deadline)
-			return evr_fail(err, -EPROTO, "ring %s was never initialised (its creator died?)", name);
+			return evr_fail(err, -EPROTO, "ring %s was never initialised (its creator died?) or its header is gone "
+					"(truncated and regrown?)", name);
 		struct timespec d = {0, 1000 * 1000};
 		nanosleep(&d, NULL);
 	}
