@@ -522,3 +522,24 @@ Test(hostile_shm, a_poll_that_faults_counts_nothing_as_delivered)
 		     (unsigned long long)st.delivered);
 	cr_assert_eq(st.cursor - st.start, 1, "the cursor stays at the record not handed out");
 }
+
+/* Item 1: the wake page used to mirror every read bit into a write bit, so a 0644 ring had a 0666
+ * page any local user could truncate or hold. Only the group's read bit is mirrored now. */
+Test(hostile_shm, a_world_readable_ring_gives_others_no_write_access_to_its_wake_page)
+{
+	char name[64], wake[160];
+	evr_test_name(name, sizeof name, "mode");
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 1;
+	o.mode = 0644;
+	struct evr_ring *r;
+	cr_assert_eq(evr_ring_create(name, &o, &r, NULL), 0);
+	snprintf(wake, sizeof wake, "/dev/shm%s~wake", name);
+	struct stat st;
+	int rc = stat(wake, &st);
+	evr_ring_close(r);
+	evr_ring_unlink(name, NULL);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(st.st_mode & 0777, 0664, "wake page mode %o", (unsigned)(st.st_mode & 0777));
+}
