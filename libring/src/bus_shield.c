@@ -91,3 +91,16 @@ void evr_bus_shield_remove(void *base)
 			return;
 	}
 }
+
+int evr_bus_shield_tripped(const void *base)
+{
+	for (int i = 0; i < EVR_SHIELDS; i++) {
+		/* acquire: pairs with the release in evr_bus_shield_add(); broken is set */
+		if (atomic_load_explicit(&shields[i].lo, memory_order_acquire) != (uintptr_t)base)
+			continue;
+		atomic_int *broken = atomic_load_explicit(&shields[i].broken, memory_order_relaxed);
+		/* relaxed: a process-local flag, as in on_sigbus() */
+		return atomic_load_explicit(broken, memory_order_relaxed);
+	}
+	return 0;
+}

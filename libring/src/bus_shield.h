@@ -20,5 +20,8 @@
  * kills the process as it would without evring. */
 int evr_bus_shield_add(void *base, size_t size, atomic_int *broken);
 void evr_bus_shield_remove(void *base);
+/* Whether a fault was absorbed in the mapping registered at base (its flag is set). A scan of the
+ * table: for slow paths only. */
+int evr_bus_shield_tripped(const void *base);
 
 #endif

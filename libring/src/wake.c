@@ -18,7 +18,8 @@
  *   - it is created O_EXCL; a page of another owner under the name is never adopted (create fails,
  *     open ignores it and consumers nap instead of sleeping on the futex);
  *   - every mapping of it is SIGBUS-shielded with a flag of its own (ring->wake_broken): truncating
- *     it leaves zero pages behind, so producers read waiters == 0 and carry on, and sleepers time out;
+ *     it leaves zero pages behind, so producers read waiters == 0 and carry on, and sleepers nap 1 ms
+ *     at a time instead of waiting on a futex nobody wakes;
  *   - a waiters flag held at 1 costs a producer thread at most one FUTEX_WAKE per EVR_WAKE_QUIET_NS.
  */
 #include <errno.h>
@@ -170,6 +171,13 @@ void evr_wake_sleepers(struct evr_wake_page *w)
 
 int evr_wake_wait(struct evr_wake_page *w, uint32_t seen_seq, int64_t timeout_ns)
 {
+	/* A truncated page (the shield replaced it with a private zero page) is seen by no producer:
+	 * nobody would wake us before the timeout. Nap 1 ms instead, as consumers without the page do. */
+	if (evr_bus_shield_tripped(w)) {
+		struct timespec d = {0, timeout_ns < 1000000 ? (long)timeout_ns : 1000000};
+		nanosleep(&d, NULL);
+		return -ETIMEDOUT;
+	}
 	struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
 	long rc = syscall(SYS_futex, &w->seq, FUTEX_WAIT, seen_seq, &ts, NULL, 0);
 	return rc == 0 ? 0 : -errno;
