@@ -264,7 +264,7 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 		while (p.head - p.tail <= p.mask && !(o->count && st->published >= o->count)) {
 			int r = evr_consumer_poll(c, &it);
 			if (r < 0) {
-				evr_cli_error(o->cmd, "ring: %s", evr_strerror(r));
+				evr_cli_ring_unreadable(o->cmd, ring, r);
 				rc = EVR_EXIT_FAIL;
 				break;
 			}

@@ -56,6 +56,12 @@ int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, str
 	return 0;
 }
 
+void evr_cli_ring_unreadable(const char *cmd, const struct evr_ring *ring, int rc)
+{
+	const char *why = ring ? evr_ring_fault(ring) : NULL;
+	evr_cli_error(cmd, "the ring became unreadable: %s", why ? why : evr_strerror(rc));
+}
+
 int evr_cli_parse_u64(const char *s, bool suffixes, uint64_t *out)
 {
 	if (!s || !*s || *s == '-' || *s == '+')

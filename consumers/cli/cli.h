@@ -31,6 +31,9 @@ bool evr_cli_wants_help(const struct evr_command *cmd, int argc, char **argv);
 
 /* Open a ring, printing the library's reason on failure. Returns 0 or EVR_EXIT_FAIL. */
 int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, struct evr_ring **out);
+/* "CMD: the ring became unreadable: WHY", WHY being what evr_ring_fault() found (truncation,
+ * corruption) or else the text of rc. */
+void evr_cli_ring_unreadable(const char *cmd, const struct evr_ring *ring, int rc);
 
 /* Strict number parsing: the whole string, in range. 0 or -EINVAL/-ERANGE. Accepts k/M/G suffixes
  * (powers of 1024) for sizes when `suffixes` is true. */

@@ -292,7 +292,7 @@ static int run(int argc, char **argv)
 		}
 		int n = evr_agg_drain(&a, 1u << 16);
 		if (n < 0) {
-			evr_cli_error("metrics", "the ring became unreadable: %s", evr_strerror(n));
+			evr_cli_ring_unreadable("metrics", a.ring, n);
 			rc = EVR_EXIT_FAIL;
 			break;
 		}

@@ -180,14 +180,14 @@ static int resume_cursor(struct recorder *r, struct evr_cursor *resume)
 	return 0;
 }
 
-static int loop(struct recorder *r, struct evr_consumer *c)
+static int loop(struct recorder *r, const struct evr_ring *ring, struct evr_consumer *c)
 {
 	struct evr_item items[64];
 	uint64_t idle_since = mono_ns();
 	while (!evr_cli_stop && !(r->o.count && r->records >= r->o.count)) {
 		int n = evr_consumer_poll_batch(c, items, r->o.count ? 1 : 64);
 		if (n < 0) {
-			evr_cli_error("record", "the ring became unreadable: %s", evr_strerror(n));
+			evr_cli_ring_unreadable("record", ring, n);
 			return EVR_EXIT_FAIL;
 		}
 		for (int i = 0; i < n; i++)
@@ -242,7 +242,7 @@ static int run(int argc, char **argv)
 	if (resume.lanes)
 		fprintf(stderr, "evring record: resuming %s from its last complete block\n", r.o.path);
 	evr_cli_handle_stop_signals();
-	rc = loop(&r, c);
+	rc = loop(&r, ring, c);
 	if (evr_log_writer_close(r.w) && !rc) {
 		evr_cli_error("record", "closing %s failed", r.o.path);
 		rc = EVR_EXIT_FAIL;

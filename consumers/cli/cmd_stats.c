@@ -172,7 +172,7 @@ static int follow(struct evr_agg *a, const struct stats_opts *o)
 		while (!evr_cli_stop && evr_agg_mono_ns() < end) {
 			int n = evr_agg_drain(a, 1u << 20);
 			if (n < 0) {
-				evr_cli_error("stats", "the ring became unreadable: %s", evr_strerror(n));
+				evr_cli_ring_unreadable("stats", a->ring, n);
 				return EVR_EXIT_FAIL;
 			}
 			if (n == 0) {
@@ -228,7 +228,7 @@ static int run(int argc, char **argv)
 	} else {
 		int n = evr_agg_catch_up(&a); /* what is there now: ends under any producer rate */
 		if (n < 0) {
-			evr_cli_error("stats", "the ring became unreadable: %s", evr_strerror(n));
+			evr_cli_ring_unreadable("stats", a.ring, n);
 			rc = EVR_EXIT_FAIL;
 		} else if (o.json) {
 			json_report(&a, false);

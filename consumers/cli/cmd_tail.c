@@ -156,13 +156,14 @@ static int open_consumer(const struct tail_opts *o, struct evr_ring *ring, struc
 	return 0;
 }
 
-static int pump(struct evr_dispatcher *d, struct evr_consumer *c, const struct tail_opts *o, struct tail *t)
+static int pump(struct evr_dispatcher *d, const struct evr_ring *ring, struct evr_consumer *c, const struct tail_opts *o,
+		struct tail *t)
 {
 	struct evr_item items[64];
 	while (!evr_cli_stop && !(t->limit && t->shown >= t->limit)) {
 		int n = evr_consumer_poll_batch(c, items, 64);
 		if (n < 0) {
-			evr_cli_error("tail", "the ring became unreadable: %s", evr_strerror(n));
+			evr_cli_ring_unreadable("tail", ring, n);
 			return EVR_EXIT_FAIL;
 		}
 		for (int i = 0; i < n; i++)
@@ -208,7 +209,7 @@ static int run(int argc, char **argv)
 	struct evr_subscription *records = evr_subscribe(d, o.mask, print_record, &t);
 	struct evr_subscription *losses = evr_subscribe(d, EVR_SUB_LOSSES, print_loss, &t);
 	evr_cli_handle_stop_signals();
-	rc = pump(d, c, &o, &t);
+	rc = pump(d, ring, c, &o, &t);
 	if (o.summary)
 		print_summary(&t);
 	fflush(stdout);

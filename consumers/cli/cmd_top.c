@@ -145,7 +145,7 @@ static int run(int argc, char **argv)
 	endwin();
 	delscreen(screen);
 	if (rc < 0) {
-		evr_cli_error("top", "the ring became unreadable: %s", evr_strerror(rc));
+		evr_cli_ring_unreadable("top", a.ring, rc);
 		rc = EVR_EXIT_FAIL;
 	}
 	evr_agg_free(&a);

@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define EVR_SHIELDS 64
+#define EVR_SHIELDS 128 /* a ring takes two: its segment and its wake page */
 
 static struct shield {
 	_Atomic uintptr_t lo; /* 0: unused */
@@ -90,4 +90,17 @@ void evr_bus_shield_remove(void *base)
 		if (atomic_compare_exchange_strong(&shields[i].lo, &expect, 0))
 			return;
 	}
+}
+
+int evr_bus_shield_tripped(const void *base)
+{
+	for (int i = 0; i < EVR_SHIELDS; i++) {
+		/* acquire: pairs with the release in evr_bus_shield_add(); broken is set */
+		if (atomic_load_explicit(&shields[i].lo, memory_order_acquire) != (uintptr_t)base)
+			continue;
+		atomic_int *broken = atomic_load_explicit(&shields[i].broken, memory_order_relaxed);
+		/* relaxed: a process-local flag, as in on_sigbus() */
+		return atomic_load_explicit(broken, memory_order_relaxed);
+	}
+	return 0;
 }

@@ -20,7 +20,10 @@
  * handed out; the reported cursor then points at the held record, so the identity still holds.
  *
  * A segment truncated under us (the SIGBUS shield sets ring->broken) fails polls with -EFAULT; an
- * item read in the same poll as the fault is discarded, since zero pages may have replaced it.
+ * item read in the same poll as the fault is discarded and uncounted (unread), since zero pages may
+ * have replaced it. A corrupted segment (a head that moved backwards or jumped, see lane_head; a
+ * header gone to zeros) fails polls with -EUCLEAN the same way, and evr_ring_fault() says what was
+ * found: damage is never reported as an empty lane or as lost records.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,6 +48,10 @@ struct lane_state {
 	unsigned stuck_next;
 	int has_pending;
 	struct evr_item pending;
+	/* head sanity (see lane_head): the highest head known claimed, and the last clock check */
+	struct evr_ring *ring;
+	unsigned lane;
+	uint64_t seen_head, checked_head, checked_ns;
 };
 
 struct evr_consumer {
@@ -56,10 +63,69 @@ struct evr_consumer {
 	struct lane_state lanes[];
 };
 
-static uint64_t lane_head(const struct lane_state *ls)
+/* Head sanity. Producers only ever add to a head, so a head below one already known claimed (read
+ * before, or proven by a record delivered from it) means the segment was rewritten under us: a
+ * truncated-then-regrown object reads as zeros. And a head cannot run ahead faster than one position
+ * per nanosecond (a claim is a locked fetch_add on one cache line: 5 ns at best, 7-180 ns measured),
+ * so one that grew by more than 2^32 plus the nanoseconds since the last check is forged; the clock
+ * is read only when the head has grown by 2^32 since then. Past 2^48 the 50-bit positions of the
+ * slot words (lane.h) could no longer be compared at all. Any of these is reported as corruption,
+ * never as lost records (a forged head near 2^64 made millions of them) nor as an empty lane. */
+#define EVR_HEAD_FREE_GROWTH (1ull << 32)
+#define EVR_HEAD_MAX_GROWTH (1ull << 48)
+#define EVR_HEAD_MAX (1ull << 60) /* 36 years of claims at one per ns: no honest head gets there */
+
+static uint64_t head_suspect(struct lane_state *ls, uint64_t h)
+{
+	if (h < ls->seen_head) {
+		evr_ring_mark_corrupt(ls->ring, "ring %s corrupted: lane %u head moved backwards from %llu to %llu",
+				      ls->ring->name, ls->lane, (unsigned long long)ls->seen_head,
+				      (unsigned long long)h);
+		return ls->seen_head;
+	}
+	uint64_t now = evr_clock_ns(CLOCK_MONOTONIC);
+	uint64_t grown = h - ls->checked_head, limit = EVR_HEAD_FREE_GROWTH + (now - ls->checked_ns);
+	if (grown > limit || grown > EVR_HEAD_MAX_GROWTH || h > EVR_HEAD_MAX) {
+		evr_ring_mark_corrupt(ls->ring,
+				      "ring %s corrupted: lane %u head jumped from %llu to %llu, more than producers "
+				      "can claim in %.3f s",
+				      ls->ring->name, ls->lane, (unsigned long long)ls->seen_head, (unsigned long long)h,
+				      (double)(now - ls->checked_ns) / 1e9);
+		return ls->seen_head;
+	}
+	ls->checked_head = h;
+	ls->checked_ns = now;
+	ls->seen_head = h;
+	return h;
+}
+
+/* The head of a lane, checked (see above); a corrupt head reads as the last sane one. */
+static uint64_t lane_head(struct lane_state *ls)
 {
 	/* relaxed: the head only tells whether a position was claimed; the slot word orders the data */
-	return atomic_load_explicit(&ls->ref.hdr->head, memory_order_relaxed);
+	uint64_t h = atomic_load_explicit(&ls->ref.hdr->head, memory_order_relaxed);
+	if (h < ls->seen_head || h - ls->checked_head > EVR_HEAD_FREE_GROWTH)
+		return head_suspect(ls, h);
+	ls->seen_head = h;
+	return h;
+}
+
+/* The first look at a lane's head: the start of its sanity checks. */
+static uint64_t head_track_init(struct evr_consumer *c, unsigned lane)
+{
+	struct lane_state *ls = &c->lanes[lane];
+	ls->ring = c->ring;
+	ls->lane = lane;
+	ls->checked_ns = evr_clock_ns(CLOCK_MONOTONIC);
+	/* relaxed: as in lane_head() */
+	uint64_t h = atomic_load_explicit(&ls->ref.hdr->head, memory_order_relaxed);
+	if (h > EVR_HEAD_MAX) {
+		evr_ring_mark_corrupt(c->ring, "ring %s corrupted: lane %u head %llu is beyond any position a ring "
+				      "reaches", c->ring->name, lane, (unsigned long long)h);
+		h = 0;
+	}
+	ls->seen_head = ls->checked_head = h;
+	return h;
 }
 
 static int init_cursors(struct evr_consumer *c, const struct evr_consumer_opts *o, struct evr_err *err)
@@ -81,7 +147,7 @@ static int init_cursors(struct evr_consumer *c, const struct evr_consumer_opts *
 	for (unsigned l = 0; l < r->lanes; l++) {
 		struct lane_state *ls = &c->lanes[l];
 		ls->ref = evr_ring_lane(r, l);
-		uint64_t head = lane_head(ls);
+		uint64_t head = head_track_init(c, l);
 		if (o->start == EVR_START_OLDEST)
 			ls->start = head > r->slots ? head - r->slots : 0;
 		else if (o->start == EVR_START_LATEST)
@@ -110,8 +176,10 @@ int evr_consumer_open(struct evr_ring *r, const struct evr_consumer_opts *opts, 
 	evr_clock_conv_init(&c->clk, r->ts_source, r->created_ts, r->created_mono_ns, r->created_realtime_ns,
 			    r->tsc_hz);
 	int rc = init_cursors(c, o, err);
-	if (!rc && evr_ring_status(r))
-		rc = evr_fail(err, -EFAULT, "ring %s was truncated while opening a consumer", r->name);
+	if (!rc && (rc = evr_ring_status(r)) == -EFAULT)
+		rc = evr_fail(err, rc, "ring %s was truncated while opening a consumer", r->name);
+	else if (rc == -EUCLEAN)
+		rc = evr_fail(err, rc, "%s", evr_ring_fault(r));
 	if (rc) {
 		free(c);
 		return rc;
@@ -225,6 +293,10 @@ static void count_delivery(struct evr_consumer *c, const struct evr_item *it)
 	if (it->kind == EVR_ITEM_RECORD || it->kind == EVR_ITEM_INVALID) {
 		ls->delivered++;
 		ls->invalid += it->kind == EVR_ITEM_INVALID;
+		/* a committed slot proves its claim: the head was past it (the writer's fetch_add comes
+		 * before its release of COMMITTED, which our acquire of the slot word saw) */
+		if (ls->seen_head < it->pos + 1)
+			ls->seen_head = it->pos + 1;
 	}
 }
 
@@ -235,7 +307,6 @@ static int poll_round_robin(struct evr_consumer *c, struct evr_item *out)
 		unsigned lane = (c->rr + i) & (n - 1);
 		if (lane_step(c, lane, out)) {
 			c->rr = lane + 1; /* next poll starts at the next lane: no lane starves the others */
-			count_delivery(c, out);
 			return 1;
 		}
 	}
@@ -263,16 +334,53 @@ static int poll_merged(struct evr_consumer *c, struct evr_item *out)
 		return 0;
 	*out = c->lanes[best].pending;
 	c->lanes[best].has_pending = 0;
-	count_delivery(c, out);
 	return 1;
+}
+
+/* Undo the steps that produced `it`: a fault or a corruption found during the poll means zero pages
+ * or forged heads may be what it was made from. Nothing is counted that is not handed out, so
+ * delivered + lost == cursor - start still holds when polls fail. */
+static void unread(struct evr_consumer *c, const struct evr_item *it)
+{
+	struct lane_state *ls = &c->lanes[it->lane];
+	if (it->kind == EVR_ITEM_LOST_LAPPED)
+		ls->lapped -= it->count;
+	else if (it->kind == EVR_ITEM_LOST_ABANDONED)
+		ls->abandoned -= it->count;
+	else if (c->merge) {
+		ls->has_pending = 1; /* the held record goes back where it was; reported_cursor() points at it */
+		return;
+	}
+	ls->cursor = it->pos;
+}
+
+/* A truncated-then-regrown segment is zeros from the header on: no fault, and heads that may have
+ * passed our cursors again. Checked on every poll: the header line is never written after creation,
+ * so the load hits a clean shared line. */
+static void check_header(struct evr_consumer *c)
+{
+	/* relaxed: the magic never changes after creation; its acquire was done in evr_ring_open() */
+	uint64_t m = atomic_load_explicit(&c->ring->hdr->magic, memory_order_relaxed);
+	if (m == 0)
+		evr_ring_mark_corrupt(c->ring, "ring %s corrupted: its header is gone (truncated and regrown?)",
+				      c->ring->name);
 }
 
 int evr_consumer_poll(struct evr_consumer *c, struct evr_item *out)
 {
-	if (evr_ring_status(c->ring))
-		return -EFAULT;
-	int rc = c->merge ? poll_merged(c, out) : poll_round_robin(c, out);
-	return evr_ring_status(c->ring) ? -EFAULT : rc;
+	int rc = evr_ring_status(c->ring);
+	if (rc)
+		return rc;
+	int got = c->merge ? poll_merged(c, out) : poll_round_robin(c, out);
+	check_header(c);
+	if ((rc = evr_ring_status(c->ring))) {
+		if (got)
+			unread(c, out);
+		return rc;
+	}
+	if (got)
+		count_delivery(c, out);
+	return got;
 }
 
 int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int n)

@@ -16,9 +16,10 @@ const char *evr_strerror(int err)
 	case EPERM: return "operation not permitted";
 	case EPROTO: return "ring header, version or schema mismatch";
 	case EAGAIN: return "record dropped: slot busy or already reused";
-	case ENOSPC: return "producer table is full";
+	case ENOSPC: return "no space: the producer table or /dev/shm is full";
 	case ENOMEM: return "out of memory";
 	case EFAULT: return "ring segment was truncated or replaced";
+	case EUCLEAN: return "ring corrupted (a lane head moved backwards or jumped, or the header vanished)";
 	case ENAMETOOLONG: return "ring name too long";
 	case ENOTSUP: return "not supported on this machine";
 	case EBADF: return "wrong role for this operation";

@@ -29,6 +29,12 @@ struct evr_ring {
 	struct evr_wake_page *wake;
 	/* NAME~live (liveness.c); -1 when this process may not open it (consumers without write access) */
 	int live_fd;
+	/* set by the SIGBUS shield when the wake page was truncated: only wakes are lost (see wake.c) */
+	atomic_int wake_broken;
+	/* 0; 1 while the first finder of a corruption writes `fault`; 2 once it is written (see
+	 * evr_ring_mark_corrupt). Process-local, like broken. */
+	atomic_int corrupt;
+	char fault[256];
 };
 
 static inline struct evr_lane_ref evr_ring_lane(const struct evr_ring *r, unsigned lane)
@@ -51,9 +57,14 @@ static inline struct evr_producer_entry *evr_ring_producer(const struct evr_ring
 /* errors.c */
 int evr_fail(struct evr_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* segment.c: the first call wins and its sentence is what evr_ring_fault() says; later polls and
+ * emits of this process see evr_ring_status() == -EUCLEAN. */
+void evr_ring_mark_corrupt(struct evr_ring *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* wake.c */
-int evr_wake_create(const char *ring_name, mode_t mode, struct evr_wake_page **out);
-struct evr_wake_page *evr_wake_open(const char *ring_name);
+int evr_wake_create(const char *ring_name, mode_t mode, atomic_int *broken, struct evr_wake_page **out,
+		    struct evr_err *err);
+struct evr_wake_page *evr_wake_open(const char *ring_name, uid_t ring_owner, atomic_int *broken);
 void evr_wake_close(struct evr_wake_page *w);
 int evr_wake_unlink(const char *ring_name);
 void evr_wake_sleepers(struct evr_wake_page *w);

@@ -5,6 +5,7 @@
  * the layout into its private handle. Consumers open O_RDONLY and map PROT_READ.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,6 +143,22 @@ static void copy_layout(struct evr_ring *r, const struct evr_shm_header *h)
 	r->tsc_hz = h->tsc_hz;
 }
 
+/* Allocate every page of the object now. ftruncate alone makes a sparse object: on a /dev/shm too
+ * small for it, creation succeeded and the first write to a page tmpfs could not supply raised
+ * SIGBUS in a producer, long after the mistake. The error names both sizes so the fix is obvious. */
+static int reserve(int fd, const char *name, uint64_t size, struct evr_err *err)
+{
+	int e = posix_fallocate(fd, 0, (off_t)size); /* returns the error; errno is untouched */
+	if (e == 0)
+		return 0;
+	struct statvfs vfs;
+	if ((e == ENOSPC || e == EFBIG) && statvfs("/dev/shm", &vfs) == 0)
+		return evr_fail(err, -ENOSPC, "ring %s needs %.1f MiB, /dev/shm has %.1f MiB free", name,
+				(double)size / (1 << 20), (double)vfs.f_bavail * (double)vfs.f_frsize / (1 << 20));
+	return evr_fail(err, -e, "cannot allocate the %llu bytes of ring %s: %s", (unsigned long long)size, name,
+			strerror(e));
+}
+
 int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct evr_ring **out, struct evr_err *err)
 {
 	struct evr_ring_opts defaults;
@@ -184,17 +202,17 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 			      strerror(errno));
 		goto fail;
 	}
+	if ((rc = reserve(fd, norm, size, err)))
+		goto fail;
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		rc = evr_fail(err, -errno, "cannot map ring %s: %s", norm, strerror(errno));
 		goto fail;
 	}
 	struct evr_shm_header *h = base;
-	fill_header(h, norm, opts, lanes, src, size); /* the rest is zero: ftruncate zero-fills */
-	if ((rc = evr_wake_create(norm, opts->mode, &r->wake))) {
-		evr_fail(err, rc, "cannot create the wake page of ring %s: %s", norm, evr_strerror(rc));
+	fill_header(h, norm, opts, lanes, src, size); /* the rest is zero: new tmpfs pages are zero-filled */
+	if ((rc = evr_wake_create(norm, opts->mode, &r->wake_broken, &r->wake, err)))
 		goto fail;
-	}
 	if ((rc = evr_live_create(norm, opts->mode, &r->live_fd))) {
 		if (rc == -EEXIST)
 			evr_fail(err, rc, "cannot create %s~live: it already exists (left by a crashed creator, or "
@@ -274,20 +292,26 @@ static int validate_header(const struct evr_shm_header *h, uint64_t file_size, s
 #undef BAD
 }
 
-/* Wait briefly for a creator still initialising; then the magic must be ours. */
-static int await_magic(const struct evr_shm_header *h, const char *name, struct evr_err *err)
+/* Wait briefly for a creator still initialising; then the magic must be ours. The mapping is already
+ * shielded: a truncation while we wait turns the header into zero pages and sets *broken, which ends
+ * the wait with a clean error instead of SIGBUS. */
+static int await_magic(const struct evr_shm_header *h, const char *name, atomic_int *broken, struct evr_err *err)
 {
 	uint64_t deadline = evr_clock_ns(CLOCK_MONOTONIC) + EVR_INIT_WAIT_NS;
 	for (;;) {
 		/* acquire: pairs with the release store of magic in evr_ring_create() */
 		uint64_t m = atomic_load_explicit(&h->magic, memory_order_acquire);
+		/* relaxed: set by our own SIGBUS handler, in this thread, during the load above */
+		if (atomic_load_explicit(broken, memory_order_relaxed))
+			return evr_fail(err, -EFAULT, "ring %s was truncated while opening it", name);
 		if (m == EVR_MAGIC)
 			return 0;
 		if (m != 0)
 			return evr_fail(err, -EPROTO, "%s is not an evring ring (magic 0x%016llx)", name,
 					(unsigned long long)m);
 		if (evr_clock_ns(CLOCK_MONOTONIC) > deadline)
-			return evr_fail(err, -EPROTO, "ring %s was never initialised (its creator died?)", name);
+			return evr_fail(err, -EPROTO, "ring %s was never initialised (its creator died?) or its header is gone "
+					"(truncated and regrown?)", name);
 		struct timespec d = {0, 1000 * 1000};
 		nanosleep(&d, NULL);
 	}
@@ -310,7 +334,12 @@ int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, s
 	}
 	struct stat st;
 	void *base = MAP_FAILED;
-	struct evr_ring *r = NULL;
+	struct evr_ring *r = calloc(1, sizeof *r);
+	if (!r) {
+		rc = evr_fail(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	r->live_fd = -1;
 	if (fstat(fd, &st)) {
 		rc = evr_fail(err, -errno, "cannot stat ring %s: %s", norm, strerror(errno));
 		goto fail;
@@ -324,35 +353,42 @@ int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, s
 		rc = evr_fail(err, -errno, "cannot map ring %s: %s", norm, strerror(errno));
 		goto fail;
 	}
+	/* Shield before the first read of the header: the object can be truncated from here on. */
+	evr_bus_shield_add(base, (size_t)st.st_size, &r->broken);
 	const struct evr_shm_header *h = base;
-	if ((rc = await_magic(h, norm, err)) || (rc = validate_header(h, (uint64_t)st.st_size, err)))
+	if ((rc = await_magic(h, norm, &r->broken, err)))
 		goto fail;
-	if (!(r = calloc(1, sizeof *r))) {
-		rc = evr_fail(err, -ENOMEM, "out of memory");
+	rc = validate_header(h, (uint64_t)st.st_size, err);
+	copy_layout(r, h);
+	/* relaxed: our own handler's flag. A truncation during validation or the copy leaves zero pages
+	 * where the header was: say so rather than blame the fields it zeroed. */
+	if (atomic_load_explicit(&r->broken, memory_order_relaxed))
+		rc = evr_fail(err, -EFAULT, "ring %s was truncated while opening it", norm);
+	if (rc)
 		goto fail;
-	}
-	r->live_fd = -1;
 	rc = evr_live_open(norm, fd, &r->live_fd);
 	if (rc && writable) {
 		rc = evr_fail(err, rc, "ring %s: its liveness object %s~live cannot be used (%s); producers need it",
 			      norm, norm, rc == -EPERM ? "not owned by the ring's owner, or not empty" : evr_strerror(rc));
-		free(r);
 		goto fail;
 	}
 	memcpy(r->name, norm, sizeof norm);
-	evr_bus_shield_add(base, (size_t)st.st_size, &r->broken);
 	r->role = role;
 	r->fd = fd;
 	r->base = base;
 	r->size = (size_t)st.st_size;
 	r->hdr = base;
-	copy_layout(r, h);
-	r->wake = evr_wake_open(norm);
+	r->wake = evr_wake_open(norm, st.st_uid, &r->wake_broken);
 	*out = r;
 	return 0;
 fail:
-	if (base != MAP_FAILED)
+	if (base != MAP_FAILED) {
+		evr_bus_shield_remove(base);
 		munmap(base, (size_t)st.st_size);
+	}
+	if (r && r->live_fd >= 0)
+		close(r->live_fd);
+	free(r);
 	close(fd);
 	return rc;
 }
@@ -417,8 +453,38 @@ uint64_t evr_ring_lane_head(const struct evr_ring *r, unsigned lane)
 
 int evr_ring_status(const struct evr_ring *r)
 {
+	struct evr_ring *m = (struct evr_ring *)r;
 	/* relaxed: set by our own SIGBUS handler, in this process */
-	return atomic_load_explicit(&((struct evr_ring *)r)->broken, memory_order_relaxed) ? -EFAULT : 0;
+	if (atomic_load_explicit(&m->broken, memory_order_relaxed))
+		return -EFAULT;
+	/* relaxed: a process-local flag; evr_ring_fault() orders the sentence that goes with it */
+	return atomic_load_explicit(&m->corrupt, memory_order_relaxed) ? -EUCLEAN : 0;
+}
+
+void evr_ring_mark_corrupt(struct evr_ring *r, const char *fmt, ...)
+{
+	int expect = 0;
+	/* acquire: nothing; the CAS only elects the one writer of `fault` */
+	if (!atomic_compare_exchange_strong_explicit(&r->corrupt, &expect, 1, memory_order_acquire,
+						     memory_order_relaxed))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->fault, sizeof r->fault, fmt, ap);
+	va_end(ap);
+	/* release: pairs with the acquire in evr_ring_fault(); the sentence is complete */
+	atomic_store_explicit(&r->corrupt, 2, memory_order_release);
+}
+
+const char *evr_ring_fault(const struct evr_ring *r)
+{
+	struct evr_ring *m = (struct evr_ring *)r;
+	/* relaxed: our own SIGBUS handler's flag */
+	if (atomic_load_explicit(&m->broken, memory_order_relaxed))
+		return "ring segment was truncated or replaced under this process";
+	/* acquire: pairs with the release in evr_ring_mark_corrupt() */
+	int c = atomic_load_explicit(&m->corrupt, memory_order_acquire);
+	return c == 2 ? r->fault : c ? "ring corrupted" : NULL;
 }
 
 enum evr_role evr_ring_role(const struct evr_ring *r)

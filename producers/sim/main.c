@@ -3,7 +3,10 @@
  * The parent forks --procs children; child i runs the workload groups assigned to it (every group
  * runs in at least one process), paced to its share of --rate, until --duration elapses or it has
  * emitted --events records. Each child reports its counts through a pipe; the parent prints per-type,
- * per-process and drop totals. A full or lapping ring never slows a child: drops are counted.
+ * per-process and drop totals. A full or lapping ring never slows a child: drops are counted. A ring
+ * that faults (truncated under us: every emit fails with -EFAULT) stops the child at the end of its
+ * scenario, with the library's reason on stderr, its drops counted and exit code 1: it does not go on
+ * counting millions of drops against a dead segment.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +36,7 @@ struct child_report {
 	uint64_t emitted, dropped, illegal_rejected, scenarios;
 	uint64_t by_type[EVR_EVENT_COUNT];
 	double seconds;
+	int32_t fault; /* 0, or evr_ring_status() when the ring became unusable */
 };
 
 static volatile sig_atomic_t stop;
@@ -98,6 +102,11 @@ static int run_child(const struct sim_opts *o, unsigned index, int fd)
 		evr_sim_run_scenario(&w, (enum evr_sim_group)g);
 		g = (g + 1) % EVR_SIM_GROUPS;
 		rep.scenarios++;
+		if ((rep.fault = evr_ring_status(ring))) {
+			fprintf(stderr, "evring-sim[%u]: ring %s became unreadable: %s; stopping\n", index, o->ring,
+				evr_ring_fault(ring));
+			break;
+		}
 	}
 	rep.seconds = now_s() - t0;
 	rep.emitted = w.svc.emitted;
@@ -108,12 +117,13 @@ static int run_child(const struct sim_opts *o, unsigned index, int fd)
 		return 1;
 	evr_producer_close(p);
 	evr_ring_close(ring);
-	return 0;
+	return rep.fault ? 1 : 0;
 }
 
 static void print_summary(const struct sim_opts *o, const struct child_report *reps, unsigned n, bool quiet)
 {
 	uint64_t by_type[EVR_EVENT_COUNT] = { 0 }, emitted = 0, dropped = 0, rejected = 0;
+	unsigned faulted = 0;
 	double secs = 0;
 	printf("evring-sim: %u processes, seed %llu\n\n%-5s %-28s %10s %10s %9s %9s\n", n,
 	       (unsigned long long)o->seed, "proc", "groups", "emitted", "dropped", "rejected", "rate/s");
@@ -132,6 +142,7 @@ static void print_summary(const struct sim_opts *o, const struct child_report *r
 		emitted += r->emitted;
 		dropped += r->dropped;
 		rejected += r->illegal_rejected;
+		faulted += r->fault != 0;
 		secs = r->seconds > secs ? r->seconds : secs;
 	}
 	unsigned seen = 0;
@@ -146,6 +157,9 @@ static void print_summary(const struct sim_opts *o, const struct child_report *r
 	       "%.0f records/s over %.2f s\n",
 	       (unsigned long long)emitted, (unsigned long long)dropped, (unsigned long long)rejected, seen,
 	       EVR_EVENT_COUNT, secs > 0 ? (double)(emitted + dropped) / secs : 0, secs);
+	if (faulted)
+		printf("%u of %u processes stopped early: the ring became unreadable (dropped includes the emits "
+		       "that failed)\n", faulted, n);
 }
 
 static const char usage[] =

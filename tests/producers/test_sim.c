@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "test_util.h"
 
@@ -183,4 +184,26 @@ Test(sim, never_blocks_with_a_sigstopped_sleeping_consumer)
 	evr_test_reap(consumer, SIGKILL);
 	close(ready[0]);
 	close(ready[1]);
+}
+
+/* A ring truncated under the sim: every emit then fails with -EFAULT. The sim used to go on counting
+ * each one as dropped at full speed (131 million in one reported run) and exit 0; now each process
+ * stops at the end of its scenario, says why on stderr, and the sim exits 1. --events is far beyond
+ * what the run could reach, so only the fault can end it; the 60 s bound only catches a runaway. */
+Test(sim, a_ring_truncated_under_it_stops_it_with_exit_1)
+{
+	make_ring(1, 1024);
+	pid_t sim = spawn_sim(name, (const char *const[]){ "--procs", "2", "--events", "1000000000000", "--duration",
+							   "0", "--rate", "100000", NULL });
+	uint64_t end = evr_test_now_ns() + 20ull * 1000000000u;
+	while (evr_ring_lane_head(ring, 0) < 2000 && evr_test_now_ns() < end)
+		usleep(1000);
+	cr_assert_geq(evr_ring_lane_head(ring, 0), 2000, "the sim emits before the attack");
+	int fd = shm_open(name, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 4096), 0);
+	close(fd);
+	int st = wait_bounded(sim, 60);
+	cr_assert(st >= 0, "evring-sim kept running against a truncated ring");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "evring-sim status %d, expected exit 1", st);
 }

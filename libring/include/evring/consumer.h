@@ -71,9 +71,12 @@ int evr_consumer_open(struct evr_ring *ring, const struct evr_consumer_opts *opt
 void evr_consumer_close(struct evr_consumer *c);
 
 /* 1: *out holds an item; 0: nothing available now; -EFAULT: the segment was truncated or replaced
- * under us (every item already returned stays valid). Never blocks. */
+ * under us; -EUCLEAN: the segment is corrupted (a lane head moved backwards or jumped, the header
+ * vanished); evr_ring_fault() says what was found. After an error every item already returned stays
+ * valid, and the item of the failing poll is neither returned nor counted in the stats. Never
+ * blocks. */
 int evr_consumer_poll(struct evr_consumer *c, struct evr_item *out);
-/* Up to n items; returns how many (or -EFAULT when none could be read for that reason). */
+/* Up to n items; returns how many (or -EFAULT / -EUCLEAN when none could be read for that reason). */
 int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int n);
 
 /* Wait until an item may be available: spin briefly, then sleep on the ring's shared futex (or nap

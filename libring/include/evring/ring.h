@@ -85,8 +85,15 @@ enum evr_role evr_ring_role(const struct evr_ring *ring);
 bool evr_ring_can_sleep(const struct evr_ring *ring);
 
 /* 0, or -EFAULT once this process found the segment truncated under it. Nothing crashes: the
- * missing pages read as zeros and writes to them go nowhere; emits and polls fail with -EFAULT. */
+ * missing pages read as zeros and writes to them go nowhere; emits and polls fail with -EFAULT.
+ * Or -EUCLEAN once a consumer of this process found the ring corrupted (a lane head that moved
+ * backwards or jumped further than producers can claim, a header that vanished): polls then fail
+ * with -EUCLEAN instead of reporting the damage as emptiness or as lost records. */
 int evr_ring_status(const struct evr_ring *ring);
+
+/* NULL while evr_ring_status() is 0; otherwise a sentence saying what was found, e.g.
+ * "ring /r corrupted: lane 0 head moved backwards from 1000 to 12". Valid until evr_ring_close(). */
+const char *evr_ring_fault(const struct evr_ring *ring);
 
 /* A producer table entry's life: FREE -> CLAIMING -> LIVE -> CLOSED (closed by its owner) or
  * RECLAIMING -> DEAD (its process died; a reclaimer released what it held). CLOSED and DEAD entries
