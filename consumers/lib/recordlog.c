@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem, F_OFD_SETLK */
 /* Record log writer and reader (format in recordlog.h). The writer appends whole blocks with one
  * write() each and never rewrites anything except cutting off a torn tail on open; the reader
  * verifies each block's CRC before handing out a single record of it. */
@@ -111,47 +112,97 @@ void evr_log_reader_close(struct evr_log_reader *r)
 	r->map = NULL;
 }
 
+/* Is there a whole block at `off` whose header is plausible (magic, count, body size, index) and
+ * whose CRC matches? 1 yes; 0 the header is not plausible; -EBADMSG plausible but the CRC fails;
+ * -ENODATA plausible (or under 48 bytes) but cut off by the end of the file. *out gets the header. */
+static int block_at(const struct evr_log_reader *r, size_t off, uint64_t min_index, bool exact_index,
+		    struct evr_log_block_header *out)
+{
+	size_t left = r->len - off;
+	struct evr_log_block_header hc;
+	memset(out, 0, sizeof *out);
+	if (left < sizeof hc)
+		return -ENODATA;
+	memcpy(&hc, r->data + off, sizeof hc); /* the mapping may be unaligned for a fuzzed length: copy */
+	*out = hc;
+	if (hc.magic != EVR_LOG_BLOCK_MAGIC || hc.count > EVR_LOG_MAX_BLOCK_RECORDS ||
+	    hc.body_bytes != block_bytes(&r->hdr, hc.count) - sizeof hc || hc.index < min_index ||
+	    (exact_index && hc.index != min_index))
+		return 0;
+	if (left - sizeof hc < hc.body_bytes)
+		return -ENODATA;
+	const unsigned char *body = r->data + off + sizeof hc;
+	uint32_t crc = crc_of(crc_of(0, &hc, offsetof(struct evr_log_block_header, crc)), body, hc.body_bytes);
+	return crc == hc.crc ? 1 : -EBADMSG;
+}
+
 int evr_log_next(struct evr_log_reader *r, struct evr_log_block *b, char *err, size_t err_len)
 {
 	size_t left = r->len - r->off;
 	if (left == 0)
 		return 0;
-	const struct evr_log_block_header *h = (const void *)(r->data + r->off);
-	if (left < sizeof *h) {
+	struct evr_log_block_header hc;
+	int rc = block_at(r, r->off, r->blocks, true, &hc);
+	if (rc == -ENODATA && left < sizeof hc) {
 		snprintf(err, err_len, "the log ends inside block %llu at byte %zu (%zu of 48 header bytes): "
-			 "a write was cut short; the %llu blocks before it are good",
-			 (unsigned long long)r->blocks, r->off, left, (unsigned long long)r->blocks);
+			 "a write was cut short (the recorder stopped mid-write); everything before it was read",
+			 (unsigned long long)r->blocks, r->off, left);
 		return -ENODATA;
 	}
-	struct evr_log_block_header hc;
-	memcpy(&hc, h, sizeof hc); /* the mapping may be unaligned for a fuzzed length; work on a copy */
-	if (hc.magic != EVR_LOG_BLOCK_MAGIC || hc.count > EVR_LOG_MAX_BLOCK_RECORDS ||
-	    hc.body_bytes != block_bytes(&r->hdr, hc.count) - sizeof hc || hc.index != r->blocks) {
+	if (rc == -ENODATA) {
+		snprintf(err, err_len, "the log ends inside block %llu at byte %zu (%zu of %zu bytes): a write was "
+			 "cut short (the recorder stopped mid-write); everything before it was read",
+			 (unsigned long long)r->blocks, r->off, left, sizeof hc + hc.body_bytes);
+		return -ENODATA;
+	}
+	if (rc == -EBADMSG) {
+		snprintf(err, err_len, "block %llu at byte %zu fails its checksum", (unsigned long long)r->blocks,
+			 r->off);
+		return -EPROTO;
+	}
+	if (rc == 0) {
 		snprintf(err, err_len, "block %llu at byte %zu is corrupt (bad block header)",
 			 (unsigned long long)r->blocks, r->off);
 		return -EPROTO;
 	}
-	if (left - sizeof hc < hc.body_bytes) {
-		snprintf(err, err_len, "the log ends inside block %llu at byte %zu (%zu of %zu bytes): a write was "
-			 "cut short; the %llu blocks before it are good",
-			 (unsigned long long)r->blocks, r->off, left, sizeof hc + hc.body_bytes,
-			 (unsigned long long)r->blocks);
-		return -ENODATA;
-	}
 	const unsigned char *body = r->data + r->off + sizeof hc;
-	uint32_t crc = crc_of(crc_of(0, &hc, offsetof(struct evr_log_block_header, crc)), body, hc.body_bytes);
-	if (crc != hc.crc) {
-		snprintf(err, err_len, "block %llu at byte %zu fails its checksum: the log is corrupt from there on; "
-			 "the %llu blocks before it are good",
-			 (unsigned long long)r->blocks, r->off, (unsigned long long)r->blocks);
-		return -EPROTO;
-	}
-	b->hdr = h;
+	b->hdr = (const void *)(r->data + r->off);
 	b->records = body;
 	b->cursor = (const uint64_t *)(body + (size_t)hc.count * r->hdr.record_size);
 	r->off += sizeof hc + hc.body_bytes;
 	r->blocks++;
 	return 1;
+}
+
+/* Scan byte by byte for the next occurrence of the block magic that starts a whole block with a
+ * valid CRC and a later index than the last good block. The CRC (over header and body) is what makes
+ * a stray "EVRB" inside a record harmless. Cost: one CRC per candidate magic, each bounded by what is
+ * left of the file. */
+int evr_log_resync(struct evr_log_reader *r, struct evr_log_skip *skip)
+{
+	static const uint32_t magic = EVR_LOG_BLOCK_MAGIC;
+	memset(skip, 0, sizeof *skip);
+	skip->from = r->off;
+	skip->first_block = r->blocks;
+	for (size_t off = r->off + 1; off < r->len;) {
+		const unsigned char *m = memmem(r->data + off, r->len - off, &magic, sizeof magic);
+		if (!m)
+			break;
+		off = (size_t)(m - r->data);
+		struct evr_log_block_header hc;
+		if (block_at(r, off, r->blocks, false, &hc) == 1) {
+			skip->to = off;
+			skip->blocks = hc.index - r->blocks;
+			r->off = off;
+			r->blocks = hc.index;
+			return 1;
+		}
+		off++;
+	}
+	skip->to = r->len;
+	skip->to_end = true;
+	r->off = r->len;
+	return 0;
 }
 
 /* ---- writer ---- */
@@ -162,14 +213,48 @@ static int fail(char *err, size_t len, int rc, const char *fmt, const char *path
 	return rc;
 }
 
+/* One recorder per log. Two used to interleave their blocks at their own offsets and both exit 0,
+ * leaving a log that fails its checksums. The writer holds an OFD write lock on byte 0 for its life:
+ * owned by its open file description, so it conflicts even with another writer in the same process,
+ * survives the reader's open/close of the same file (a classic POSIX lock would not: any close by
+ * the process drops it), and the kernel releases it when the recorder dies. OFD locks report no pid,
+ * so the writer also takes a classic lock on byte 1, for naming only: a refused recorder asks for it
+ * with F_GETLK (it may have been dropped by a close in the holder's process; then no pid is shown). */
+static int lock_log(int fd, const char *path, char *err, size_t err_len)
+{
+	struct flock own = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	struct flock name = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1 };
+	if (fcntl(fd, F_OFD_SETLK, &own) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EACCES)
+		return fail(err, err_len, -errno, "cannot lock %s: %s", path);
+	if (fcntl(fd, F_GETLK, &name) == 0 && name.l_type != F_UNLCK && name.l_pid > 0)
+		snprintf(err, err_len, "%s is being written by another recorder (pid %d); stop it or record into "
+			 "another file", path, (int)name.l_pid);
+	else
+		snprintf(err, err_len, "%s is being written by another recorder; stop it or record into another file",
+			 path);
+	return -EBUSY;
+}
+
+/* The naming lock of lock_log(), taken once the writer no longer opens the file elsewhere. */
+static void name_lock(int fd)
+{
+	struct flock name = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1 };
+	(void)fcntl(fd, F_SETLK, &name); /* best effort: it only feeds the message of a refused recorder */
+}
+
 /* Check an existing log against the ring, find the end of its last good block and its cursor. */
 static int recover(struct evr_log_writer *w, const char *path, const struct evr_ring_info *info,
 		   struct evr_cursor *resume, uint64_t *good_end, char *err, size_t err_len)
 {
 	struct evr_log_reader r;
-	int rc = evr_log_reader_open(&r, path, err, err_len);
-	if (rc)
+	char why[256];
+	int rc = evr_log_reader_open(&r, path, why, sizeof why);
+	if (rc) {
+		snprintf(err, err_len, "%s: %s", path, why);
 		return rc;
+	}
 	if (r.hdr.ring_id != info->ring_id || r.hdr.schema_hash != info->schema_hash || r.hdr.lanes != info->lanes) {
 		snprintf(err, err_len, "%s was recorded from another ring (ring id %016llx, %u lanes, schema %016llx); "
 			 "record into a new file", path, (unsigned long long)r.hdr.ring_id, r.hdr.lanes,
@@ -178,16 +263,21 @@ static int recover(struct evr_log_writer *w, const char *path, const struct evr_
 		return -EEXIST;
 	}
 	struct evr_log_block b;
-	char why[256];
 	while ((rc = evr_log_next(&r, &b, why, sizeof why)) == 1) {
 		resume->ring_id = info->ring_id;
 		resume->lanes = r.hdr.lanes;
 		memcpy(resume->pos, b.cursor, r.hdr.lanes * 8u);
 	}
-	if (rc == -EPROTO) { /* never append after corruption: it would hide it */
-		snprintf(err, err_len, "%s: %s", path, why);
+	if (rc == -EPROTO) { /* never append after damage: the next block would hide it */
+		uint64_t after = 0;
+		struct evr_log_skip skip;
+		while (evr_log_resync(&r, &skip) == 1) /* how much is still readable: the user decides */
+			while (evr_log_next(&r, &b, err, err_len) == 1)
+				after++;
+		snprintf(err, err_len, "%s: %s, and %llu readable block%s follow%s it; nothing was written to it", path,
+			 why, (unsigned long long)after, after == 1 ? "" : "s", after == 1 ? "s" : "");
 		evr_log_reader_close(&r);
-		return -EPROTO;
+		return -EBADMSG;
 	}
 	*good_end = r.off; /* a torn block (-ENODATA) is cut off here */
 	w->hdr = r.hdr;
@@ -209,12 +299,21 @@ int evr_log_writer_open(const char *path, const struct evr_ring_info *info, enum
 		dallocx(w, 0);
 		return fail(err, err_len, -errno, "cannot open %s: %s", path);
 	}
+	int rc = lock_log(fd, path, err, err_len);
 	struct stat st;
-	fstat(fd, &st);
-	int rc = 0;
+	if (!rc && fstat(fd, &st))
+		rc = fail(err, err_len, -errno, "cannot stat %s: %s", path);
+	if (rc) {
+		close(fd);
+		dallocx(w, 0);
+		return rc;
+	}
 	if (st.st_size > 0) {
 		uint64_t good_end = 0;
 		rc = recover(w, path, info, resume, &good_end, err, err_len);
+		char magic[8];
+		if (rc == -EPROTO && pread(fd, magic, 8, 0) == 8 && !memcmp(magic, EVR_LOG_MAGIC, 8))
+			rc = -EBADMSG; /* an evring log whose header is damaged (or of another version) */
 		if (!rc && ftruncate(fd, (off_t)good_end))
 			rc = fail(err, err_len, -errno, "cannot cut the torn tail of %s: %s", path);
 		w->size = good_end;
@@ -244,10 +343,41 @@ int evr_log_writer_open(const char *path, const struct evr_ring_info *info, enum
 		dallocx(w, 0);
 		return rc ? rc : -ENOMEM;
 	}
+	name_lock(fd); /* after recover(): its close of the reader's descriptor would drop it */
 	w->fd = fd;
 	w->last_sync_ns = mono_ns();
 	*out = w;
 	return 0;
+}
+
+unsigned evr_log_last_rotation(const char *path)
+{
+	char p[4096];
+	struct stat st;
+	unsigned n = 0;
+	for (;;) {
+		snprintf(p, sizeof p, "%s.%u", path, n + 1);
+		if (stat(p, &st))
+			return n;
+		n++;
+	}
+}
+
+/* Under the writer's lock, so a recorder still writing the log cannot have it moved away. The file is
+ * renamed, never rewritten: every readable byte stays where `evring replay` finds it. */
+int evr_log_set_aside(const char *path, char *aside, size_t aside_len, char *err, size_t err_len)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, err_len, -errno, "cannot open %s: %s", path);
+	int rc = lock_log(fd, path, err, err_len);
+	if (!rc) {
+		snprintf(aside, aside_len, "%s.%u", path, evr_log_last_rotation(path) + 1);
+		if (rename(path, aside))
+			rc = fail(err, err_len, -errno, "cannot move %s aside: %s", path);
+	}
+	close(fd);
+	return rc;
 }
 
 int evr_log_append(struct evr_log_writer *w, const struct evr_record *rec)
