@@ -172,3 +172,98 @@ Test(wall_time, a_record_has_one_time_for_every_consumer_and_producers_never_go_
 	evr_consumer_close(a);
 	evr_consumer_close(b);
 }
+
+/* ---- a realtime clock step after creation ----
+ * The test binary is linked with --wrap=clock_gettime (tests/torture/CMakeLists.txt): every call the
+ * library makes goes through here, and CLOCK_REALTIME can be stepped for this process only, with no
+ * privilege and without touching the machine's clock. */
+static _Atomic int64_t realtime_step_ns;
+
+int __real_clock_gettime(clockid_t id, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t id, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int rc = __real_clock_gettime(id, ts);
+	int64_t step = atomic_load(&realtime_step_ns); /* seq_cst: test-only, ordering is not the point */
+	if (rc == 0 && id == CLOCK_REALTIME && step) {
+		int64_t ns = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec + step;
+		ts->tv_sec = ns / 1000000000;
+		ts->tv_nsec = ns % 1000000000;
+	}
+	return rc;
+}
+
+static void fini_step(void)
+{
+	atomic_store(&realtime_step_ns, 0);
+	teardown();
+}
+
+#define HOUR_NS (3600ll * 1000000000)
+
+static unsigned read_all(uint64_t *ts, unsigned max)
+{
+	struct evr_consumer *c;
+	cr_assert_eq(evr_consumer_open(ring, NULL, &c, NULL), 0);
+	struct evr_item it;
+	unsigned n = 0;
+	while (evr_consumer_poll(c, &it) > 0 && n < max) {
+		cr_assert_eq(it.kind, EVR_ITEM_RECORD);
+		ts[n++] = it.rec.ts;
+	}
+	evr_consumer_close(c);
+	return n;
+}
+
+static void step_moves_nothing(enum evr_ts_source src)
+{
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 1;
+	o.slots_per_lane = 1024;
+	o.ts_source = src;
+	evr_test_name(name, sizeof name, "step");
+	cr_assert_eq(evr_ring_create(name, &o, &ring, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(ring, "step", &p, NULL), 0);
+	struct evr_record rec;
+	for (uint64_t i = 0; i < 100; i++) {
+		mp_fill(&rec, 0, i);
+		cr_assert_eq(evr_emit(p, &rec), 0);
+	}
+	static uint64_t before[200], after[200];
+	cr_assert_eq(read_all(before, 200), 100);
+	for (int sign = 1; sign >= -1; sign -= 2) {
+		atomic_store(&realtime_step_ns, sign * HOUR_NS); /* the system clock jumps by an hour */
+		cr_assert_eq(read_all(after, 200), 100 + (sign < 0 ? 100 : 0));
+		for (unsigned i = 0; i < 100; i++)
+			cr_assert_eq(after[i], before[i], "record %u moved by %lld ns with the realtime step", i,
+				     (long long)(after[i] - before[i]));
+		if (sign < 0)
+			break;
+		for (uint64_t i = 100; i < 200; i++) { /* stamped after the step: they do not jump either */
+			mp_fill(&rec, 0, i);
+			cr_assert_eq(evr_emit(p, &rec), 0);
+		}
+		cr_assert_eq(read_all(after, 200), 200);
+		for (unsigned i = 100; i < 200; i++) {
+			cr_assert_geq(after[i], after[i - 1], "record %u: time went back", i);
+			cr_assert_lt(after[i] - before[99], (uint64_t)HOUR_NS / 2, "record %u followed the step", i);
+		}
+		memcpy(before, after, sizeof after);
+	}
+	evr_producer_close(p);
+}
+
+Test(wall_time, a_realtime_step_after_creation_moves_no_record_monotonic, .fini = fini_step)
+{
+	step_moves_nothing(EVR_TS_MONOTONIC);
+}
+
+Test(wall_time, a_realtime_step_after_creation_moves_no_record_tsc, .fini = fini_step)
+{
+	enum evr_ts_source src;
+	if (evr_ts_resolve(EVR_TS_TSC, &src))
+		cr_skip_test("no TSC on this architecture");
+	step_moves_nothing(EVR_TS_TSC);
+}
