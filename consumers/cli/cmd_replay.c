@@ -23,6 +23,7 @@ struct replay {
 	uint64_t records, blocks, lost, invalid, dropped;
 	uint64_t unreadable_blocks, unreadable_bytes; /* skipped around damage; to_end skips count 1+ */
 	bool unknown_blocks;                          /* a skip to the end: at least one block lost */
+	uint64_t damaged_headers;                     /* read anyway (evr_log_reader_open_salvage) */
 };
 
 static void loss_line(const struct replay *rp, uint64_t n, const char *why)
@@ -101,18 +102,22 @@ static int replay_file(struct replay *rp, const char *path)
 {
 	struct evr_log_reader r;
 	char err[512];
-	if (evr_log_reader_open(&r, path, err, sizeof err)) {
+	int rc = evr_log_reader_open_salvage(&r, path, err, sizeof err), damaged = rc == 1;
+	if (rc < 0) {
 		evr_cli_error("replay", "%s: %s", path, err);
 		return EVR_EXIT_FAIL;
 	}
-	if (r.hdr.schema_hash != evr_schema_hash()) {
+	if (damaged) { /* a damaged header: the blocks are read all the same, and it counts as damage */
+		fprintf(stderr, "evring replay: %s: %s\n", path, err);
+		rp->damaged_headers++;
+	}
+	else if (r.hdr.schema_hash != evr_schema_hash()) {
 		evr_cli_error("replay", "%s was recorded with schema 0x%016" PRIx64 ", this evring has 0x%016" PRIx64,
 			      path, r.hdr.schema_hash, evr_schema_hash());
 		evr_log_reader_close(&r);
 		return EVR_EXIT_FAIL;
 	}
 	struct evr_log_block b;
-	int rc, damaged = 0;
 	for (;;) {
 		while ((rc = evr_log_next(&r, &b, err, sizeof err)) == 1)
 			replay_block(rp, &b);
@@ -162,9 +167,13 @@ static int run(int argc, char **argv)
 		if (replay_file(&rp, argv[i]) != EVR_EXIT_OK)
 			rc = EVR_EXIT_FAIL;
 	fflush(stdout);
-	char unreadable[128] = "";
+	char unreadable[192] = "";
+	int at = 0;
+	if (rp.damaged_headers)
+		at = snprintf(unreadable, sizeof unreadable, "; %" PRIu64 " damaged log header%s (blocks read anyway)",
+			      rp.damaged_headers, rp.damaged_headers == 1 ? "" : "s");
 	if (rp.unreadable_blocks)
-		snprintf(unreadable, sizeof unreadable, "; %s%" PRIu64 " block%s unreadable (%" PRIu64 " bytes skipped)",
+		snprintf(unreadable + at, sizeof unreadable - (size_t)at, "; %s%" PRIu64 " block%s unreadable (%" PRIu64 " bytes skipped)",
 			 rp.unknown_blocks ? "at least " : "", rp.unreadable_blocks, rp.unreadable_blocks == 1 ? "" : "s",
 			 rp.unreadable_bytes);
 	fprintf(stderr, "evring replay: %" PRIu64 " records from %" PRIu64 " blocks; %" PRIu64 " lost while recording; %"

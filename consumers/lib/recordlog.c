@@ -45,7 +45,12 @@ static size_t block_bytes(const struct evr_log_header *h, uint32_t count)
 
 /* ---- reader ---- */
 
-int evr_log_reader_init(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len)
+static int block_at(const struct evr_log_reader *r, size_t off, uint64_t min_index, bool exact_index,
+		    struct evr_log_block_header *out);
+
+/* 0; -EBADMSG when the header is damaged (bad magic or checksum: evr_log_reader_salvage may help);
+ * -EPROTO when it is whole but not ours (too short, another version, an impossible layout). */
+static int header_check(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len)
 {
 	memset(r, 0, sizeof *r);
 	r->data = data;
@@ -57,11 +62,11 @@ int evr_log_reader_init(struct evr_log_reader *r, const void *data, size_t len, 
 	memcpy(&r->hdr, data, sizeof r->hdr);
 	if (memcmp(r->hdr.magic, EVR_LOG_MAGIC, 8)) {
 		snprintf(err, err_len, "not an evring record log (bad magic)");
-		return -EPROTO;
+		return -EBADMSG;
 	}
 	if (crc_of(0, &r->hdr, offsetof(struct evr_log_header, crc)) != r->hdr.crc) {
 		snprintf(err, err_len, "the log header fails its checksum");
-		return -EPROTO;
+		return -EBADMSG;
 	}
 	if (r->hdr.version != EVR_LOG_VERSION) {
 		snprintf(err, err_len, "log format version %u, this evring reads version %u", r->hdr.version,
@@ -77,12 +82,59 @@ int evr_log_reader_init(struct evr_log_reader *r, const void *data, size_t len, 
 	return 0;
 }
 
-int evr_log_reader_open(struct evr_log_reader *r, const char *path, char *err, size_t err_len)
+int evr_log_reader_init(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len)
+{
+	int rc = header_check(r, data, len, err, err_len);
+	return rc == -EBADMSG ? -EPROTO : rc;
+}
+
+/* A damaged header costs the ring id and schema, not the blocks: the only layout a block needs is
+ * the lane count, and a block's own sizes give it (body = count records + lanes cursor words). The
+ * first block anywhere that verifies under the layout it implies is taken as the witness. */
+int evr_log_reader_salvage(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len)
+{
+	int rc = header_check(r, data, len, err, err_len);
+	if (rc != -EBADMSG)
+		return rc;
+	static const uint32_t magic = EVR_LOG_BLOCK_MAGIC;
+	for (size_t off = sizeof r->hdr; off < len; off++) {
+		const unsigned char *m = memmem(r->data + off, len - off, &magic, sizeof magic);
+		if (!m)
+			break;
+		off = (size_t)(m - r->data);
+		struct evr_log_block_header hc;
+		if (len - off < sizeof hc)
+			break;
+		memcpy(&hc, m, sizeof hc);
+		size_t records = (size_t)hc.count * EVR_RECORD_SIZE;
+		if (hc.count > EVR_LOG_MAX_BLOCK_RECORDS || hc.body_bytes < records + 8 || (hc.body_bytes - records) % 8 ||
+		    (hc.body_bytes - records) / 8 > EVR_MAX_LANES)
+			continue;
+		memset(&r->hdr, 0, sizeof r->hdr);
+		memcpy(r->hdr.magic, EVR_LOG_MAGIC, 8);
+		r->hdr.version = EVR_LOG_VERSION;
+		r->hdr.record_size = EVR_RECORD_SIZE;
+		r->hdr.lanes = (uint32_t)((hc.body_bytes - records) / 8);
+		if (block_at(r, off, 0, false, &hc) != 1)
+			continue;
+		snprintf(err, err_len, "the log header is damaged (%s); reading its blocks anyway (lane count %u, as "
+			 "the block at byte %zu implies); its ring id and schema are unknown",
+			 memcmp(data, EVR_LOG_MAGIC, 8) ? "bad magic" : "it fails its checksum", r->hdr.lanes, off);
+		r->off = sizeof r->hdr;
+		r->header_damaged = true;
+		return 1;
+	}
+	memset(&r->hdr, 0, sizeof r->hdr);
+	return -EPROTO;
+}
+
+static int map_file(const char *path, void **map, size_t *len, char *err, size_t err_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		snprintf(err, err_len, "cannot open %s: %s", path, strerror(e));
+		return -e;
 	}
 	struct stat st;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
@@ -90,19 +142,42 @@ int evr_log_reader_open(struct evr_log_reader *r, const char *path, char *err, s
 		close(fd);
 		return -EINVAL;
 	}
-	size_t len = (size_t)st.st_size;
-	void *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	*len = (size_t)st.st_size;
+	*map = *len ? mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	int e = errno;
 	close(fd);
-	if (map == MAP_FAILED) {
-		snprintf(err, err_len, "cannot map %s: %s", path, strerror(errno));
-		return -errno;
+	if (*map == MAP_FAILED) {
+		snprintf(err, err_len, "cannot map %s: %s", path, strerror(e));
+		return -e;
 	}
-	int rc = evr_log_reader_init(r, map, len, err, err_len);
+	return 0;
+}
+
+static int reader_open(struct evr_log_reader *r, const char *path, bool salvage, char *err, size_t err_len)
+{
+	void *map = NULL;
+	size_t len = 0;
+	int rc = map_file(path, &map, &len, err, err_len);
+	if (rc) {
+		memset(r, 0, sizeof *r);
+		return rc;
+	}
+	rc = salvage ? evr_log_reader_salvage(r, map, len, err, err_len) : evr_log_reader_init(r, map, len, err, err_len);
 	r->map = map;
 	r->map_len = len;
-	if (rc)
+	if (rc < 0)
 		evr_log_reader_close(r);
 	return rc;
+}
+
+int evr_log_reader_open(struct evr_log_reader *r, const char *path, char *err, size_t err_len)
+{
+	return reader_open(r, path, false, err, err_len);
+}
+
+int evr_log_reader_open_salvage(struct evr_log_reader *r, const char *path, char *err, size_t err_len)
+{
+	return reader_open(r, path, true, err, err_len);
 }
 
 void evr_log_reader_close(struct evr_log_reader *r)
@@ -244,6 +319,40 @@ static void name_lock(int fd)
 	(void)fcntl(fd, F_SETLK, &name); /* best effort: it only feeds the message of a refused recorder */
 }
 
+/* Blocks that still verify from r's position on, reading around damage. */
+static uint64_t count_readable(struct evr_log_reader *r)
+{
+	struct evr_log_block b;
+	struct evr_log_skip skip;
+	char why[256];
+	uint64_t n = 0;
+	int rc;
+	do
+		while ((rc = evr_log_next(r, &b, why, sizeof why)) == 1)
+			n++;
+	while (rc == -EPROTO && evr_log_resync(r, &skip) == 1);
+	return n;
+}
+
+/* recover() found no usable header. -EBADMSG when the file is an evring log all the same (its blocks
+ * still verify, or its magic is ours: another version), so it may be set aside; else -EPROTO. */
+static int unreadable_header(const char *path, int fd, char *err, size_t err_len)
+{
+	struct evr_log_reader r;
+	char why[512];
+	if (evr_log_reader_open_salvage(&r, path, why, sizeof why) == 1) {
+		uint64_t n = count_readable(&r);
+		snprintf(err, err_len, "%s: %s; %llu readable block%s; nothing was written to it", path, why,
+			 (unsigned long long)n, n == 1 ? "" : "s");
+		evr_log_reader_close(&r);
+		return -EBADMSG;
+	}
+	char magic[8];
+	if (pread(fd, magic, 8, 0) == 8 && !memcmp(magic, EVR_LOG_MAGIC, 8))
+		return -EBADMSG; /* err (from recover) already says what is wrong with it */
+	return -EPROTO;
+}
+
 /* Check an existing log against the ring, find the end of its last good block and its cursor. */
 static int recover(struct evr_log_writer *w, const char *path, const struct evr_ring_info *info,
 		   struct evr_cursor *resume, uint64_t *good_end, char *err, size_t err_len)
@@ -269,11 +378,8 @@ static int recover(struct evr_log_writer *w, const char *path, const struct evr_
 		memcpy(resume->pos, b.cursor, r.hdr.lanes * 8u);
 	}
 	if (rc == -EPROTO) { /* never append after damage: the next block would hide it */
-		uint64_t after = 0;
 		struct evr_log_skip skip;
-		while (evr_log_resync(&r, &skip) == 1) /* how much is still readable: the user decides */
-			while (evr_log_next(&r, &b, err, err_len) == 1)
-				after++;
+		uint64_t after = evr_log_resync(&r, &skip) == 1 ? count_readable(&r) : 0;
 		snprintf(err, err_len, "%s: %s, and %llu readable block%s follow%s it; nothing was written to it", path,
 			 why, (unsigned long long)after, after == 1 ? "" : "s", after == 1 ? "s" : "");
 		evr_log_reader_close(&r);
@@ -311,9 +417,8 @@ int evr_log_writer_open(const char *path, const struct evr_ring_info *info, enum
 	if (st.st_size > 0) {
 		uint64_t good_end = 0;
 		rc = recover(w, path, info, resume, &good_end, err, err_len);
-		char magic[8];
-		if (rc == -EPROTO && pread(fd, magic, 8, 0) == 8 && !memcmp(magic, EVR_LOG_MAGIC, 8))
-			rc = -EBADMSG; /* an evring log whose header is damaged (or of another version) */
+		if (rc == -EPROTO)
+			rc = unreadable_header(path, fd, err, err_len);
 		if (!rc && ftruncate(fd, (off_t)good_end))
 			rc = fail(err, err_len, -errno, "cannot cut the torn tail of %s: %s", path);
 		w->size = good_end;

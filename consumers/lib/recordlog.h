@@ -14,7 +14,9 @@
  * ring itself lapped meanwhile, which the next block counts). A block either verifies completely
  * or none of it is used: a crash mid-write loses at most the block being written, and a damaged
  * block costs only itself, because a reader resynchronises on the next block that verifies
- * (evr_log_resync: magic, plausible header, CRC, later index) and says which bytes it skipped.
+ * (evr_log_resync: magic, plausible header, CRC, later index) and says which bytes it skipped. A
+ * damaged file header costs no block either (evr_log_reader_salvage: the lane count is all a block
+ * needs, and its own sizes give it).
  * One writer per file: the writer holds an OFD lock on it (a second one gets -EBUSY).
  * All integers are little-endian (the machines this runs on); the layout is pinned below.
  */
@@ -87,6 +89,7 @@ struct evr_log_reader {
 	uint64_t blocks;
 	void *map; /* when opened from a file */
 	size_t map_len;
+	bool header_damaged; /* salvaged: hdr holds only the layout; ring id and schema are unknown */
 };
 
 struct evr_log_block {
@@ -98,6 +101,11 @@ struct evr_log_block {
 /* 0, or -EPROTO with a sentence in err (not a log, another version, bad header checksum). */
 int evr_log_reader_init(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len);
 int evr_log_reader_open(struct evr_log_reader *r, const char *path, char *err, size_t err_len);
+/* The same, but a header that fails its magic or checksum is not the end: 1 when the blocks can still
+ * be read (the lane count is inferred from the first block that verifies; r->header_damaged is set
+ * and err says so), 0 for a whole header, -EPROTO when nothing verifies. */
+int evr_log_reader_salvage(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len);
+int evr_log_reader_open_salvage(struct evr_log_reader *r, const char *path, char *err, size_t err_len);
 void evr_log_reader_close(struct evr_log_reader *r);
 /* 1: *b is the next verified block; 0: clean end of the log; -ENODATA: the log ends inside a block
  * (a crash mid-write: everything before it is good); -EPROTO: a block fails its checksum or its

@@ -106,6 +106,12 @@ expect_err "1 block unreadable" "flipped log: the summary counts it"
 expect_eq "flipped log: the blocks after the damage are read" "$(seq 21 30 | xargs)" \
   "$(jq -r 'select(.type) | .attempt' "$dir/out" | sort -n | xargs)"
 expect_eq "flipped log: the skip is shown inline" "1" "$(jq -r 'select(.unreadable_blocks) | .unreadable_blocks' "$dir/out")"
+# a flipped byte in the log header: the blocks are read all the same (exit 1, said and counted)
+cp "$dir/log" "$dir/badhdr"; printf 'X' | dd of="$dir/badhdr" bs=1 seek=20 conv=notrunc 2>/dev/null
+expect_exit 1 "damaged header" "$EVR" replay "$dir/badhdr" --json
+expect_err "the log header is damaged (it fails its checksum); reading its blocks anyway" "damaged header message"
+expect_err "1 damaged log header (blocks read anyway)" "damaged header: the summary counts it"
+expect_eq "damaged header: every record read" "$(seq 30 | xargs)" "$(jq -r 'select(.type) | .attempt' "$dir/out" | sort -n | xargs)"
 # record never appends to a damaged log; --repair moves it aside unchanged and records on after its
 # last good block
 cp "$dir/flipped" "$dir/rep"

@@ -214,6 +214,47 @@ Test(recordlog, damage_in_the_last_block_skips_to_the_end)
 	cr_assert_eq(skip.to, 64 + 4 * BLOCK_BYTES);
 }
 
+/* A flipped byte in the 64-byte header used to make the whole log unreadable. The blocks do not
+ * need the header's ring id or schema, only the lane count, which each block's sizes give. */
+Test(recordlog, a_damaged_header_costs_no_block)
+{
+	static struct evr_record copy[256];
+	record_256(copy);
+	for (int where = 0; where < 64; where += 21) { /* the magic, a field, the CRC */
+		flip_byte(where);
+		struct evr_log_reader r;
+		char err[512];
+		cr_assert_eq(evr_log_reader_open(&r, log_path, err, sizeof err), -EPROTO, "strict open refuses");
+		cr_assert_eq(evr_log_reader_open_salvage(&r, log_path, err, sizeof err), 1, "%s", err);
+		cr_assert(strstr(err, "the log header is damaged"), "message: %s", err);
+		cr_assert(strstr(err, "lane count 2, as the block at byte 64 implies"), "message: %s", err);
+		cr_assert(r.header_damaged);
+		struct evr_log_block b;
+		unsigned n = 0;
+		int rc;
+		while ((rc = evr_log_next(&r, &b, err, sizeof err)) == 1)
+			for (uint32_t i = 0; i < b.hdr->count; i++, n++)
+				cr_assert_eq(memcmp(b.records + (size_t)i * EVR_RECORD_SIZE, &copy[n], EVR_RECORD_SIZE), 0);
+		cr_assert_eq(rc, 0, "%s", err);
+		cr_assert_eq(n, 256, "every record of every block");
+		evr_log_reader_close(&r);
+		struct evr_ring_info info;
+		evr_ring_get_info(ro, &info);
+		struct evr_log_writer *w;
+		struct evr_cursor resume;
+		cr_assert_eq(evr_log_writer_open(log_path, &info, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err),
+			     -EBADMSG, "a recorder does not append to it either");
+		cr_assert(strstr(err, "4 readable blocks; nothing was written"), "message: %s", err);
+		flip_byte(where); /* mend it for the next round */
+	}
+	struct evr_log_reader r;
+	char err[512];
+	unsigned char junk[4096];
+	memset(junk, 'x', sizeof junk);
+	cr_assert_eq(evr_log_reader_salvage(&r, junk, sizeof junk, err, sizeof err), -EPROTO, "not a log: no salvage");
+	cr_assert(strstr(err, "not an evring record log"), "message: %s", err);
+}
+
 /* A writer never appends after damage; set aside moves the file, byte for byte, and a new one starts. */
 Test(recordlog, a_damaged_log_is_refused_then_set_aside_unchanged)
 {

@@ -1,7 +1,8 @@
 /* Fuzz target: the record-log reader. The input is a log file image; every block the reader hands
- * out must have verified, and every record in it is validated and formatted. After damage the reader
- * resynchronises as `evring replay` does: every skip must move forward, stay inside the image and
- * land on a block that then verifies with a later index. */
+ * out must have verified, and every record in it is validated and formatted. The reader opens and
+ * resynchronises as `evring replay` does (around a damaged header, then around damaged blocks):
+ * every skip must move forward, stay inside the image and land on a block that then verifies with
+ * a later index. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,8 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct evr_log_reader r;
 	char err[512];
-	if (evr_log_reader_init(&r, data, size, err, sizeof err))
+	int hdr = evr_log_reader_salvage(&r, data, size, err, sizeof err); /* strict, then around a bad header */
+	if (hdr < 0)
 		return 0;
+	if (hdr == 1 && (!r.header_damaged || !err[0] || r.hdr.lanes == 0 || r.hdr.lanes > EVR_MAX_LANES))
+		abort();
 	struct evr_log_block b;
 	int rc, resynced = 0, have_block = 0;
 	uint64_t last_index = 0;
