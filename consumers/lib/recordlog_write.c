@@ -1,19 +1,17 @@
-#define _GNU_SOURCE /* memmem, F_OFD_SETLK */
-/* Record log writer and reader (format in recordlog.h). The writer appends whole blocks with one
- * write() each and never rewrites anything except cutting off a torn tail on open; the reader
- * verifies each block's CRC before handing out a single record of it. */
+#define _GNU_SOURCE /* F_OFD_SETLK */
+/* Record log writer (format in recordlog.h). It appends whole blocks with one write() each and never
+ * rewrites anything except cutting off a torn tail on open; it holds the log's lock for its life and
+ * refuses a damaged log, which evr_log_set_aside moves away untouched. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jemalloc/jemalloc.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#include "recordlog.h"
+#include "recordlog_internal.h"
 
 struct evr_log_writer {
 	int fd;
@@ -26,261 +24,12 @@ struct evr_log_writer {
 	size_t cap;
 };
 
-static uint32_t crc_of(uint32_t crc, const void *p, size_t n)
-{
-	return (uint32_t)crc32(crc, p, (uInt)n);
-}
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
-
-static size_t block_bytes(const struct evr_log_header *h, uint32_t count)
-{
-	return sizeof(struct evr_log_block_header) + (size_t)count * h->record_size + (size_t)h->lanes * 8u;
-}
-
-/* ---- reader ---- */
-
-static int block_at(const struct evr_log_reader *r, size_t off, uint64_t min_index, bool exact_index,
-		    struct evr_log_block_header *out);
-
-/* 0; -EBADMSG when the header is damaged (bad magic or checksum: evr_log_reader_salvage may help);
- * -EPROTO when it is whole but not ours (too short, another version, an impossible layout). */
-static int header_check(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len)
-{
-	memset(r, 0, sizeof *r);
-	r->data = data;
-	r->len = len;
-	if (len < sizeof r->hdr) {
-		snprintf(err, err_len, "not an evring record log: %zu bytes, shorter than the 64-byte header", len);
-		return -EPROTO;
-	}
-	memcpy(&r->hdr, data, sizeof r->hdr);
-	if (memcmp(r->hdr.magic, EVR_LOG_MAGIC, 8)) {
-		snprintf(err, err_len, "not an evring record log (bad magic)");
-		return -EBADMSG;
-	}
-	if (crc_of(0, &r->hdr, offsetof(struct evr_log_header, crc)) != r->hdr.crc) {
-		snprintf(err, err_len, "the log header fails its checksum");
-		return -EBADMSG;
-	}
-	if (r->hdr.version != EVR_LOG_VERSION) {
-		snprintf(err, err_len, "log format version %u, this evring reads version %u", r->hdr.version,
-			 EVR_LOG_VERSION);
-		return -EPROTO;
-	}
-	if (r->hdr.record_size != EVR_RECORD_SIZE || r->hdr.lanes == 0 || r->hdr.lanes > EVR_MAX_LANES) {
-		snprintf(err, err_len, "log header has an impossible layout (record size %u, %u lanes)",
-			 r->hdr.record_size, r->hdr.lanes);
-		return -EPROTO;
-	}
-	r->off = sizeof r->hdr;
-	return 0;
-}
-
-int evr_log_reader_init(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len)
-{
-	int rc = header_check(r, data, len, err, err_len);
-	return rc == -EBADMSG ? -EPROTO : rc;
-}
-
-/* A damaged header costs the ring id and schema, not the blocks: the only layout a block needs is
- * the lane count, and a block's own sizes give it (body = count records + lanes cursor words). The
- * first block anywhere that verifies under the layout it implies is taken as the witness. */
-int evr_log_reader_salvage(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len)
-{
-	int rc = header_check(r, data, len, err, err_len);
-	if (rc != -EBADMSG)
-		return rc;
-	static const uint32_t magic = EVR_LOG_BLOCK_MAGIC;
-	for (size_t off = sizeof r->hdr; off < len; off++) {
-		const unsigned char *m = memmem(r->data + off, len - off, &magic, sizeof magic);
-		if (!m)
-			break;
-		off = (size_t)(m - r->data);
-		struct evr_log_block_header hc;
-		if (len - off < sizeof hc)
-			break;
-		memcpy(&hc, m, sizeof hc);
-		size_t records = (size_t)hc.count * EVR_RECORD_SIZE;
-		if (hc.count > EVR_LOG_MAX_BLOCK_RECORDS || hc.body_bytes < records + 8 || (hc.body_bytes - records) % 8 ||
-		    (hc.body_bytes - records) / 8 > EVR_MAX_LANES)
-			continue;
-		memset(&r->hdr, 0, sizeof r->hdr);
-		memcpy(r->hdr.magic, EVR_LOG_MAGIC, 8);
-		r->hdr.version = EVR_LOG_VERSION;
-		r->hdr.record_size = EVR_RECORD_SIZE;
-		r->hdr.lanes = (uint32_t)((hc.body_bytes - records) / 8);
-		if (block_at(r, off, 0, false, &hc) != 1)
-			continue;
-		snprintf(err, err_len, "the log header is damaged (%s); reading its blocks anyway (lane count %u, as "
-			 "the block at byte %zu implies); its ring id and schema are unknown",
-			 memcmp(data, EVR_LOG_MAGIC, 8) ? "bad magic" : "it fails its checksum", r->hdr.lanes, off);
-		r->off = sizeof r->hdr;
-		r->header_damaged = true;
-		return 1;
-	}
-	memset(&r->hdr, 0, sizeof r->hdr);
-	return -EPROTO;
-}
-
-static int map_file(const char *path, void **map, size_t *len, char *err, size_t err_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, err_len, "cannot open %s: %s", path, strerror(e));
-		return -e;
-	}
-	struct stat st;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, err_len, "%s is not a regular file", path);
-		close(fd);
-		return -EINVAL;
-	}
-	*len = (size_t)st.st_size;
-	*map = *len ? mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-	int e = errno;
-	close(fd);
-	if (*map == MAP_FAILED) {
-		snprintf(err, err_len, "cannot map %s: %s", path, strerror(e));
-		return -e;
-	}
-	return 0;
-}
-
-static int reader_open(struct evr_log_reader *r, const char *path, bool salvage, char *err, size_t err_len)
-{
-	void *map = NULL;
-	size_t len = 0;
-	int rc = map_file(path, &map, &len, err, err_len);
-	if (rc) {
-		memset(r, 0, sizeof *r);
-		return rc;
-	}
-	rc = salvage ? evr_log_reader_salvage(r, map, len, err, err_len) : evr_log_reader_init(r, map, len, err, err_len);
-	r->map = map;
-	r->map_len = len;
-	if (rc < 0)
-		evr_log_reader_close(r);
-	return rc;
-}
-
-int evr_log_reader_open(struct evr_log_reader *r, const char *path, char *err, size_t err_len)
-{
-	return reader_open(r, path, false, err, err_len);
-}
-
-int evr_log_reader_open_salvage(struct evr_log_reader *r, const char *path, char *err, size_t err_len)
-{
-	return reader_open(r, path, true, err, err_len);
-}
-
-void evr_log_reader_close(struct evr_log_reader *r)
-{
-	if (r->map)
-		munmap(r->map, r->map_len);
-	r->map = NULL;
-}
-
-/* Is there a whole block at `off` whose header is plausible (magic, count, body size, index) and
- * whose CRC matches? 1 yes; 0 the header is not plausible; -EBADMSG plausible but the CRC fails;
- * -ENODATA plausible (or under 48 bytes) but cut off by the end of the file. *out gets the header. */
-static int block_at(const struct evr_log_reader *r, size_t off, uint64_t min_index, bool exact_index,
-		    struct evr_log_block_header *out)
-{
-	size_t left = r->len - off;
-	struct evr_log_block_header hc;
-	memset(out, 0, sizeof *out);
-	if (left < sizeof hc)
-		return -ENODATA;
-	memcpy(&hc, r->data + off, sizeof hc); /* the mapping may be unaligned for a fuzzed length: copy */
-	*out = hc;
-	if (hc.magic != EVR_LOG_BLOCK_MAGIC || hc.count > EVR_LOG_MAX_BLOCK_RECORDS ||
-	    hc.body_bytes != block_bytes(&r->hdr, hc.count) - sizeof hc || hc.index < min_index ||
-	    (exact_index && hc.index != min_index))
-		return 0;
-	if (left - sizeof hc < hc.body_bytes)
-		return -ENODATA;
-	const unsigned char *body = r->data + off + sizeof hc;
-	uint32_t crc = crc_of(crc_of(0, &hc, offsetof(struct evr_log_block_header, crc)), body, hc.body_bytes);
-	return crc == hc.crc ? 1 : -EBADMSG;
-}
-
-int evr_log_next(struct evr_log_reader *r, struct evr_log_block *b, char *err, size_t err_len)
-{
-	size_t left = r->len - r->off;
-	if (left == 0)
-		return 0;
-	struct evr_log_block_header hc;
-	int rc = block_at(r, r->off, r->blocks, true, &hc);
-	if (rc == -ENODATA && left < sizeof hc) {
-		snprintf(err, err_len, "the log ends inside block %llu at byte %zu (%zu of 48 header bytes): "
-			 "a write was cut short (the recorder stopped mid-write); everything before it was read",
-			 (unsigned long long)r->blocks, r->off, left);
-		return -ENODATA;
-	}
-	if (rc == -ENODATA) {
-		snprintf(err, err_len, "the log ends inside block %llu at byte %zu (%zu of %zu bytes): a write was "
-			 "cut short (the recorder stopped mid-write); everything before it was read",
-			 (unsigned long long)r->blocks, r->off, left, sizeof hc + hc.body_bytes);
-		return -ENODATA;
-	}
-	if (rc == -EBADMSG) {
-		snprintf(err, err_len, "block %llu at byte %zu fails its checksum", (unsigned long long)r->blocks,
-			 r->off);
-		return -EPROTO;
-	}
-	if (rc == 0) {
-		snprintf(err, err_len, "block %llu at byte %zu is corrupt (bad block header)",
-			 (unsigned long long)r->blocks, r->off);
-		return -EPROTO;
-	}
-	const unsigned char *body = r->data + r->off + sizeof hc;
-	b->hdr = (const void *)(r->data + r->off);
-	b->records = body;
-	b->cursor = (const uint64_t *)(body + (size_t)hc.count * r->hdr.record_size);
-	r->off += sizeof hc + hc.body_bytes;
-	r->blocks++;
-	return 1;
-}
-
-/* Scan byte by byte for the next occurrence of the block magic that starts a whole block with a
- * valid CRC and a later index than the last good block. The CRC (over header and body) is what makes
- * a stray "EVRB" inside a record harmless. Cost: one CRC per candidate magic, each bounded by what is
- * left of the file. */
-int evr_log_resync(struct evr_log_reader *r, struct evr_log_skip *skip)
-{
-	static const uint32_t magic = EVR_LOG_BLOCK_MAGIC;
-	memset(skip, 0, sizeof *skip);
-	skip->from = r->off;
-	skip->first_block = r->blocks;
-	for (size_t off = r->off + 1; off < r->len;) {
-		const unsigned char *m = memmem(r->data + off, r->len - off, &magic, sizeof magic);
-		if (!m)
-			break;
-		off = (size_t)(m - r->data);
-		struct evr_log_block_header hc;
-		if (block_at(r, off, r->blocks, false, &hc) == 1) {
-			skip->to = off;
-			skip->blocks = hc.index - r->blocks;
-			r->off = off;
-			r->blocks = hc.index;
-			return 1;
-		}
-		off++;
-	}
-	skip->to = r->len;
-	skip->to_end = true;
-	r->off = r->len;
-	return 0;
-}
-
-/* ---- writer ---- */
 
 static int fail(char *err, size_t len, int rc, const char *fmt, const char *path)
 {
@@ -434,12 +183,12 @@ int evr_log_writer_open(const char *path, const struct evr_ring_info *info, enum
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		h->created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-		h->crc = crc_of(0, h, offsetof(struct evr_log_header, crc));
+		h->crc = evr_log_crc(0, h, offsetof(struct evr_log_header, crc));
 		if (pwrite(fd, h, sizeof *h, 0) != (ssize_t)sizeof *h || fsync(fd))
 			rc = fail(err, err_len, -errno, "cannot write the header of %s: %s", path);
 		w->size = sizeof *h;
 	}
-	w->cap = block_bytes(&w->hdr, EVR_LOG_MAX_BLOCK_RECORDS);
+	w->cap = evr_log_block_bytes(&w->hdr, EVR_LOG_MAX_BLOCK_RECORDS);
 	w->buf = rc ? NULL : mallocx(w->cap, 0);
 	if (rc || !w->buf || lseek(fd, (off_t)w->size, SEEK_SET) < 0) {
 		close(fd);
@@ -505,11 +254,11 @@ int evr_log_flush(struct evr_log_writer *w, const struct evr_cursor *cur)
 		.magic = EVR_LOG_BLOCK_MAGIC, .count = w->count, .index = w->next_index,
 		.lost_lapped = w->lost_lapped, .lost_abandoned = w->lost_abandoned,
 	};
-	size_t total = block_bytes(&w->hdr, w->count);
+	size_t total = evr_log_block_bytes(&w->hdr, w->count);
 	h.body_bytes = (uint32_t)(total - sizeof h);
 	unsigned char *cursor = w->buf + sizeof h + (size_t)w->count * EVR_RECORD_SIZE;
 	memcpy(cursor, cur->pos, w->hdr.lanes * 8u);
-	h.crc = crc_of(crc_of(0, &h, offsetof(struct evr_log_block_header, crc)), w->buf + sizeof h, h.body_bytes);
+	h.crc = evr_log_crc(evr_log_crc(0, &h, offsetof(struct evr_log_block_header, crc)), w->buf + sizeof h, h.body_bytes);
 	memcpy(w->buf, &h, sizeof h);
 	for (size_t done = 0; done < total;) { /* one write() normally; loop for short writes */
 		ssize_t n = write(w->fd, w->buf + done, total - done);
