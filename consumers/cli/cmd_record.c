@@ -183,8 +183,11 @@ static int resume_cursor(struct recorder *r, struct evr_cursor *resume, char *fr
 	struct evr_log_reader rd;
 	struct evr_log_block b;
 	struct evr_log_skip skip;
-	if (evr_log_reader_open(&rd, p, err, sizeof err))
+	if (evr_log_reader_open(&rd, p, err, sizeof err)) { /* e.g. its header is damaged: ring id unknown */
+		fprintf(stderr, "evring record: cannot resume from %s (%s); starting a new %s from the %s record\n", p,
+			err, r->o.path, r->o.from);
 		return 0;
+	}
 	int rc;
 	do /* the last block that verifies, across any damage (a FILE.N moved aside by --repair) */
 		while ((rc = evr_log_next(&rd, &b, err, sizeof err)) == 1)
