@@ -1,6 +1,8 @@
 /* Helpers shared by the subcommands: errors, help, number parsing, ring opening, stop signals. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +111,59 @@ void evr_cli_handle_stop_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* Ignored so that the command can end cleanly (save its cursor, close the ring) when stdout's
+	 * reader leaves: evr_cli_flush() sees the EPIPE and evr_cli_finish_output() then dies by
+	 * SIGPIPE. Sockets (metrics, bridge) see an EPIPE error instead of a signal as well. */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+static int out_errno; /* the first write error on stdout, 0 while it works */
+
+static bool output_failed(void)
+{
+	out_errno = errno ? errno : EIO;
+	evr_cli_stop = 1;
+	return false;
+}
+
+bool evr_cli_flush(void)
+{
+	if (out_errno)
+		return false;
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return true;
+	return output_failed();
+}
+
+bool evr_cli_flush_before_wait(void)
+{
+	if (!evr_cli_flush())
+		return false;
+	/* A quiet ring writes nothing, so no write fails: ask the pipe (or socket) whether its reader
+	 * is still there, as GNU tail -f does. POLLERR: the read end was closed. */
+	struct pollfd pfd = { .fd = fileno(stdout), .events = 0 };
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLERR))
+		return true;
+	errno = EPIPE;
+	return output_failed();
+}
+
+bool evr_cli_output_closed(void)
+{
+	return out_errno == EPIPE;
+}
+
+int evr_cli_finish_output(const char *cmd, int rc)
+{
+	if (evr_cli_flush())
+		return rc;
+	if (out_errno == EPIPE) {
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	evr_cli_error(cmd, "cannot write the output: %s", strerror(out_errno));
+	return EVR_EXIT_FAIL;
 }
 
 void evr_cli_format_time(uint64_t wall_ns, char out[32])

@@ -38,9 +38,23 @@ int evr_cli_parse_u64(const char *s, bool suffixes, uint64_t *out);
 /* Seconds as a decimal ("0.5", "3") to ns. */
 int evr_cli_parse_seconds(const char *s, uint64_t *out_ns);
 
-/* SIGINT/SIGTERM set this flag (installed by evr_cli_handle_stop_signals). */
+/* SIGINT/SIGTERM set this flag (installed by evr_cli_handle_stop_signals), and so does a reader
+ * of stdout that went away (evr_cli_flush). */
 extern volatile sig_atomic_t evr_cli_stop;
 void evr_cli_handle_stop_signals(void);
+
+/* Flush stdout and check it: true while output works. On a write error it sets evr_cli_stop and
+ * returns false. */
+bool evr_cli_flush(void);
+/* The same, and also false when stdout is a pipe whose reader left although nothing failed yet:
+ * a following command calls it before it sleeps, so `evring tail R --follow | head -3` ends with
+ * head even when the ring is quiet. */
+bool evr_cli_flush_before_wait(void);
+/* True once stdout's reader went away (EPIPE): the command then ends without its summary. */
+bool evr_cli_output_closed(void);
+/* Called by main() after every command: flushes stdout; on EPIPE the process ends quietly by
+ * SIGPIPE, like any filter whose reader left (`| head`); another write error is reported, exit 1. */
+int evr_cli_finish_output(const char *cmd, int rc);
 
 /* Wall-clock ns as "2026-11-25T02:03:04.123456789Z" (buffer of 32 bytes). */
 void evr_cli_format_time(uint64_t wall_ns, char out[32]);

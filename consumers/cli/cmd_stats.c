@@ -192,7 +192,8 @@ static int follow(struct evr_agg *a, const struct stats_opts *o)
 			text_report(a, true);
 			printf("\n");
 		}
-		fflush(stdout);
+		if (!evr_cli_flush_before_wait())
+			break; /* the reader went away */
 		evr_agg_snapshot(a);
 	}
 	return EVR_EXIT_OK;

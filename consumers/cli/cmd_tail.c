@@ -167,11 +167,12 @@ static int pump(struct evr_dispatcher *d, struct evr_consumer *c, const struct t
 		}
 		for (int i = 0; i < n; i++)
 			evr_dispatch(d, &items[i]);
+		if (ferror(stdout) && !evr_cli_flush())
+			break; /* the reader went away: stop reading too */
 		if (n > 0)
 			continue;
-		if (!o->follow)
+		if (!o->follow || !evr_cli_flush_before_wait())
 			break;
-		fflush(stdout);
 		evr_consumer_wait(c, 200 * 1000 * 1000); /* wakes for data; the timeout only checks for ^C */
 	}
 	return 0;
@@ -209,12 +210,13 @@ static int run(int argc, char **argv)
 	struct evr_subscription *losses = evr_subscribe(d, EVR_SUB_LOSSES, print_loss, &t);
 	evr_cli_handle_stop_signals();
 	rc = pump(d, c, &o, &t);
-	if (o.summary)
+	if (o.summary && !evr_cli_output_closed())
 		print_summary(&t);
-	fflush(stdout);
+	evr_cli_flush();
 	struct evr_lane_stats st;
 	evr_consumer_stats(c, &st);
-	fprintf(stderr,
+	if (!evr_cli_output_closed())
+		fprintf(stderr,
 		"evring tail: %" PRIu64 " shown of %" PRIu64 " delivered; lost %" PRIu64 " lapped + %" PRIu64
 		" abandoned; %" PRIu64 " invalid\n",
 		t.shown, st.delivered, st.lost_lapped, st.lost_abandoned, st.invalid);

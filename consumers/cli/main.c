@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 			continue;
 		if (evr_cli_wants_help(commands[i], argc - 1, argv + 1))
 			return EVR_EXIT_OK;
-		return commands[i]->run(argc - 1, argv + 1);
+		return evr_cli_finish_output(commands[i]->name, commands[i]->run(argc - 1, argv + 1));
 	}
 	fprintf(stderr, "evring: unknown command '%s'\n\n", argv[1]);
 	print_help(stderr);

@@ -4,29 +4,8 @@
 # Usage: test_cli.sh PATH/TO/evring PATH/TO/evring-sim
 set -uo pipefail
 EVR=$1 SIM=$2
-tag=evrt-cli-$$
-dir=$(mktemp -d /tmp/$tag.XXXX)
-fails=0 checks=0
-cleanup() {
-  for r in /dev/shm/$tag-*; do [ -e "$r" ] && "$EVR" unlink --force "/${r#/dev/shm/}" 2>/dev/null; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib_cli.sh"
 
-ok() { checks=$((checks + 1)); }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
-expect_eq() { # what expected actual
-  if [ "$2" == "$3" ]; then ok; else bad "$1"; echo "  expected: $2"; echo "  actual:   $3"; fi
-}
-expect_exit() { # code description command...
-  local want=$1 what=$2; shift 2
-  "$@" >"$dir/out" 2>"$dir/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; cat "$dir/err"; fi
-}
-expect_err() { # pattern description: the last command's stderr contains pattern
-  if grep -q -- "$1" "$dir/err"; then ok; else bad "$2: stderr lacks '$1'"; cat "$dir/err"; fi
-}
 heads() { "$EVR" info "$1" --json | jq -c .heads; }
 
 R=/$tag-a
@@ -42,7 +21,7 @@ tool_retried           p1 plan=42 attempt=2 backoff_ms=250 tool=web_search detai
 budget_exceeded        p2 plan=9 spent_micros=1200 limit_micros=1000 budget=plan-cost" \
 "$("$EVR" tail $R 2>/dev/null | cut -d' ' -f2-)"
 # the time column is ISO-8601 UTC
-"$EVR" tail $R 2>/dev/null | head -1 | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z ' && ok || bad "time column"
+"$EVR" tail $R 2>/dev/null >"$dir/out"; head -1 "$dir/out" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z ' && ok || bad "time column"
 
 # JSON: valid for jq, stable field names and values
 expect_eq "json types" "plan_created tool_retried budget_exceeded" "$("$EVR" tail $R --json 2>/dev/null | jq -r .type | xargs)"
@@ -169,5 +148,4 @@ expect_exit 0 "unlink --force" "$EVR" unlink --force /$tag-d
 [ ! -e /dev/shm/$tag-d ] && ok || bad "unlink --force removed it"
 expect_exit 0 "help" "$EVR" tail --help
 
-echo "$checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish
