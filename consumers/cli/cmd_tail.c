@@ -2,7 +2,12 @@
  *
  * Filters by type and domain are subscriptions on the dispatcher (lib/dispatch.h); plan and
  * correlation filters are checked in the callback. Losses are always printed inline and counted:
- * a consumer never hides a gap. --follow sleeps on the ring's futex between bursts. */
+ * a consumer never hides a gap. --follow sleeps on the ring's futex between bursts.
+ *
+ * -n N shows the newest N records, like tail(1): until the consumer first catches up, items are
+ * held in a queue that keeps the last N records (and the loss notices after the oldest of them),
+ * then printed. Everything read is then shown or older than what was shown, so the cursor saved
+ * at the end never skips a record. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -14,30 +19,101 @@
 #include "dispatch.h"
 #include "format.h"
 
-struct tail {
-	bool json, has_plan, has_corr;
-	uint64_t plan, corr, limit, shown, lost_lapped, lost_abandoned, invalid;
-	uint64_t by_type[EVR_EVENT_COUNT];
+/* -n N: the newest items until the consumer first catches up; a circular queue growing to fit. */
+struct backlog {
+	struct evr_item *items;
+	size_t cap, head, len, records;
 };
 
-static void print_record(const struct evr_item *it, void *arg)
+struct tail {
+	bool json, has_plan, has_corr, holding; /* holding: -n N and not caught up yet */
+	uint64_t plan, corr, limit, shown, invalid;
+	uint64_t by_type[EVR_EVENT_COUNT];
+	struct backlog held;
+};
+
+static void show(struct tail *t, const struct evr_item *it);
+
+static bool is_record(const struct evr_item *it)
 {
-	struct tail *t = arg;
-	if (it->kind == EVR_ITEM_INVALID) {
-		char why[128] = "";
-		evr_record_validate(&it->rec, why, sizeof why);
-		t->invalid++;
-		if (t->json)
-			printf("{\"invalid\":true,\"lane\":%u,\"pos\":%" PRIu64 ",\"reason\":\"%s\"}\n", it->lane, it->pos,
-			       why);
-		else
-			printf("-- invalid record on lane %u at position %" PRIu64 ": %s\n", it->lane, it->pos, why);
-		return;
+	return it->kind == EVR_ITEM_RECORD || it->kind == EVR_ITEM_INVALID;
+}
+
+static struct evr_item *held_at(struct backlog *b, size_t i)
+{
+	return &b->items[(b->head + i) % b->cap];
+}
+
+/* Keep the item; drop the oldest record (and the losses before the new oldest) beyond limit. */
+static int hold(struct tail *t, const struct evr_item *it)
+{
+	struct backlog *b = &t->held;
+	if (b->len == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		struct evr_item *items = malloc(cap * sizeof *items);
+		if (!items)
+			return -ENOMEM;
+		for (size_t i = 0; i < b->len; i++)
+			items[i] = *held_at(b, i);
+		free(b->items);
+		*b = (struct backlog){ .items = items, .cap = cap, .len = b->len, .records = b->records };
 	}
-	if ((t->has_plan && it->rec.plan_id != t->plan) || (t->has_corr && it->rec.correlation_id != t->corr))
+	*held_at(b, b->len++) = *it;
+	b->records += is_record(it);
+	if (b->records <= t->limit)
+		return 0;
+	/* One record too many: drop the oldest, what came before it, and the losses after it (they
+	 * are older than every record that will be shown). */
+	while (b->records > t->limit || !is_record(held_at(b, 0))) {
+		b->records -= is_record(held_at(b, 0));
+		b->head = (b->head + 1) % b->cap;
+		b->len--;
+	}
+	return 0;
+}
+
+/* Caught up (or stopping): print what was held, then print as it comes. */
+static void release(struct tail *t)
+{
+	if (!t->holding)
 		return;
-	if (t->limit && t->shown >= t->limit)
-		return;
+	t->holding = false;
+	for (size_t i = 0; i < t->held.len; i++)
+		show(t, held_at(&t->held, i));
+	free(t->held.items);
+	t->held = (struct backlog){ 0 };
+}
+
+static void print_invalid(struct tail *t, const struct evr_item *it)
+{
+	char why[128] = "";
+	evr_record_validate(&it->rec, why, sizeof why);
+	t->invalid++;
+	if (t->json)
+		printf("{\"invalid\":true,\"lane\":%u,\"pos\":%" PRIu64 ",\"reason\":\"%s\"}\n", it->lane, it->pos, why);
+	else
+		printf("-- invalid record on lane %u at position %" PRIu64 ": %s\n", it->lane, it->pos, why);
+}
+
+static void print_loss(const struct tail *t, const struct evr_item *it)
+{
+	bool lapped = it->kind == EVR_ITEM_LOST_LAPPED;
+	if (t->json)
+		printf("{\"lost\":%" PRIu64 ",\"reason\":\"%s\",\"lane\":%u,\"pos\":%" PRIu64 "}\n", it->count,
+		       lapped ? "lapped" : "abandoned", it->lane, it->pos);
+	else
+		printf("-- lost %" PRIu64 " record%s on lane %u from position %" PRIu64 " (%s)\n", it->count,
+		       it->count == 1 ? "" : "s", it->lane, it->pos,
+		       lapped ? "lapped: overwritten before they were read"
+			      : "abandoned: claimed by a producer that never published");
+}
+
+static void show(struct tail *t, const struct evr_item *it)
+{
+	if (it->kind == EVR_ITEM_INVALID)
+		return print_invalid(t, it);
+	if (it->kind != EVR_ITEM_RECORD)
+		return print_loss(t, it);
 	char buf[1024];
 	int n = t->json ? evr_record_to_json(&it->rec, buf, sizeof buf) : evr_format_line(&it->rec, buf, sizeof buf);
 	if (n > 0) {
@@ -47,19 +123,16 @@ static void print_record(const struct evr_item *it, void *arg)
 	}
 }
 
-static void print_loss(const struct evr_item *it, void *arg)
+static void on_item(const struct evr_item *it, void *arg)
 {
 	struct tail *t = arg;
-	bool lapped = it->kind == EVR_ITEM_LOST_LAPPED;
-	*(lapped ? &t->lost_lapped : &t->lost_abandoned) += it->count;
-	if (t->json)
-		printf("{\"lost\":%" PRIu64 ",\"reason\":\"%s\",\"lane\":%u,\"pos\":%" PRIu64 "}\n", it->count,
-		       lapped ? "lapped" : "abandoned", it->lane, it->pos);
-	else
-		printf("-- lost %" PRIu64 " record%s on lane %u from position %" PRIu64 " (%s)\n", it->count,
-		       it->count == 1 ? "" : "s", it->lane, it->pos,
-		       lapped ? "lapped: overwritten before they were read"
-			      : "abandoned: claimed by a producer that never published");
+	if (it->kind == EVR_ITEM_RECORD &&
+	    ((t->has_plan && it->rec.plan_id != t->plan) || (t->has_corr && it->rec.correlation_id != t->corr)))
+		return;
+	if (!t->holding)
+		show(t, it);
+	else if (hold(t, it))
+		release(t); /* out of memory: show what we have rather than lose it */
 }
 
 /* "a,b,c" of type or domain names into a type mask; 0 and a message on an unknown name. */
@@ -84,6 +157,7 @@ struct tail_opts {
 	const char *name, *from, *save_cursor;
 	evr_type_mask mask;
 	bool follow, summary;
+	uint64_t limit;
 };
 
 static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
@@ -118,6 +192,8 @@ static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 		case 'n':
 			if (evr_cli_parse_u64(optarg, false, &t->limit) || !t->limit)
 				return evr_cli_usage_error("tail", "--count: '%s' is not a positive number", optarg);
+			o->limit = t->limit;
+			t->holding = true;
 			break;
 		case 's': o->summary = true; break;
 		case 'S': o->save_cursor = optarg; break;
@@ -137,7 +213,7 @@ static int open_consumer(const struct tail_opts *o, struct evr_ring *ring, struc
 	struct evr_cursor cur;
 	struct evr_consumer_opts co = { .start = EVR_START_OLDEST, .merge_by_time = true }; /* time order across lanes */
 	if (!strcmp(o->from, "latest")) {
-		co.start = EVR_START_LATEST;
+		co.start = o->limit ? EVR_START_OLDEST : EVR_START_LATEST; /* -n N: the N before the end */
 	} else if (strcmp(o->from, "oldest")) {
 		int rc = evr_cursor_load(o->from, &cur);
 		if (rc) {
@@ -159,7 +235,7 @@ static int open_consumer(const struct tail_opts *o, struct evr_ring *ring, struc
 static int pump(struct evr_dispatcher *d, struct evr_consumer *c, const struct tail_opts *o, struct tail *t)
 {
 	struct evr_item items[64];
-	while (!evr_cli_stop && !(t->limit && t->shown >= t->limit)) {
+	while (!evr_cli_stop) {
 		int n = evr_consumer_poll_batch(c, items, 64);
 		if (n < 0) {
 			evr_cli_error("tail", "the ring became unreadable: %s", evr_strerror(n));
@@ -171,6 +247,7 @@ static int pump(struct evr_dispatcher *d, struct evr_consumer *c, const struct t
 			break; /* the reader went away: stop reading too */
 		if (n > 0)
 			continue;
+		release(t); /* caught up: -n N shows its records now */
 		if (!o->follow || !evr_cli_flush_before_wait())
 			break;
 		evr_consumer_wait(c, 200 * 1000 * 1000); /* wakes for data; the timeout only checks for ^C */
@@ -206,10 +283,11 @@ static int run(int argc, char **argv)
 	if (evr_dispatcher_create(&d))
 		return EVR_EXIT_FAIL;
 	evr_dispatch_thread_online();
-	struct evr_subscription *records = evr_subscribe(d, o.mask, print_record, &t);
-	struct evr_subscription *losses = evr_subscribe(d, EVR_SUB_LOSSES, print_loss, &t);
+	struct evr_subscription *records = evr_subscribe(d, o.mask, on_item, &t);
+	struct evr_subscription *losses = evr_subscribe(d, EVR_SUB_LOSSES, on_item, &t);
 	evr_cli_handle_stop_signals();
 	rc = pump(d, c, &o, &t);
+	release(&t); /* stopped before catching up: still show the newest N read */
 	if (o.summary && !evr_cli_output_closed())
 		print_summary(&t);
 	evr_cli_flush();
@@ -244,7 +322,8 @@ const struct evr_command evr_cmd_tail = {
 		 "                  [--plan ID] [--correlation ID] [--json] [--follow|-f] [--count|-n N]\n"
 		 "                  [--summary] [--save-cursor FILE]\n"
 		 "  Lost records (lapped, or abandoned by a dead or stalled producer) are printed inline\n"
-		 "  and counted; the totals go to stderr at the end. --follow waits for new records\n"
+		 "  and counted; the totals go to stderr at the end. -n N shows the newest N records\n"
+		 "  (then, with --follow, everything new); --follow waits for new records\n"
 		 "  (sleeping on the ring's futex) until ^C. --save-cursor writes where tail stopped;\n"
 		 "  --from FILE resumes there and reports exactly what was lost meanwhile.",
 	.run = run,

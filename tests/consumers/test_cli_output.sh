@@ -27,4 +27,23 @@ for cmd in "tail $R" "tail $R --json" "info $R" "schema" "ls"; do
   expect_eq "$cmd | head -c1: no write error" "" "$(grep -iE 'write|pipe' "$dir/err")"
 done
 
+# -n N: the newest N records, from the oldest or the latest position alike
+attempts() { "$EVR" tail "$@" --json 2>/dev/null | jq -r 'select(.type) | .attempt' | xargs; }
+expect_eq "-n 3: the newest three" "8 9 10" "$(attempts $R -n 3)"
+expect_eq "--from latest -n 3: the newest three" "8 9 10" "$(attempts $R --from latest -n 3)"
+expect_eq "-n 100 of 10: all ten" "1 2 3 4 5 6 7 8 9 10" "$(attempts $R -n 100)"
+expect_eq "--type -n 1: the newest of that type" "" "$(attempts $R --type plan_created -n 1)"
+# a cursor saved after -n 2 resumes right after the newest record: nothing skipped, nothing lost
+expect_exit 0 "tail -n 2 --save-cursor" "$EVR" tail $R -n 2 --save-cursor "$dir/cur"
+"$EVR" emit $R tool_retried tool=t11 attempt=11 backoff_ms=1
+expect_exit 0 "tail --from cursor" "$EVR" tail $R --json --from "$dir/cur"
+expect_eq "resume after -n 2: only the new record" "11" "$(jq -r .attempt "$dir/out" | xargs)"
+expect_err "1 shown of 1 delivered; lost 0 lapped + 0 abandoned" "resume after -n 2: nothing lost"
+# -n counts records, not loss notices: 64 slots, 80 more records lap the cursor
+for i in $(seq 12 91); do "$EVR" emit $R tool_retried tool=t attempt=$i backoff_ms=1; done
+expect_exit 0 "tail --from cursor -n 2 after a loss" "$EVR" tail $R --json --from "$dir/cur" -n 2
+expect_eq "-n 2 after a loss: two records" "90 91" "$(jq -r 'select(.type) | .attempt' "$dir/out" | xargs)"
+# 81 records after the cursor, 64 kept: 17 lost
+expect_err "2 shown of 64 delivered; lost 17 lapped" "-n 2 after a loss: the loss is still counted"
+
 finish
