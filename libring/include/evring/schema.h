@@ -6,7 +6,7 @@
  * created with another table is refused on open.
  *
  * The record is the wire format (ring slots, record logs, the NATS bridge): 128 bytes, every field at
- * a fixed offset, pinned by _Static_assert. Strings are NUL-padded and always NUL-terminated inside
+ * a fixed offset, pinned by static assertions. Strings are NUL-padded and always NUL-terminated inside
  * their field; a string that did not fit was truncated and the record carries EVR_REC_TRUNCATED.
  */
 #ifndef EVRING_SCHEMA_H
@@ -17,6 +17,13 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* C11 spells it _Static_assert, C++ static_assert: the layout checks hold in both languages. */
+#ifdef __cplusplus
+#define EVR_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define EVR_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
 #define EVR_SCHEMA_VERSION 1u
@@ -163,11 +170,11 @@ struct evr_record {
 	} u;
 };
 
-_Static_assert(sizeof(struct evr_record) == EVR_RECORD_SIZE, "record is 128 bytes");
-_Static_assert(offsetof(struct evr_record, u) == EVR_RECORD_HDR_SIZE, "payload at 40");
-_Static_assert(offsetof(struct evr_record, type) == 32, "type at 32");
+EVR_STATIC_ASSERT(sizeof(struct evr_record) == EVR_RECORD_SIZE, "record is 128 bytes");
+EVR_STATIC_ASSERT(offsetof(struct evr_record, u) == EVR_RECORD_HDR_SIZE, "payload at 40");
+EVR_STATIC_ASSERT(offsetof(struct evr_record, type) == 32, "type at 32");
 #define EVR_X_DETAILS_ROOM(U, l, d)                                                               \
-	_Static_assert(sizeof(struct evr_ev_##l) + EVR_MIN_DETAILS <= EVR_PAYLOAD_SIZE,           \
+	EVR_STATIC_ASSERT(sizeof(struct evr_ev_##l) + EVR_MIN_DETAILS <= EVR_PAYLOAD_SIZE,           \
 		       #l " leaves room for details");
 EVR_EVENTS(EVR_X_DETAILS_ROOM)
 #undef EVR_X_DETAILS_ROOM
