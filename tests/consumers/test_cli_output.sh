@@ -46,4 +46,17 @@ expect_eq "-n 2 after a loss: two records" "90 91" "$(jq -r 'select(.type) | .at
 # 81 records after the cursor, 64 kept: 17 lost
 expect_err "2 shown of 64 delivered; lost 17 lapped" "-n 2 after a loss: the loss is still counted"
 
+# text lines escape what a terminal would obey, and quote every string by one rule
+E=/$tag-esc
+"$EVR" create $E --lanes 1 --slots 8 >/dev/null
+"$EVR" emit $E tool_retried "tool=a b" attempt=1 backoff_ms=1 \
+  "details=$(printf 'one\ntwo \033[31mred\033[0m "q" \\ caf\xc3\xa9 \xc2\x9b \xff')"
+"$EVR" emit $E tool_retried tool= attempt=2 backoff_ms=1 details=plain
+"$EVR" tail $E >"$dir/out" 2>/dev/null
+expect_eq "one line per record" "2" "$(wc -l <"$dir/out")"
+expect_eq "escaped and quoted" \
+'tool="a b" details="one\ntwo \x1b[31mred\x1b[0m \"q\" \\ café \xc2\x9b \xff"
+tool="" details=plain' "$(sed 's/.* backoff_ms=1 //' "$dir/out")"
+expect_eq "no control byte reaches the terminal" "0" "$(LC_ALL=C grep -c $'[\x01-\x09\x0b-\x1f\x7f]' "$dir/out")"
+
 finish
