@@ -32,6 +32,7 @@ struct evr_bridge_opts {
 	const char *stream;         /* default EVENTS */
 	const char *prefix;         /* default evring */
 	const char *cursor_path;    /* outbound: resume file, or NULL */
+	const struct evr_cursor *cursor; /* outbound: its content (loaded before connecting), or NULL */
 	const char *durable;        /* inbound: durable consumer name, or NULL for one derived from --into */
 	bool json;                  /* outbound payload: JSON text instead of the raw record */
 	bool inbound;               /* --from-nats: the stream must exist already */

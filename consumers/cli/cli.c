@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -53,6 +54,46 @@ int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, str
 	int rc = evr_ring_open(name, role, out, &err);
 	if (rc < 0) {
 		evr_cli_error(cmd, "%s", err.msg[0] ? err.msg : evr_strerror(rc));
+		return EVR_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* evr_cursor_load/save return -EPROTO for a file that is not a cursor, else an OS errno. */
+static const char *cursor_strerror(int rc)
+{
+	return rc == -EPROTO ? "not an evring cursor file" : strerror(-rc);
+}
+
+int evr_cli_load_cursor(const char *cmd, const char *path, bool absent_ok, struct evr_cursor *cur, bool *found)
+{
+	int rc = evr_cursor_load(path, cur);
+	*found = rc == 0;
+	if (rc == -ENOENT && absent_ok) {
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, sizeof dir, ".");
+		else
+			slash[slash == dir] = '\0'; /* "/c" -> "/", "a/b/c" -> "a/b" */
+		if (access(dir, W_OK | X_OK) == 0)
+			return 0;
+		evr_cli_error(cmd, "cursor file %s: cannot be created in %s: %s", path, dir, strerror(errno));
+		return EVR_EXIT_FAIL;
+	}
+	if (rc < 0) {
+		evr_cli_error(cmd, "cursor file %s: %s", path, cursor_strerror(rc));
+		return EVR_EXIT_FAIL;
+	}
+	return 0;
+}
+
+int evr_cli_save_cursor(const char *cmd, const char *path, const struct evr_cursor *cur)
+{
+	int rc = evr_cursor_save(path, cur);
+	if (rc < 0) {
+		evr_cli_error(cmd, "cannot save the cursor to %s: %s", path, cursor_strerror(rc));
 		return EVR_EXIT_FAIL;
 	}
 	return 0;

@@ -32,6 +32,13 @@ bool evr_cli_wants_help(const struct evr_command *cmd, int argc, char **argv);
 /* Open a ring, printing the library's reason on failure. Returns 0 or EVR_EXIT_FAIL. */
 int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, struct evr_ring **out);
 
+/* Cursor files. Errors name the file and the reason: "not an evring cursor file", or the OS's
+ * (never the ring's: evr_strerror(-ENOENT) is "no such ring"), and return EVR_EXIT_FAIL.
+ * evr_cli_load_cursor with absent_ok: a missing file is no error (*found = false), but then its
+ * directory must be writable, so that the first save cannot fail for that reason. */
+int evr_cli_load_cursor(const char *cmd, const char *path, bool absent_ok, struct evr_cursor *cur, bool *found);
+int evr_cli_save_cursor(const char *cmd, const char *path, const struct evr_cursor *cur);
+
 /* Strict number parsing: the whole string, in range. 0 or -EINVAL/-ERANGE. Accepts k/M/G suffixes
  * (powers of 1024) for sizes when `suffixes` is true. */
 int evr_cli_parse_u64(const char *s, bool suffixes, uint64_t *out);

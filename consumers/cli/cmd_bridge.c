@@ -137,6 +137,11 @@ static int run(int argc, char **argv)
 	int rc = parse(argc, argv, &o, &name);
 	if (rc)
 		return rc;
+	struct evr_cursor cursor;
+	bool found = false;
+	if (o.cursor_path && evr_cli_load_cursor(CMD, o.cursor_path, true, &cursor, &found))
+		return EVR_EXIT_FAIL; /* before connecting: a bad cursor file is refused, never overwritten */
+	o.cursor = found ? &cursor : NULL;
 	struct evr_ring *ring = NULL;
 	rc = o.inbound ? open_into(&o, name, &ring) : evr_cli_open_ring(CMD, name, EVR_ROLE_CONSUMER, &ring);
 	if (rc)

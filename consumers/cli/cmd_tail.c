@@ -215,12 +215,9 @@ static int open_consumer(const struct tail_opts *o, struct evr_ring *ring, struc
 	if (!strcmp(o->from, "latest")) {
 		co.start = o->limit ? EVR_START_OLDEST : EVR_START_LATEST; /* -n N: the N before the end */
 	} else if (strcmp(o->from, "oldest")) {
-		int rc = evr_cursor_load(o->from, &cur);
-		if (rc) {
-			evr_cli_error("tail", "--from %s: not oldest, latest or a readable cursor file (%s)", o->from,
-				      evr_strerror(rc));
-			return EVR_EXIT_FAIL;
-		}
+		bool found;
+		if (evr_cli_load_cursor("tail", o->from, false, &cur, &found))
+			return EVR_EXIT_FAIL; /* not oldest or latest: a cursor file */
 		co.start = EVR_START_CURSOR;
 		co.cursor = &cur;
 	}
@@ -301,10 +298,8 @@ static int run(int argc, char **argv)
 	if (o.save_cursor) {
 		struct evr_cursor cur;
 		evr_consumer_cursor(c, &cur);
-		if (evr_cursor_save(o.save_cursor, &cur)) {
-			evr_cli_error("tail", "cannot save the cursor to %s: %m", o.save_cursor);
+		if (evr_cli_save_cursor("tail", o.save_cursor, &cur))
 			rc = EVR_EXIT_FAIL;
-		}
 	}
 	evr_unsubscribe(d, records);
 	evr_unsubscribe(d, losses);

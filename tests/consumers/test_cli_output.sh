@@ -59,4 +59,22 @@ expect_eq "escaped and quoted" \
 tool="" details=plain' "$(sed 's/.* backoff_ms=1 //' "$dir/out")"
 expect_eq "no control byte reaches the terminal" "0" "$(LC_ALL=C grep -c $'[\x01-\x09\x0b-\x1f\x7f]' "$dir/out")"
 
+# cursor files: errors name the file and the OS reason, never the ring's "no such ring"
+echo garbage >"$dir/garbage"
+expect_exit 1 "tail --from a missing cursor file" "$EVR" tail $R --from /nonexistent/cursor
+expect_err "cursor file /nonexistent/cursor: No such file or directory" "missing cursor message"
+expect_exit 1 "tail --from a garbage cursor file" "$EVR" tail $R --from "$dir/garbage"
+expect_err "cursor file $dir/garbage: not an evring cursor file" "garbage cursor message"
+expect_exit 1 "tail --save-cursor into a missing directory" "$EVR" tail $R --save-cursor /no/such/dir/c
+expect_err "cannot save the cursor to /no/such/dir/c: No such file or directory" "unsavable cursor message"
+if "$EVR" bridge --help >/dev/null 2>&1; then
+  # refused before connecting (port 1: nothing listens), so no NATS server is needed
+  expect_exit 1 "bridge --cursor in a missing directory" "$EVR" bridge $R --nats nats://127.0.0.1:1 --cursor /no/such/dir/c
+  expect_err "cursor file /no/such/dir/c: cannot be created in /no/such/dir: No such file or directory" "bridge: missing directory message"
+  expect_exit 1 "bridge --cursor garbage" "$EVR" bridge $R --nats nats://127.0.0.1:1 --cursor "$dir/garbage"
+  expect_err "not an evring cursor file" "bridge: garbage cursor message"
+  expect_eq "bridge leaves a garbage cursor file alone" "garbage" "$(cat "$dir/garbage")"
+fi
+! grep -q "no such ring" "$dir/err" && ok || bad "no 'no such ring' for a file"
+
 finish
