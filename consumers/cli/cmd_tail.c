@@ -7,7 +7,11 @@
  * -n N shows the newest N records, like tail(1): until the consumer first catches up, items are
  * held in a queue that keeps the last N records (and the loss notices after the oldest of them),
  * then printed. Everything read is then shown or older than what was shown, so the cursor saved
- * at the end never skips a record. */
+ * at the end never skips a record.
+ *
+ * --follow also watches the name, like tail -F (ringwatch.h): unlinked, it says the ring is
+ * orphaned and reads on (producers that have it mapped may still write); replaced, it says so and
+ * follows the new ring from its oldest record. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -15,9 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aggregate.h"
 #include "cli.h"
 #include "dispatch.h"
 #include "format.h"
+#include "ringwatch.h"
+
+#define WATCH_PERIOD_NS 1000000000u /* how often an idle follower checks the ring's name */
 
 /* -n N: the newest items until the consumer first catches up; a circular queue growing to fit. */
 struct backlog {
@@ -229,11 +237,59 @@ static int open_consumer(const struct tail_opts *o, struct evr_ring *ring, struc
 	return 0;
 }
 
-static int pump(struct evr_dispatcher *d, struct evr_consumer *c, const struct tail_opts *o, struct tail *t)
+/* What tail reads; with --follow, the ring may change under the same name. */
+struct source {
+	struct evr_ring *ring;
+	struct evr_consumer *c;
+	uint64_t ring_id;
+	bool orphaned;
+	struct evr_lane_stats before; /* totals of the rings followed before this one */
+};
+
+static void add_stats(struct evr_lane_stats *sum, const struct evr_consumer *c)
+{
+	struct evr_lane_stats st;
+	evr_consumer_stats(c, &st);
+	sum->delivered += st.delivered;
+	sum->invalid += st.invalid;
+	sum->lost_lapped += st.lost_lapped;
+	sum->lost_abandoned += st.lost_abandoned;
+}
+
+static void watch_name(const struct tail_opts *o, struct source *s)
+{
+	enum evr_name_state st = evr_ring_name_state(o->name, s->ring_id);
+	if (st == EVR_NAME_UNLINKED && !s->orphaned) {
+		s->orphaned = true;
+		evr_cli_error("tail", "%s was unlinked: reading the orphaned ring until a new ring of that name appears",
+			      o->name);
+	}
+	if (st != EVR_NAME_REPLACED)
+		return;
+	struct evr_ring *ring;
+	struct evr_consumer *c;
+	struct evr_consumer_opts co = { .start = EVR_START_OLDEST, .merge_by_time = true };
+	if (evr_ring_open(o->name, EVR_ROLE_CONSUMER, &ring, NULL))
+		return; /* not a ring (yet): try again next period */
+	if (evr_consumer_open(ring, &co, &c, NULL)) {
+		evr_ring_close(ring);
+		return;
+	}
+	evr_cli_error("tail", "%s was replaced by a new ring: following it from its oldest record", o->name);
+	add_stats(&s->before, s->c);
+	evr_consumer_close(s->c);
+	evr_ring_close(s->ring);
+	struct evr_ring_info info;
+	evr_ring_get_info(ring, &info);
+	*s = (struct source){ .ring = ring, .c = c, .ring_id = info.ring_id, .before = s->before };
+}
+
+static int pump(struct evr_dispatcher *d, struct source *src, const struct tail_opts *o, struct tail *t)
 {
 	struct evr_item items[64];
+	uint64_t next_watch = evr_agg_mono_ns() + WATCH_PERIOD_NS;
 	while (!evr_cli_stop) {
-		int n = evr_consumer_poll_batch(c, items, 64);
+		int n = evr_consumer_poll_batch(src->c, items, 64);
 		if (n < 0) {
 			evr_cli_error("tail", "the ring became unreadable: %s", evr_strerror(n));
 			return EVR_EXIT_FAIL;
@@ -247,7 +303,11 @@ static int pump(struct evr_dispatcher *d, struct evr_consumer *c, const struct t
 		release(t); /* caught up: -n N shows its records now */
 		if (!o->follow || !evr_cli_flush_before_wait())
 			break;
-		evr_consumer_wait(c, 200 * 1000 * 1000); /* wakes for data; the timeout only checks for ^C */
+		if (evr_agg_mono_ns() >= next_watch) {
+			watch_name(o, src);
+			next_watch = evr_agg_mono_ns() + WATCH_PERIOD_NS;
+		}
+		evr_consumer_wait(src->c, 200 * 1000 * 1000); /* wakes for data; the timeout checks ^C and the name */
 	}
 	return 0;
 }
@@ -268,14 +328,16 @@ static int run(int argc, char **argv)
 	int rc = parse(argc, argv, &o, &t);
 	if (rc)
 		return rc;
-	struct evr_ring *ring;
-	struct evr_consumer *c;
-	if (evr_cli_open_ring("tail", o.name, EVR_ROLE_CONSUMER, &ring))
+	struct source src = { 0 };
+	if (evr_cli_open_ring("tail", o.name, EVR_ROLE_CONSUMER, &src.ring))
 		return EVR_EXIT_FAIL;
-	if ((rc = open_consumer(&o, ring, &c))) {
-		evr_ring_close(ring);
+	if ((rc = open_consumer(&o, src.ring, &src.c))) {
+		evr_ring_close(src.ring);
 		return rc;
 	}
+	struct evr_ring_info info;
+	evr_ring_get_info(src.ring, &info);
+	src.ring_id = info.ring_id;
 	struct evr_dispatcher *d;
 	if (evr_dispatcher_create(&d))
 		return EVR_EXIT_FAIL;
@@ -283,13 +345,13 @@ static int run(int argc, char **argv)
 	struct evr_subscription *records = evr_subscribe(d, o.mask, on_item, &t);
 	struct evr_subscription *losses = evr_subscribe(d, EVR_SUB_LOSSES, on_item, &t);
 	evr_cli_handle_stop_signals();
-	rc = pump(d, c, &o, &t);
+	rc = pump(d, &src, &o, &t);
 	release(&t); /* stopped before catching up: still show the newest N read */
 	if (o.summary && !evr_cli_output_closed())
 		print_summary(&t);
 	evr_cli_flush();
-	struct evr_lane_stats st;
-	evr_consumer_stats(c, &st);
+	struct evr_lane_stats st = src.before;
+	add_stats(&st, src.c);
 	if (!evr_cli_output_closed())
 		fprintf(stderr,
 		"evring tail: %" PRIu64 " shown of %" PRIu64 " delivered; lost %" PRIu64 " lapped + %" PRIu64
@@ -297,7 +359,7 @@ static int run(int argc, char **argv)
 		t.shown, st.delivered, st.lost_lapped, st.lost_abandoned, st.invalid);
 	if (o.save_cursor) {
 		struct evr_cursor cur;
-		evr_consumer_cursor(c, &cur);
+		evr_consumer_cursor(src.c, &cur);
 		if (evr_cli_save_cursor("tail", o.save_cursor, &cur))
 			rc = EVR_EXIT_FAIL;
 	}
@@ -305,8 +367,8 @@ static int run(int argc, char **argv)
 	evr_unsubscribe(d, losses);
 	evr_dispatch_thread_offline();
 	evr_dispatcher_destroy(d);
-	evr_consumer_close(c);
-	evr_ring_close(ring);
+	evr_consumer_close(src.c);
+	evr_ring_close(src.ring);
 	return rc;
 }
 
@@ -319,7 +381,8 @@ const struct evr_command evr_cmd_tail = {
 		 "  Lost records (lapped, or abandoned by a dead or stalled producer) are printed inline\n"
 		 "  and counted; the totals go to stderr at the end. -n N shows the newest N records\n"
 		 "  (then, with --follow, everything new); --follow waits for new records\n"
-		 "  (sleeping on the ring's futex) until ^C. --save-cursor writes where tail stopped;\n"
+		 "  (sleeping on the ring's futex) until ^C; like tail -F, it says when the ring is\n"
+		 "  unlinked and moves to a new ring of the same name. --save-cursor writes where tail stopped;\n"
 		 "  --from FILE resumes there and reports exactly what was lost meanwhile.",
 	.run = run,
 };

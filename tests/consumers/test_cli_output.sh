@@ -77,4 +77,27 @@ if "$EVR" bridge --help >/dev/null 2>&1; then
 fi
 ! grep -q "no such ring" "$dir/err" && ok || bad "no 'no such ring' for a file"
 
+# unlink names the processes that still map the ring; tail --follow says it is orphaned, then
+# moves to a new ring of that name (like tail -F)
+wait_for() { # pattern file: up to 10 s for a line to appear (a bound, not a timing assertion)
+  for _ in $(seq 200); do grep -q -- "$1" "$2" && return 0; sleep 0.05; done; return 1
+}
+O=/$tag-orphan
+"$EVR" create $O --lanes 1 --slots 8 >/dev/null
+"$EVR" emit $O tool_retried tool=old attempt=1 backoff_ms=1
+"$EVR" tail $O --follow --json >"$dir/follow.out" 2>"$dir/follow.err" &
+follower=$!
+wait_for '"old"' "$dir/follow.out" || bad "the follower printed the first record"
+expect_exit 0 "unlink a ring in use" "$EVR" unlink $O
+expect_err "1 process still has it mapped (pid $follower)" "unlink names the process"
+wait_for "was unlinked" "$dir/follow.err" && ok || bad "tail --follow says the ring was unlinked"
+"$EVR" create $O --lanes 1 --slots 8 >/dev/null
+"$EVR" emit $O tool_retried tool=new attempt=1 backoff_ms=1
+wait_for '"new"' "$dir/follow.out" && ok || bad "tail --follow reads the new ring"
+expect_eq "tail --follow says it moved" "1" "$(grep -c 'replaced by a new ring' "$dir/follow.err")"
+kill -INT $follower; wait $follower
+expect_eq "tail --follow across rings: both records" "old new" "$(jq -r .tool "$dir/follow.out" | xargs)"
+expect_exit 0 "unlink a ring nobody maps" "$EVR" unlink $O
+expect_eq "unlink of an unused ring is quiet" "" "$(cat "$dir/err")"
+
 finish
