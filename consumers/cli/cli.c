@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aggregate.h"
 #include "cli.h"
 
 volatile sig_atomic_t evr_cli_stop;
@@ -51,12 +52,49 @@ bool evr_cli_wants_help(const struct evr_command *cmd, int argc, char **argv)
 int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, struct evr_ring **out)
 {
 	struct evr_err err = { 0 };
+	char norm[EVR_NAME_MAX + 1];
+	if (evr_name_normalize(name, norm, &err) < 0) { /* a name that cannot be a ring's: usage */
+		evr_cli_error(cmd, "%s", err.msg);
+		return EVR_EXIT_USAGE;
+	}
 	int rc = evr_ring_open(name, role, out, &err);
 	if (rc < 0) {
 		evr_cli_error(cmd, "%s", err.msg[0] ? err.msg : evr_strerror(rc));
 		return EVR_EXIT_FAIL;
 	}
 	return 0;
+}
+
+int evr_cli_open_agg(const char *cmd, const char *name, enum evr_start start, struct evr_agg *a)
+{
+	struct evr_ring *ring;
+	struct evr_consumer *c;
+	struct evr_err err = { 0 };
+	struct evr_consumer_opts co = { .start = start };
+	int rc = evr_cli_open_ring(cmd, name, EVR_ROLE_CONSUMER, &ring);
+	if (rc)
+		return rc;
+	if (evr_consumer_open(ring, &co, &c, &err)) {
+		evr_cli_error(cmd, "%s", err.msg);
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	if (evr_agg_init(a, ring, c)) {
+		evr_cli_error(cmd, "out of memory");
+		evr_consumer_close(c);
+		evr_ring_close(ring);
+		return EVR_EXIT_FAIL;
+	}
+	return 0;
+}
+
+void evr_cli_close_agg(struct evr_agg *a)
+{
+	struct evr_ring *ring = a->ring;
+	struct evr_consumer *c = a->consumer;
+	evr_agg_free(a);
+	evr_consumer_close(c);
+	evr_ring_close(ring);
 }
 
 /* evr_cursor_load/save return -EPROTO for a file that is not a cursor, else an OS errno. */

@@ -29,8 +29,15 @@ int evr_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((fo
 /* True when argv holds -h or --help (then the usage text was printed to stdout). */
 bool evr_cli_wants_help(const struct evr_command *cmd, int argc, char **argv);
 
-/* Open a ring, printing the library's reason on failure. Returns 0 or EVR_EXIT_FAIL. */
+/* Open a ring, printing the library's reason on failure. Returns 0, EVR_EXIT_USAGE for a name
+ * that no ring can have, or EVR_EXIT_FAIL (no such ring, refused, ...). */
 int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, struct evr_ring **out);
+
+struct evr_agg;
+/* stats, top and metrics: open the ring, a consumer from `start` and the aggregator over it, with
+ * one message on failure. Returns 0, EVR_EXIT_USAGE or EVR_EXIT_FAIL; evr_cli_close_agg undoes it. */
+int evr_cli_open_agg(const char *cmd, const char *name, enum evr_start start, struct evr_agg *a);
+void evr_cli_close_agg(struct evr_agg *a);
 
 /* Cursor files. Errors name the file and the reason: "not an evring cursor file", or the OS's
  * (never the ring's: evr_strerror(-ENOENT) is "no such ring"), and return EVR_EXIT_FAIL.

@@ -88,8 +88,9 @@ static int run(int argc, char **argv)
 	if (!name)
 		return evr_cli_usage_error("info", "expects one ring NAME");
 	struct evr_ring *ring;
-	if (evr_cli_open_ring("info", name, EVR_ROLE_CONSUMER, &ring))
-		return EVR_EXIT_FAIL;
+	int open_rc = evr_cli_open_ring("info", name, EVR_ROLE_CONSUMER, &ring);
+	if (open_rc)
+		return open_rc;
 	struct evr_ring_info in;
 	evr_ring_get_info(ring, &in);
 	if (json)

@@ -295,32 +295,16 @@ static int run(int argc, char **argv)
 	char where[80];
 	if ((rc = listen_on(listen_spec, &lfd, where))) /* address errors come before ring errors */
 		return rc;
-	struct evr_ring *ring;
-	struct evr_consumer *cons;
-	struct evr_agg a;
-	struct evr_err err = { 0 };
-	if (evr_cli_open_ring("metrics", argv[optind], EVR_ROLE_CONSUMER, &ring)) {
-		close(lfd);
-		return EVR_EXIT_FAIL;
-	}
 	/* From the latest record: see the top of this file. */
-	struct evr_consumer_opts co = { .start = EVR_START_LATEST };
-	if (evr_consumer_open(ring, &co, &cons, &err)) {
-		evr_cli_error("metrics", "%s", err.msg);
+	struct evr_agg a;
+	if ((rc = evr_cli_open_agg("metrics", argv[optind], EVR_START_LATEST, &a))) {
 		close(lfd);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
+		return rc;
 	}
-	if (evr_agg_init(&a, ring, cons)) {
-		evr_cli_error("metrics", "out of memory");
-		close(lfd);
-		evr_consumer_close(cons);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
-	}
+	struct evr_consumer *cons = a.consumer;
 	struct labels lb;
 	struct evr_ring_info info;
-	evr_ring_get_info(ring, &info);
+	evr_ring_get_info(a.ring, &info);
 	char esc[2 * EVR_NAME_MAX + 4]; /* names are [A-Za-z0-9._-]: escaping is only a precaution */
 	snprintf(lb.ring, sizeof lb.ring, "ring=\"%s\"", label(info.name, esc, sizeof esc));
 	/* Printed once the consumer is open: whoever waits for this line can rely on what follows. */
@@ -352,9 +336,7 @@ static int run(int argc, char **argv)
 			evr_consumer_wait(cons, IDLE_WAIT_NS);
 	}
 	close(lfd);
-	evr_agg_free(&a);
-	evr_consumer_close(cons);
-	evr_ring_close(ring);
+	evr_cli_close_agg(&a);
 	return rc;
 }
 

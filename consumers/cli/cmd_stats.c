@@ -205,24 +205,9 @@ static int run(int argc, char **argv)
 	int rc = parse(argc, argv, &o);
 	if (rc)
 		return rc;
-	struct evr_ring *ring;
-	if (evr_cli_open_ring("stats", o.name, EVR_ROLE_CONSUMER, &ring))
-		return EVR_EXIT_FAIL;
-	struct evr_consumer *c;
-	struct evr_err err = { 0 };
-	struct evr_consumer_opts co = { .start = strcmp(o.from, "latest") ? EVR_START_OLDEST : EVR_START_LATEST };
 	struct evr_agg a;
-	if (evr_consumer_open(ring, &co, &c, &err)) {
-		evr_cli_error("stats", "%s", err.msg);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
-	}
-	if (evr_agg_init(&a, ring, c)) {
-		evr_cli_error("stats", "out of memory");
-		evr_consumer_close(c);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
-	}
+	if ((rc = evr_cli_open_agg("stats", o.name, strcmp(o.from, "latest") ? EVR_START_OLDEST : EVR_START_LATEST, &a)))
+		return rc;
 	evr_cli_handle_stop_signals();
 	if (o.interval_ns) {
 		rc = follow(&a, &o);
@@ -237,9 +222,7 @@ static int run(int argc, char **argv)
 			text_report(&a, false);
 		}
 	}
-	evr_agg_free(&a);
-	evr_consumer_close(c);
-	evr_ring_close(ring);
+	evr_cli_close_agg(&a);
 	return rc;
 }
 

@@ -329,8 +329,9 @@ static int run(int argc, char **argv)
 	if (rc)
 		return rc;
 	struct source src = { 0 };
-	if (evr_cli_open_ring("tail", o.name, EVR_ROLE_CONSUMER, &src.ring))
-		return EVR_EXIT_FAIL;
+	int open_rc = evr_cli_open_ring("tail", o.name, EVR_ROLE_CONSUMER, &src.ring);
+	if (open_rc)
+		return open_rc;
 	if ((rc = open_consumer(&o, src.ring, &src.c))) {
 		evr_ring_close(src.ring);
 		return rc;

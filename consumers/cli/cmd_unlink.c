@@ -27,6 +27,11 @@ static int unlink_one(const char *name, bool force)
 {
 	struct evr_err err = { 0 };
 	struct evr_ring *ring;
+	char norm[EVR_NAME_MAX + 1];
+	if (evr_name_normalize(name, norm, &err) < 0) {
+		evr_cli_error("unlink", "%s", err.msg);
+		return EVR_EXIT_USAGE;
+	}
 	int rc = evr_ring_open(name, EVR_ROLE_CONSUMER, &ring, &err);
 	if (rc == 0) {
 		evr_ring_close(ring);
@@ -47,22 +52,26 @@ static int unlink_one(const char *name, bool force)
 
 static int run(int argc, char **argv)
 {
-	bool force = false;
+	bool force = false, options = true;
 	int names = 0;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
+		if (options && !strcmp(argv[i], "--"))
+			options = false;
+		else if (options && (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f")))
 			force = true;
-		else if (argv[i][0] == '-')
+		else if (options && argv[i][0] == '-')
 			return evr_cli_usage_error("unlink", "unknown option '%s'", argv[i]);
 		else
-			names++;
+			argv[++names] = argv[i]; /* names packed after argv[0] */
 	}
 	if (!names)
 		return evr_cli_usage_error("unlink", "expects one or more ring NAMEs");
 	int status = EVR_EXIT_OK;
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] != '-' && unlink_one(argv[i], force))
-			status = EVR_EXIT_FAIL;
+	for (int i = 1; i <= names; i++) {
+		int rc = unlink_one(argv[i], force);
+		if (rc > status)
+			status = rc;
+	}
 	return status;
 }
 

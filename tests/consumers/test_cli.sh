@@ -135,6 +135,16 @@ expect_exit 2 "bad flag" "$EVR" tail $R --bogus
 expect_exit 2 "bad type filter" "$EVR" tail $R --type nope
 expect_exit 2 "unknown command" "$EVR" frobnicate
 expect_exit 2 "bad ring name" "$EVR" create "/bad name"
+for cmd in tail info stats unlink emit; do
+  expect_exit 2 "$cmd: a name no ring can have" "$EVR" $cmd "/bad name" tool_retried
+done
+expect_exit 0 "evring help tail" "$EVR" help tail
+expect_eq "evring help CMD = evring CMD --help" "$("$EVR" tail --help)" "$(cat "$dir/out")"
+expect_exit 2 "evring help of an unknown command" "$EVR" help frobnicate
+# flags anywhere, and -- ends them
+expect_exit 0 "emit with flags after the fields" "$EVR" emit $R session_created session_id=6 user=bob --service late-flag
+expect_eq "emit --service after the fields" "late-flag" "$("$EVR" info $R --json | jq -r '[.producers[].service] | last')"
+expect_exit 0 "tail -- NAME" "$EVR" tail --json -- $R
 expect_exit 1 "existing ring" "$EVR" create $R
 expect_exit 1 "unreadable cursor" "$EVR" tail $R --from /nonexistent/cursor
 # wrong schema: change the schema hash in the header (offset 16) of a copy of the ring
