@@ -178,6 +178,75 @@ int evr_cli_parse_seconds(const char *s, uint64_t *out_ns)
 	return 0;
 }
 
+uint64_t evr_cli_wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* "-5m", "+1.5h": a signed amount with a unit s, m, h or d. */
+static int parse_relative(const char *s, uint64_t now_ns, uint64_t *out_ns)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s + 1, &end);
+	static const char units[] = "smhd";
+	static const double secs[] = { 1, 60, 3600, 86400 };
+	const char *u = *end ? strchr(units, *end) : NULL;
+	if (errno || end == s + 1 || !u || end[1] || !(v >= 0))
+		return -EINVAL;
+	double ns = v * secs[u - units] * 1e9;
+	if (*s == '-')
+		*out_ns = ns >= (double)now_ns ? 0 : now_ns - (uint64_t)ns;
+	else
+		*out_ns = now_ns + (uint64_t)ns;
+	return 0;
+}
+
+int evr_cli_parse_time(const char *s, uint64_t now_ns, uint64_t *out_ns)
+{
+	if (!strcmp(s, "now")) {
+		*out_ns = now_ns;
+		return 0;
+	}
+	if (*s == '-' || *s == '+')
+		return parse_relative(s, now_ns, out_ns);
+	struct tm tm = { 0 };
+	const char *p = strptime(s, "%Y-%m-%d", &tm);
+	if (!p)
+		return -EINVAL;
+	uint64_t frac = 0;
+	if (*p == 'T' || *p == ' ') {
+		if (!(p = strptime(p + 1, "%H:%M:%S", &tm)))
+			return -EINVAL;
+		if (*p == '.' || *p == ',') { /* up to 9 digits of fraction */
+			uint64_t scale = 100000000u;
+			for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+				frac += scale * (uint64_t)(*p - '0');
+		}
+	}
+	time_t secs;
+	if (!*p) { /* no zone: local time */
+		tm.tm_isdst = -1;
+		secs = mktime(&tm);
+	} else {
+		long off = 0;
+		int hh, mm;
+		if (*p == 'Z' && !p[1])
+			off = 0;
+		else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2 && strlen(p) == 6)
+			off = (*p == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+		else
+			return -EINVAL;
+		secs = timegm(&tm) - off;
+	}
+	if (secs < 0)
+		return -EINVAL;
+	*out_ns = (uint64_t)secs * 1000000000u + frac;
+	return 0;
+}
+
 static void on_stop(int sig)
 {
 	(void)sig;

@@ -49,6 +49,13 @@ int evr_cli_save_cursor(const char *cmd, const char *path, const struct evr_curs
 /* Strict number parsing: the whole string, in range. 0 or -EINVAL/-ERANGE. Accepts k/M/G suffixes
  * (powers of 1024) for sizes when `suffixes` is true. */
 int evr_cli_parse_u64(const char *s, bool suffixes, uint64_t *out);
+/* A point in time as wall-clock ns: ISO 8601 ("2026-11-25T16:00:00Z", "...T16:00:00.25+01:00";
+ * without a zone, local time like journalctl; a date alone is its midnight), "now", or relative to
+ * now_ns: "-5m", "-30s", "-1.5h", "-2d" (the past), "+10s" (the future). 0 or -EINVAL. */
+int evr_cli_parse_time(const char *s, uint64_t now_ns, uint64_t *out_ns);
+/* CLOCK_REALTIME in ns. */
+uint64_t evr_cli_wall_ns(void);
+
 /* Seconds as a decimal ("0.5", "3") to ns. */
 int evr_cli_parse_seconds(const char *s, uint64_t *out_ns);
 

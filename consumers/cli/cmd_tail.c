@@ -36,6 +36,7 @@ struct backlog {
 struct tail {
 	bool json, has_plan, has_corr, holding; /* holding: -n N and not caught up yet */
 	uint64_t plan, corr, limit, shown, invalid;
+	uint64_t since, until; /* wall-clock ns; until 0: no bound */
 	uint64_t by_type[EVR_EVENT_COUNT];
 	struct backlog held;
 };
@@ -135,7 +136,8 @@ static void on_item(const struct evr_item *it, void *arg)
 {
 	struct tail *t = arg;
 	if (it->kind == EVR_ITEM_RECORD &&
-	    ((t->has_plan && it->rec.plan_id != t->plan) || (t->has_corr && it->rec.correlation_id != t->corr)))
+	    ((t->has_plan && it->rec.plan_id != t->plan) || (t->has_corr && it->rec.correlation_id != t->corr) ||
+	     it->rec.ts < t->since || (t->until && it->rec.ts > t->until)))
 		return;
 	if (!t->holding)
 		show(t, it);
@@ -176,6 +178,7 @@ static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 		{ "correlation", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
 		{ "follow", no_argument, NULL, 'F' },         { "count", required_argument, NULL, 'n' },
 		{ "summary", no_argument, NULL, 's' },        { "save-cursor", required_argument, NULL, 'S' },
+		{ "since", required_argument, NULL, 'a' },    { "until", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -205,6 +208,12 @@ static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 			break;
 		case 's': o->summary = true; break;
 		case 'S': o->save_cursor = optarg; break;
+		case 'a':
+		case 'b':
+			if (evr_cli_parse_time(optarg, evr_cli_wall_ns(), c == 'a' ? &t->since : &t->until))
+				return evr_cli_usage_error("tail", "--%s: '%s' is not a time (2026-11-25T16:00:00Z, -5m, now)",
+							   c == 'a' ? "since" : "until", optarg);
+			break;
 		default: return evr_cli_usage_error("tail", "bad option");
 		}
 	}
@@ -303,6 +312,8 @@ static int pump(struct evr_dispatcher *d, struct source *src, const struct tail_
 		release(t); /* caught up: -n N shows its records now */
 		if (!o->follow || !evr_cli_flush_before_wait())
 			break;
+		if (t->until && evr_cli_wall_ns() > t->until)
+			break; /* following up to a time that has passed */
 		if (evr_agg_mono_ns() >= next_watch) {
 			watch_name(o, src);
 			next_watch = evr_agg_mono_ns() + WATCH_PERIOD_NS;
@@ -378,12 +389,15 @@ const struct evr_command evr_cmd_tail = {
 	.summary = "print records (text or JSON lines), filter, follow, resume from a cursor",
 	.usage = "evring tail NAME [--from oldest|latest|CURSOR_FILE] [--type T,...] [--domain D,...]\n"
 		 "                  [--plan ID] [--correlation ID] [--json] [--follow|-f] [--count|-n N]\n"
-		 "                  [--summary] [--save-cursor FILE]\n"
+		 "                  [--summary] [--save-cursor FILE] [--since TIME] [--until TIME]\n"
 		 "  Lost records (lapped, or abandoned by a dead or stalled producer) are printed inline\n"
 		 "  and counted; the totals go to stderr at the end. -n N shows the newest N records\n"
 		 "  (then, with --follow, everything new); --follow waits for new records\n"
 		 "  (sleeping on the ring's futex) until ^C; like tail -F, it says when the ring is\n"
 		 "  unlinked and moves to a new ring of the same name. --save-cursor writes where tail stopped;\n"
-		 "  --from FILE resumes there and reports exactly what was lost meanwhile.",
+		 "  --from FILE resumes there and reports exactly what was lost meanwhile.\n"
+		 "  --since/--until TIME keep the records stamped in that span (inclusive): ISO 8601\n"
+		 "  (2026-11-25T16:00:00Z; without a zone, local time), now, or relative: -5m, -30s, -2h, -1d.\n"
+		 "  --follow --until stops once the clock passes TIME.",
 	.run = run,
 };

@@ -59,6 +59,25 @@ expect_eq "escaped and quoted" \
 tool="" details=plain' "$(sed 's/.* backoff_ms=1 //' "$dir/out")"
 expect_eq "no control byte reaches the terminal" "0" "$(LC_ALL=C grep -c $'[\x01-\x09\x0b-\x1f\x7f]' "$dir/out")"
 
+# --since/--until: the records stamped in the span, bounds included, with the records' own times
+T=/$tag-time
+"$EVR" create $T --lanes 1 --slots 8 >/dev/null
+for i in 1 2 3; do "$EVR" emit $T tool_retried tool=t attempt=$i backoff_ms=1; done
+t2=$("$EVR" tail $T --json 2>/dev/null | jq -r 'select(.attempt == 2) | .time')
+expect_eq "--since the second record" "2 3" "$(attempts $T --since "$t2")"
+expect_eq "--until the second record" "1 2" "$(attempts $T --until "$t2")"
+expect_eq "--since = --until" "2" "$(attempts $T --since "$t2" --until "$t2")"
+expect_eq "--since with a +00:00 offset" "2 3" "$(attempts $T --since "${t2%Z}+00:00")"
+expect_eq "--since in local time (no zone)" "2 3" \
+  "$(TZ=Asia/Kolkata attempts $T --since "$(TZ=Asia/Kolkata date -d "$t2" '+%Y-%m-%d %H:%M:%S.%N')")"
+expect_eq "--since -1h: all" "1 2 3" "$(attempts $T --since -1h)"
+expect_eq "--since +1h: none" "" "$(attempts $T --since +1h)"
+expect_eq "--until -1h: none" "" "$(attempts $T --until -1h)"
+expect_eq "--since with -n 1" "3" "$(attempts $T --since "$t2" -n 1)"
+expect_exit 2 "--since yesterday" "$EVR" tail $T --since yesterday
+expect_err "is not a time" "--since message"
+expect_exit 0 "--follow --until in the past ends" timeout 20 "$EVR" tail $T --follow --until -1s
+
 # cursor files: errors name the file and the OS reason, never the ring's "no such ring"
 echo garbage >"$dir/garbage"
 expect_exit 1 "tail --from a missing cursor file" "$EVR" tail $R --from /nonexistent/cursor
