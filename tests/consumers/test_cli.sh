@@ -109,9 +109,12 @@ expect_eq "after restart: every record exactly once" "$heads5 $heads5 0 $((heads
 # reclaim: a producer process killed with SIGKILL leaves a live entry with a dead pid
 R6=/$tag-g
 "$EVR" create $R6 --lanes 1 --slots 64 >/dev/null
-"$SIM" --ring $R6 --procs 1 --duration 5 >/dev/null &
+"$SIM" --ring $R6 --procs 1 --duration 5 >"$dir/sim.out" 2>"$dir/sim.err" &
 sim=$!
 sleep 0.3; kill -KILL $(pgrep -P $sim); wait $sim 2>/dev/null
+expect_eq "evring-sim fails when a process dies" 1 "$?"
+grep -q "process 0 (pid [0-9]* killed by signal 9 (Killed): no report)" "$dir/sim.err" && ok || bad "evring-sim names the death"
+grep -q "1 of 1 processes died without a report" "$dir/sim.out" && ok || bad "evring-sim's totals say what they leave out"
 expect_eq "info shows the dead producer" "NO" "$("$EVR" info $R6 | awk '$2 == "live" {print $4}' | head -1)"
 expect_exit 0 "reclaim" "$EVR" reclaim $R6
 expect_eq "reclaim report" "reclaimed 1 dead producers" "$(cut -d, -f1 "$dir/out")"
@@ -157,5 +160,10 @@ expect_err "--force" "unlink refusal message"
 expect_exit 0 "unlink --force" "$EVR" unlink --force /$tag-d
 [ ! -e /dev/shm/$tag-d ] && ok || bad "unlink --force removed it"
 expect_exit 0 "help" "$EVR" tail --help
+expect_exit 0 "evring-sim -h" "$SIM" -h
+expect_exit 2 "evring-sim without --ring" "$SIM" --procs 2
+expect_err "--ring NAME is required" "evring-sim says why"
+expect_exit 2 "evring-sim --procs 0" "$SIM" --ring $R --procs 0
+expect_err "1 to 256" "evring-sim --procs message"
 
 finish
