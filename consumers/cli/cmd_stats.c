@@ -133,7 +133,7 @@ static void text_report(const struct evr_agg *a, bool rates)
 static int parse(int argc, char **argv, struct stats_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "interval", required_argument, NULL, 'i' }, { "count", required_argument, NULL, 'n' },
+		{ "interval", required_argument, NULL, 'i' }, { "reports", required_argument, NULL, 'n' },
 		{ "from", required_argument, NULL, 'f' },     { "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -146,7 +146,7 @@ static int parse(int argc, char **argv, struct stats_opts *o)
 			break;
 		case 'n':
 			if (evr_cli_parse_u64(optarg, false, &o->count) || !o->count)
-				return evr_cli_usage_error("stats", "--count: '%s' is not a positive number", optarg);
+				return evr_cli_usage_error("stats", "--reports: '%s' is not a positive number", optarg);
 			break;
 		case 'f':
 			if (strcmp(optarg, "oldest") && strcmp(optarg, "latest"))
@@ -154,7 +154,10 @@ static int parse(int argc, char **argv, struct stats_opts *o)
 			o->from = optarg;
 			break;
 		case 'j': o->json = true; break;
-		default: return evr_cli_usage_error("stats", "bad option");
+		default:
+			if (!strcmp(argv[optind - 1], "--count")) /* --count is "stop after N records" elsewhere */
+				return evr_cli_usage_error("stats", "the number of reports is --reports N");
+			return evr_cli_usage_error("stats", "bad option");
 		}
 	}
 	if (optind != argc - 1)
@@ -229,7 +232,7 @@ static int run(int argc, char **argv)
 const struct evr_command evr_cmd_stats = {
 	.name = "stats",
 	.summary = "counts and rates per type, domain and producer; lag and losses",
-	.usage = "evring stats NAME [--interval S [--count N]] [--from oldest|latest] [--json]\n"
+	.usage = "evring stats NAME [--interval S [--reports N]] [--from oldest|latest] [--json]\n"
 		 "  without --interval: read what the ring holds (from the oldest record) and print counts;\n"
 		 "  with --interval S: follow the ring (from the latest record) and print each interval's\n"
 		 "  rates, N times or until ^C. --json: one JSON object per report.",

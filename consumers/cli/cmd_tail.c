@@ -176,7 +176,7 @@ static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 		{ "from", required_argument, NULL, 'f' },     { "type", required_argument, NULL, 't' },
 		{ "domain", required_argument, NULL, 'd' },   { "plan", required_argument, NULL, 'p' },
 		{ "correlation", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
-		{ "follow", no_argument, NULL, 'F' },         { "count", required_argument, NULL, 'n' },
+		{ "follow", no_argument, NULL, 'F' },         { "lines", required_argument, NULL, 'n' },
 		{ "summary", no_argument, NULL, 's' },        { "save-cursor", required_argument, NULL, 'S' },
 		{ "since", required_argument, NULL, 'a' },    { "until", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
@@ -202,7 +202,7 @@ static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 		case 'F': o->follow = true; break;
 		case 'n':
 			if (evr_cli_parse_u64(optarg, false, &t->limit) || !t->limit)
-				return evr_cli_usage_error("tail", "--count: '%s' is not a positive number", optarg);
+				return evr_cli_usage_error("tail", "-n/--lines: '%s' is not a positive number", optarg);
 			o->limit = t->limit;
 			t->holding = true;
 			break;
@@ -214,7 +214,10 @@ static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 				return evr_cli_usage_error("tail", "--%s: '%s' is not a time (2026-11-25T16:00:00Z, -5m, now)",
 							   c == 'a' ? "since" : "until", optarg);
 			break;
-		default: return evr_cli_usage_error("tail", "bad option");
+		default:
+			if (!strcmp(argv[optind - 1], "--count")) /* --count is "stop after N" elsewhere */
+				return evr_cli_usage_error("tail", "the newest N records are -n N (or --lines N)");
+			return evr_cli_usage_error("tail", "bad option");
 		}
 	}
 	if (optind != argc - 1)
@@ -388,7 +391,7 @@ const struct evr_command evr_cmd_tail = {
 	.name = "tail",
 	.summary = "print records (text or JSON lines), filter, follow, resume from a cursor",
 	.usage = "evring tail NAME [--from oldest|latest|CURSOR_FILE] [--type T,...] [--domain D,...]\n"
-		 "                  [--plan ID] [--correlation ID] [--json] [--follow|-f] [--count|-n N]\n"
+		 "                  [--plan ID] [--correlation ID] [--json] [--follow|-f] [-n|--lines N]\n"
 		 "                  [--summary] [--save-cursor FILE] [--since TIME] [--until TIME]\n"
 		 "  Lost records (lapped, or abandoned by a dead or stalled producer) are printed inline\n"
 		 "  and counted; the totals go to stderr at the end. -n N shows the newest N records\n"

@@ -33,7 +33,7 @@ expect_eq "--type" "budget_exceeded" "$("$EVR" tail $R --json --type budget_exce
 expect_eq "--domain" "plan_created tool_retried" "$("$EVR" tail $R --json --domain plan,tool 2>/dev/null | jq -r .type | xargs)"
 expect_eq "--plan" "plan_created tool_retried" "$("$EVR" tail $R --json --plan 42 2>/dev/null | jq -r .type | xargs)"
 expect_eq "--correlation" "plan_created" "$("$EVR" tail $R --json --correlation 7 2>/dev/null | jq -r .type)"
-expect_eq "--count" "1" "$("$EVR" tail $R --json -n 1 2>/dev/null | wc -l)"
+expect_eq "-n 1" "1" "$("$EVR" tail $R --json -n 1 2>/dev/null | wc -l)"
 expect_eq "--summary" "total                               3" "$("$EVR" tail $R --summary 2>/dev/null | tail -1)"
 
 # info and ls
@@ -148,6 +148,10 @@ expect_exit 2 "evring help of an unknown command" "$EVR" help frobnicate
 expect_exit 0 "emit with flags after the fields" "$EVR" emit $R session_created session_id=6 user=bob --service late-flag
 expect_eq "emit --service after the fields" "late-flag" "$("$EVR" info $R --json | jq -r '[.producers[].service] | last')"
 expect_exit 0 "tail -- NAME" "$EVR" tail --json -- $R
+# one meaning per flag: --count is "stop after N records" (record, bridge); tail's newest N is -n
+expect_exit 0 "tail --lines 1" "$EVR" tail $R --lines 1
+expect_exit 2 "tail --count" "$EVR" tail $R --count 1
+expect_err "the newest N records are -n N" "tail --count points to -n"
 expect_exit 1 "existing ring" "$EVR" create $R
 expect_exit 1 "unreadable cursor" "$EVR" tail $R --from /nonexistent/cursor
 # wrong schema: change the schema hash in the header (offset 16) of a copy of the ring

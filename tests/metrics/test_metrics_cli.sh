@@ -69,7 +69,7 @@ D=/$tag-d
 "$EVR" create $D --lanes 2 --slots 256 >/dev/null
 ( sleep 0.3; "$FILL" $D gamma:budget_warning:50 ) &
 filler=$!
-"$EVR" stats $D --interval 1 --count 1 --from oldest --json >"$dir/interval.json"
+"$EVR" stats $D --interval 1 --reports 1 --from oldest --json >"$dir/interval.json"
 wait $filler
 expect_eq "interval: only the new records" '{"records":50,"types":["budget_warning"],"gamma":50}' \
   "$(jq -c '{records, types: (.types | keys), gamma: (.producers[] | select(.service == "gamma") | .records)}' "$dir/interval.json")"
@@ -77,9 +77,9 @@ check "interval: about 50/s per type, domain, producer and in total" jq -e '
   def about50: . > 40 and . <= 50.5;
   (.types.budget_warning.rate | about50) and (.domain_rates.budget | about50) and (.rate | about50)
   and (.producers[] | select(.service == "gamma") | .rate | about50)' "$dir/interval.json" >/dev/null
-# follow mode: --count N reports, each valid JSON; SIGINT ends it cleanly
-"$EVR" stats $A --interval 0.2 --count 3 --json >"$dir/follow.json"
-expect_eq "stats --interval 0.2 --count 3 prints 3 reports" 3 "$(jq -s length "$dir/follow.json")"
+# follow mode: --reports N reports, each valid JSON; SIGINT ends it cleanly
+"$EVR" stats $A --interval 0.2 --reports 3 --json >"$dir/follow.json"
+expect_eq "stats --interval 0.2 --reports 3 prints 3 reports" 3 "$(jq -s length "$dir/follow.json")"
 check "each report covers about 0.2 s" jq -se 'all(.[]; .interval_s >= 0.19 and .interval_s < 1.5)' "$dir/follow.json" >/dev/null
 "$EVR" stats $A --interval 0.2 >"$dir/follow.txt" &
 follower=$!
@@ -230,7 +230,7 @@ check "missing ring: one line naming the command" grep -q '^evring stats: ' "$di
 expect_exit 2 "stats with an unknown flag" "$EVR" stats $A --bogus
 expect_exit 2 "stats without a ring" "$EVR" stats
 expect_exit 2 "stats --interval fast" "$EVR" stats $A --interval fast
-expect_exit 2 "stats --count 0" "$EVR" stats $A --interval 1 --count 0
+expect_exit 2 "stats --reports 0" "$EVR" stats $A --interval 1 --reports 0
 expect_exit 2 "stats --from middle" "$EVR" stats $A --from middle
 expect_exit 1 "metrics of a missing ring" "$EVR" metrics /$tag-missing --listen 127.0.0.1:0
 expect_exit 2 "metrics --listen nowhere" "$EVR" metrics $A --listen nowhere
