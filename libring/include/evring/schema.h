@@ -201,7 +201,8 @@ struct evr_event_desc {
 
 extern const struct evr_event_desc evr_events[EVR_EVENT_COUNT];
 
-/* Name lookups: NULL / negative for out-of-range or unknown. Type names match either case. */
+/* Name lookups: NULL for an out-of-range number, -ENOENT for an unknown name. Type names match
+ * either case. */
 const struct evr_event_desc *evr_event_desc(unsigned type);
 const char *evr_type_name(unsigned type);
 int evr_type_from_name(const char *name);
@@ -218,6 +219,7 @@ uint64_t evr_schema_hash_of(const struct evr_event_desc *table, size_t count);
 void evr_record_init(struct evr_record *r, enum evr_type type, uint64_t correlation_id, uint64_t plan_id);
 int evr_record_set_str(struct evr_record *r, char *field, size_t field_size, const char *src);
 #define EVR_SET_STR(rec, member, src) evr_record_set_str((rec), (member), sizeof(member), (src))
+/* Returns 0, 1 when the text was truncated, -EINVAL for a record of unknown type. */
 int evr_record_set_details(struct evr_record *r, const char *text);
 const char *evr_record_details(const struct evr_record *r);
 
