@@ -23,6 +23,8 @@
 
 #include <evring/evring.h>
 
+#include "monotime.h"
+
 #define EVR_BRIDGE_SCHEMA_HDR "Evring-Schema"
 #define EVR_BRIDGE_FORMAT_HDR "Evring-Format" /* "record" (128 raw bytes) or "json" */
 
@@ -71,6 +73,5 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 int evr_bridge_into(const struct evr_bridge_opts *o, struct evr_bridge_conn *conn, struct evr_ring *ring,
 		    struct evr_bridge_stats *st);
 
-uint64_t evr_bridge_now_ns(void); /* CLOCK_MONOTONIC */
 
 #endif

@@ -112,7 +112,7 @@ static void add_item(struct pub *p, const struct evr_item *it, uint64_t now)
 
 static void complain(struct pub *p, natsMsg *m, const char *data, int len)
 {
-	uint64_t now = evr_bridge_now_ns();
+	uint64_t now = evr_mono_ns();
 	p->st->nacked++;
 	if (p->last_complaint_ns && now - p->last_complaint_ns < 10000000000u)
 		return;
@@ -143,7 +143,7 @@ static void on_ack(struct pub *p, natsMsg *m)
 	}
 	e->state = ENT_DONE;
 	p->st->acked++;
-	p->st->last_ns = evr_bridge_now_ns();
+	p->st->last_ns = evr_mono_ns();
 	/* {"stream":"EVENTS", "seq":7,"duplicate": true}: the server omits the field when false. */
 	const char *dup = memmem(data, (size_t)len, "\"duplicate\"", 11);
 	if (dup && memmem(dup, (size_t)(data + len - dup), "true", 4))
@@ -258,9 +258,9 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 	struct pub p = { .o = o, .conn = conn, .st = st };
 	struct evr_consumer *c = NULL;
 	int rc = setup(&p, ring, &c);
-	uint64_t t0 = evr_bridge_now_ns(), last_item = t0, last_save = t0, last_scan = t0;
+	uint64_t t0 = evr_mono_ns(), last_item = t0, last_save = t0, last_scan = t0;
 	while (!rc && !evr_cli_stop) {
-		uint64_t now = evr_bridge_now_ns();
+		uint64_t now = evr_mono_ns();
 		bool got = false;
 		struct evr_item it;
 		while (p.head - p.tail <= p.mask && !(o->count && st->published >= o->count)) {
@@ -300,13 +300,13 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 			evr_consumer_wait(c, 50000000); /* waiting on producers */
 	}
 	/* Stopping: give acks in flight a moment so the saved cursor is as far as it can be. */
-	for (uint64_t end = evr_bridge_now_ns() + 2000000000u; !rc && p.tail < p.head && evr_bridge_now_ns() < end;) {
+	for (uint64_t end = evr_mono_ns() + 2000000000u; !rc && p.tail < p.head && evr_mono_ns() < end;) {
 		drain_acks(&p, 20);
 		retire(&p);
 	}
 	if (!rc)
 		rc = save_cursor(&p);
-	st->elapsed_ns = evr_bridge_now_ns() - t0;
+	st->elapsed_ns = evr_mono_ns() - t0;
 	if (p.acks)
 		natsSubscription_Destroy(p.acks);
 	if (c)

@@ -178,9 +178,9 @@ static bool serve(int fd, struct evr_agg *a, const struct labels *lb)
 	struct timeval send_limit = { .tv_sec = 2 };
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
 	/* A client gets 2 s in all to send its head: dripping a byte at a time does not extend it. */
-	uint64_t deadline = evr_agg_mono_ns() + 2000000000u;
+	uint64_t deadline = evr_mono_ns() + 2000000000u;
 	while (got < REQUEST_MAX) {
-		uint64_t now = evr_agg_mono_ns();
+		uint64_t now = evr_mono_ns();
 		if (now >= deadline || poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1) <= 0)
 			break;
 		ssize_t n = read(fd, req + got, REQUEST_MAX - got);

@@ -45,7 +45,7 @@ static void json_string(const char *v)
 static void json_report(const struct evr_agg *a, bool rates)
 {
 	const struct evr_counts *n = &a->now, *p = &a->prev;
-	double secs = (double)(evr_agg_mono_ns() - p->at_ns) / 1e9;
+	double secs = (double)(evr_mono_ns() - p->at_ns) / 1e9;
 	printf("{\"interval_s\":%.3f,\"records\":%" PRIu64 ",\"rate\":%.1f,\"invalid\":%" PRIu64
 	       ",\"lost_lapped\":%" PRIu64 ",\"lost_abandoned\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"types\":{",
 	       rates ? secs : 0.0, n->records - p->records, RATE(records), n->invalid - p->invalid, n->lost_lapped - p->lost_lapped,
@@ -171,15 +171,15 @@ static int parse(int argc, char **argv, struct stats_opts *o)
 static int follow(struct evr_agg *a, const struct stats_opts *o)
 {
 	for (uint64_t reports = 0; !evr_cli_stop && (!o->count || reports < o->count); reports++) {
-		uint64_t start = evr_agg_mono_ns(), end = start + o->interval_ns;
-		while (!evr_cli_stop && evr_agg_mono_ns() < end) {
+		uint64_t start = evr_mono_ns(), end = start + o->interval_ns;
+		while (!evr_cli_stop && evr_mono_ns() < end) {
 			int n = evr_agg_drain(a, 1u << 20);
 			if (n < 0) {
 				evr_cli_error("stats", "the ring became unreadable: %s", evr_strerror(n));
 				return EVR_EXIT_FAIL;
 			}
 			if (n == 0) {
-				uint64_t now = evr_agg_mono_ns();
+				uint64_t now = evr_mono_ns();
 				evr_consumer_wait(a->consumer, now < end ? (int64_t)(end - now) : 0);
 			}
 		}
@@ -191,7 +191,7 @@ static int follow(struct evr_agg *a, const struct stats_opts *o)
 			clock_gettime(CLOCK_REALTIME, &ts);
 			evr_cli_format_time((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, when);
 			/* a stop signal ends the last window early: say how long it really was */
-			printf("== %s, last %.2f s: ", when, (double)(evr_agg_mono_ns() - start) / 1e9);
+			printf("== %s, last %.2f s: ", when, (double)(evr_mono_ns() - start) / 1e9);
 			text_report(a, true);
 			printf("\n");
 		}

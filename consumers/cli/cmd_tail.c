@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aggregate.h"
 #include "cli.h"
 #include "dispatch.h"
 #include "format.h"
+#include "monotime.h"
 #include "ringwatch.h"
 
 #define WATCH_PERIOD_NS 1000000000u /* how often an idle follower checks the ring's name */
@@ -299,7 +299,7 @@ static void watch_name(const struct tail_opts *o, struct source *s)
 static int pump(struct evr_dispatcher *d, struct source *src, const struct tail_opts *o, struct tail *t)
 {
 	struct evr_item items[64];
-	uint64_t next_watch = evr_agg_mono_ns() + WATCH_PERIOD_NS;
+	uint64_t next_watch = evr_mono_ns() + WATCH_PERIOD_NS;
 	while (!evr_cli_stop) {
 		int n = evr_consumer_poll_batch(src->c, items, 64);
 		if (n < 0) {
@@ -317,9 +317,9 @@ static int pump(struct evr_dispatcher *d, struct source *src, const struct tail_
 			break;
 		if (t->until && evr_cli_wall_ns() > t->until)
 			break; /* following up to a time that has passed */
-		if (evr_agg_mono_ns() >= next_watch) {
+		if (evr_mono_ns() >= next_watch) {
 			watch_name(o, src);
-			next_watch = evr_agg_mono_ns() + WATCH_PERIOD_NS;
+			next_watch = evr_mono_ns() + WATCH_PERIOD_NS;
 		}
 		evr_consumer_wait(src->c, 200 * 1000 * 1000); /* wakes for data; the timeout checks ^C and the name */
 	}

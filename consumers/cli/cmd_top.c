@@ -109,7 +109,7 @@ static int run(int argc, char **argv)
 	/* getch() never blocks: we sleep on the ring instead (at most 20 ms), so a burst of records
 	 * wakes us before it can lap us, and a key waits at most 20 ms while the ring is quiet. */
 	timeout(0);
-	uint64_t next = evr_agg_mono_ns() + interval_ns;
+	uint64_t next = evr_mono_ns() + interval_ns;
 	rc = EVR_EXIT_OK;
 	draw(&a, argv[optind], (double)interval_ns / 1e9);
 	while (!evr_cli_stop) {
@@ -121,10 +121,10 @@ static int run(int argc, char **argv)
 		if (rc == 0)
 			evr_consumer_wait(cons, 20000000);
 		rc = EVR_EXIT_OK;
-		if (evr_agg_mono_ns() >= next) {
+		if (evr_mono_ns() >= next) {
 			draw(&a, argv[optind], (double)interval_ns / 1e9);
 			evr_agg_snapshot(&a);
-			next = evr_agg_mono_ns() + interval_ns; /* after a ^Z, no burst of catch-up redraws */
+			next = evr_mono_ns() + interval_ns; /* after a ^Z, no burst of catch-up redraws */
 		}
 	}
 	endwin();
