@@ -22,6 +22,9 @@ struct evr_command {
 	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name; getopt_long-ready */
 };
 
+/* Write evring.1 and evring-CMD.1 for every command into dir (man.c). 0 or EVR_EXIT_FAIL. */
+int evr_cli_write_man(const char *dir, const struct evr_command *const *cmds, size_t n);
+
 /* Print "evring <cmd>: <message>\n" to stderr. */
 void evr_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* For a usage error: the message, then "see 'evring CMD --help'"; returns EVR_EXIT_USAGE. */

@@ -51,6 +51,8 @@ int main(int argc, char **argv)
 		print_help(stdout);
 		return evr_cli_finish_output("help", EVR_EXIT_OK);
 	}
+	if (!strcmp(argv[1], "--man") && argc == 3) /* for the build: the section 1 pages */
+		return evr_cli_write_man(argv[2], commands, sizeof(commands) / sizeof(commands[0]));
 	if (!strcmp(argv[1], "--version")) {
 		printf("evring %s (ABI %u, schema %u, schema hash 0x%016llx)\n", EVR_VERSION_STRING,
 		       EVR_ABI_VERSION, EVR_SCHEMA_VERSION, (unsigned long long)evr_schema_hash());
