@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "dispatch.h"
+#include "filter.h"
 #include "format.h"
 #include "monotime.h"
 #include "ringwatch.h"
@@ -34,9 +35,9 @@ struct backlog {
 };
 
 struct tail {
-	bool json, has_plan, has_corr, holding; /* holding: -n N and not caught up yet */
-	uint64_t plan, corr, limit, shown, invalid;
-	uint64_t since, until; /* wall-clock ns; until 0: no bound */
+	bool json, holding; /* holding: -n N and not caught up yet */
+	uint64_t limit, shown, invalid;
+	struct evr_filter filter;
 	uint64_t by_type[EVR_EVENT_COUNT];
 	struct backlog held;
 };
@@ -135,9 +136,7 @@ static void show(struct tail *t, const struct evr_item *it)
 static void on_item(const struct evr_item *it, void *arg)
 {
 	struct tail *t = arg;
-	if (it->kind == EVR_ITEM_RECORD &&
-	    ((t->has_plan && it->rec.plan_id != t->plan) || (t->has_corr && it->rec.correlation_id != t->corr) ||
-	     it->rec.ts < t->since || (t->until && it->rec.ts > t->until)))
+	if (it->kind == EVR_ITEM_RECORD && !evr_filter_match(&t->filter, &it->rec))
 		return;
 	if (!t->holding)
 		show(t, it);
@@ -145,27 +144,8 @@ static void on_item(const struct evr_item *it, void *arg)
 		release(t); /* out of memory: show what we have rather than lose it */
 }
 
-/* "a,b,c" of type or domain names into a type mask; 0 and a message on an unknown name. */
-static evr_type_mask parse_names(const char *list, bool domains)
-{
-	evr_type_mask m = 0;
-	char *copy = strdup(list), *save = NULL;
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int v = domains ? evr_domain_from_name(tok) : evr_type_from_name(tok);
-		if (v < 0) {
-			evr_cli_usage_error("tail", "unknown %s '%s'", domains ? "domain" : "event type", tok);
-			free(copy);
-			return 0;
-		}
-		m |= domains ? evr_type_mask_of_domain((unsigned)v) : 1ull << v;
-	}
-	free(copy);
-	return m;
-}
-
 struct tail_opts {
 	const char *name, *from, *save_cursor;
-	evr_type_mask mask;
 	bool follow, summary;
 	uint64_t limit;
 };
@@ -173,31 +153,21 @@ struct tail_opts {
 static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 {
 	static const struct option longopts[] = {
-		{ "from", required_argument, NULL, 'f' },     { "type", required_argument, NULL, 't' },
-		{ "domain", required_argument, NULL, 'd' },   { "plan", required_argument, NULL, 'p' },
-		{ "correlation", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		EVR_FILTER_LONGOPTS,
+		{ "from", required_argument, NULL, 'f' },     { "json", no_argument, NULL, 'j' },
 		{ "follow", no_argument, NULL, 'F' },         { "lines", required_argument, NULL, 'n' },
 		{ "summary", no_argument, NULL, 's' },        { "save-cursor", required_argument, NULL, 'S' },
-		{ "since", required_argument, NULL, 'a' },    { "until", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
-	evr_type_mask m;
+	int c, rc;
 	while ((c = getopt_long(argc, argv, "fn:", longopts, NULL)) != -1) {
+		if ((rc = evr_filter_option("tail", &t->filter, c, optarg)) >= 0) {
+			if (rc)
+				return rc;
+			continue;
+		}
 		switch (c) {
 		case 'f': if (optarg) o->from = optarg; else o->follow = true; break;
-		case 't': if (!(m = parse_names(optarg, false))) return EVR_EXIT_USAGE; o->mask |= m; break;
-		case 'd': if (!(m = parse_names(optarg, true))) return EVR_EXIT_USAGE; o->mask |= m; break;
-		case 'p':
-			if (evr_cli_parse_u64(optarg, false, &t->plan))
-				return evr_cli_usage_error("tail", "--plan: '%s' is not a number", optarg);
-			t->has_plan = true;
-			break;
-		case 'c':
-			if (evr_cli_parse_u64(optarg, false, &t->corr))
-				return evr_cli_usage_error("tail", "--correlation: '%s' is not a number", optarg);
-			t->has_corr = true;
-			break;
 		case 'j': t->json = true; break;
 		case 'F': o->follow = true; break;
 		case 'n':
@@ -208,12 +178,6 @@ static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 			break;
 		case 's': o->summary = true; break;
 		case 'S': o->save_cursor = optarg; break;
-		case 'a':
-		case 'b':
-			if (evr_cli_parse_time(optarg, evr_cli_wall_ns(), c == 'a' ? &t->since : &t->until))
-				return evr_cli_usage_error("tail", "--%s: '%s' is not a time (2026-11-25T16:00:00Z, -5m, now)",
-							   c == 'a' ? "since" : "until", optarg);
-			break;
 		default:
 			if (!strcmp(argv[optind - 1], "--count")) /* --count is "stop after N" elsewhere */
 				return evr_cli_usage_error("tail", "the newest N records are -n N (or --lines N)");
@@ -223,8 +187,6 @@ static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 	if (optind != argc - 1)
 		return evr_cli_usage_error("tail", "expects one ring NAME");
 	o->name = argv[optind];
-	if (!o->mask)
-		o->mask = EVR_SUB_ALL_TYPES;
 	return 0;
 }
 
@@ -315,7 +277,7 @@ static int pump(struct evr_dispatcher *d, struct source *src, const struct tail_
 		release(t); /* caught up: -n N shows its records now */
 		if (!o->follow || !evr_cli_flush_before_wait())
 			break;
-		if (t->until && evr_cli_wall_ns() > t->until)
+		if (t->filter.until && evr_cli_wall_ns() > t->filter.until)
 			break; /* following up to a time that has passed */
 		if (evr_mono_ns() >= next_watch) {
 			watch_name(o, src);
@@ -357,7 +319,9 @@ static int run(int argc, char **argv)
 	if (evr_dispatcher_create(&d))
 		return EVR_EXIT_FAIL;
 	evr_dispatch_thread_online();
-	struct evr_subscription *records = evr_subscribe(d, o.mask, on_item, &t);
+	/* types are filtered by the subscription, the rest in on_item */
+	struct evr_subscription *records = evr_subscribe(d, t.filter.types ? t.filter.types : EVR_SUB_ALL_TYPES,
+							 on_item, &t);
 	struct evr_subscription *losses = evr_subscribe(d, EVR_SUB_LOSSES, on_item, &t);
 	evr_cli_handle_stop_signals();
 	rc = pump(d, &src, &o, &t);
@@ -390,17 +354,16 @@ static int run(int argc, char **argv)
 const struct evr_command evr_cmd_tail = {
 	.name = "tail",
 	.summary = "print records (text or JSON lines), filter, follow, resume from a cursor",
-	.usage = "evring tail NAME [--from oldest|latest|CURSOR_FILE] [--type T,...] [--domain D,...]\n"
-		 "                  [--plan ID] [--correlation ID] [--json] [--follow|-f] [-n|--lines N]\n"
-		 "                  [--summary] [--save-cursor FILE] [--since TIME] [--until TIME]\n"
+	.usage = "evring tail NAME [--from oldest|latest|CURSOR_FILE] [--json] [--follow|-f] [-n|--lines N]\n"
+		 "                  [--summary] [--save-cursor FILE]\n"
+		 "                  " EVR_FILTER_USAGE "\n"
 		 "  Lost records (lapped, or abandoned by a dead or stalled producer) are printed inline\n"
 		 "  and counted; the totals go to stderr at the end. -n N shows the newest N records\n"
 		 "  (then, with --follow, everything new); --follow waits for new records\n"
 		 "  (sleeping on the ring's futex) until ^C; like tail -F, it says when the ring is\n"
 		 "  unlinked and moves to a new ring of the same name. --save-cursor writes where tail stopped;\n"
 		 "  --from FILE resumes there and reports exactly what was lost meanwhile.\n"
-		 "  --since/--until TIME keep the records stamped in that span (inclusive): ISO 8601\n"
-		 "  (2026-11-25T16:00:00Z; without a zone, local time), now, or relative: -5m, -30s, -2h, -1d.\n"
+		 EVR_FILTER_HELP "\n"
 		 "  --follow --until stops once the clock passes TIME.",
 	.run = run,
 };
