@@ -1,6 +1,7 @@
 /* Helpers shared by the subcommands: errors, help, number parsing, ring opening, stop signals. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -312,6 +313,15 @@ int evr_cli_finish_output(const char *cmd, int rc)
 	}
 	evr_cli_error(cmd, "cannot write the output: %s", strerror(out_errno));
 	return EVR_EXIT_FAIL;
+}
+
+void evr_cli_print_type_counts(const uint64_t by_type[EVR_EVENT_COUNT], uint64_t total)
+{
+	printf("\n%-26s %10s\n", "type", "records");
+	for (unsigned i = 0; i < EVR_EVENT_COUNT; i++)
+		if (by_type[i])
+			printf("%-26s %10" PRIu64 "\n", evr_type_name(i), by_type[i]);
+	printf("%-26s %10" PRIu64 "\n", "total", total);
 }
 
 void evr_cli_format_time(uint64_t wall_ns, char out[32])

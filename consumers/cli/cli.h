@@ -80,6 +80,9 @@ bool evr_cli_output_closed(void);
  * SIGPIPE, like any filter whose reader left (`| head`); another write error is reported, exit 1. */
 int evr_cli_finish_output(const char *cmd, int rc);
 
+/* The --summary table of tail and replay: records per event type, then the total (stdout). */
+void evr_cli_print_type_counts(const uint64_t by_type[EVR_EVENT_COUNT], uint64_t total);
+
 /* Wall-clock ns as "2026-11-25T02:03:04.123456789Z" (buffer of 32 bytes). */
 void evr_cli_format_time(uint64_t wall_ns, char out[32]);
 

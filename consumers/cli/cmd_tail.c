@@ -288,15 +288,6 @@ static int pump(struct evr_dispatcher *d, struct source *src, const struct tail_
 	return 0;
 }
 
-static void print_summary(const struct tail *t)
-{
-	printf("\n%-26s %10s\n", "type", "records");
-	for (unsigned i = 0; i < EVR_EVENT_COUNT; i++)
-		if (t->by_type[i])
-			printf("%-26s %10" PRIu64 "\n", evr_type_name(i), t->by_type[i]);
-	printf("%-26s %10" PRIu64 "\n", "total", t->shown);
-}
-
 static int run(int argc, char **argv)
 {
 	struct tail_opts o = { .from = "oldest" };
@@ -327,7 +318,7 @@ static int run(int argc, char **argv)
 	rc = pump(d, &src, &o, &t);
 	release(&t); /* stopped before catching up: still show the newest N read */
 	if (o.summary && !evr_cli_output_closed())
-		print_summary(&t);
+		evr_cli_print_type_counts(t.by_type, t.shown);
 	evr_cli_flush();
 	struct evr_lane_stats st = src.before;
 	add_stats(&st, src.c);
