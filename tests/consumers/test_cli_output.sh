@@ -78,6 +78,28 @@ expect_exit 2 "--since yesterday" "$EVR" tail $T --since yesterday
 expect_err "is not a time" "--since message"
 expect_exit 0 "--follow --until in the past ends" timeout 20 "$EVR" tail $T --follow --until -1s
 
+# replay: tail's filters, -n, --summary, and lanes merged by timestamp. Records 1-3 go to lane 0
+# and 4-6 to lane 1 (emitted on CPU 0, then CPU 1): the recorder reads the lanes in turn, so the
+# log holds 1 4 2 5 3 6, and replay puts them back in time order.
+L=/$tag-replay
+"$EVR" create $L --lanes 2 --slots 64 >/dev/null
+cpus=$(nproc)
+for i in 1 2 3 4 5 6; do
+  taskset -c $(( i > 3 && cpus > 1 ? 1 : 0 )) "$EVR" emit $L tool_retried tool=t attempt=$i backoff_ms=1 plan_id=$((i % 2))
+done
+"$EVR" emit $L plan_created plan_name=p plan_id=1
+"$EVR" record $L "$dir/replay.log" --exit-when-idle 0.2 2>/dev/null
+rattempts() { "$EVR" replay "$dir/replay.log" --json "$@" 2>/dev/null | jq -r 'select(.type == "tool_retried") | .attempt' | xargs; }
+expect_eq "replay merges lanes by timestamp" "1 2 3 4 5 6" "$(rattempts)"
+expect_eq "replay = tail" "$("$EVR" tail $L --json 2>/dev/null | jq -c .)" "$("$EVR" replay "$dir/replay.log" --json 2>/dev/null | jq -c .)"
+expect_eq "replay --plan 1 --type tool_retried" "1 3 5" "$(rattempts --plan 1 --type tool_retried)"
+expect_eq "replay --domain plan" "plan_created" "$("$EVR" replay "$dir/replay.log" --json --domain plan 2>/dev/null | jq -r .type)"
+expect_eq "replay -n 3: the newest three (5, 6 and plan_created)" "5 6" "$(rattempts -n 3)"
+t4=$("$EVR" replay "$dir/replay.log" --json 2>/dev/null | jq -r 'select(.attempt == 4) | .time')
+expect_eq "replay --since" "4 5 6" "$(rattempts --since "$t4")"
+expect_eq "replay --summary" "total                               6" "$("$EVR" replay "$dir/replay.log" --summary --type tool_retried 2>/dev/null | tail -1)"
+expect_exit 2 "replay --type nope" "$EVR" replay "$dir/replay.log" --type nope
+
 # cursor files: errors name the file and the OS reason, never the ring's "no such ring"
 echo garbage >"$dir/garbage"
 expect_exit 1 "tail --from a missing cursor file" "$EVR" tail $R --from /nonexistent/cursor
