@@ -1,10 +1,15 @@
 /* evring reclaim: release the producer entries and mid-write slots of dead producers. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
 static int run(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--")) { /* reclaim -- NAME */
+		argv[1] = argv[2];
+		argc = 2;
+	}
 	if (argc != 2 || argv[1][0] == '-')
 		return evr_cli_usage_error("reclaim", "expects one ring NAME");
 	struct evr_ring *ring;

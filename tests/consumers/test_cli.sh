@@ -148,6 +148,8 @@ expect_exit 2 "evring help of an unknown command" "$EVR" help frobnicate
 expect_exit 0 "emit with flags after the fields" "$EVR" emit $R session_created session_id=6 user=bob --service late-flag
 expect_eq "emit --service after the fields" "late-flag" "$("$EVR" info $R --json | jq -r '[.producers[].service] | last')"
 expect_exit 0 "tail -- NAME" "$EVR" tail --json -- $R
+expect_exit 0 "info -- NAME" "$EVR" info -- $R
+expect_exit 0 "stats -- NAME" "$EVR" stats -- $R
 # one meaning per flag: --count is "stop after N records" (record, bridge); tail's newest N is -n
 expect_exit 0 "tail --lines 1" "$EVR" tail $R --lines 1
 expect_exit 2 "tail --count" "$EVR" tail $R --count 1
