@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "test_hooks.h"
 
 /* "/evrt-<tag>-<pid>-<n>": unique per process and call, so parallel tests never collide. */
@@ -68,11 +69,10 @@ static inline void evr_test_ring_close(struct evr_test_ring *t)
 	*t = (struct evr_test_ring){ .ring = NULL };
 }
 
+/* The tree's monotonic clock, under the name the fork-based tests know. */
 static inline uint64_t evr_test_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return evr_mono_ns();
 }
 
 /* Kill (if still running) and reap a child; returns its wait status. */

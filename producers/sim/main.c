@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "workload.h"
 
 struct sim_opts {
@@ -44,9 +45,7 @@ static void on_stop(int sig)
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return (double)evr_mono_ns() * 1e-9;
 }
 
 static uint32_t groups_of(unsigned index, unsigned procs)

@@ -1,5 +1,6 @@
-/* The consumers' one monotonic clock, for intervals, deadlines and rates (never for record times,
- * which are the ring's own). */
+/* The tree's one monotonic clock, for intervals, deadlines and rates in the tools, services,
+ * benchmarks and tests (never for record times, which are the ring's own). common/ holds what every
+ * part of the tree shares; it is never installed. */
 #ifndef EVR_MONOTIME_H
 #define EVR_MONOTIME_H
 
