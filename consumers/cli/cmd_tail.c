@@ -171,8 +171,12 @@ static int parse(int argc, char **argv, struct tail_opts *o, struct tail *t)
 		case 'j': t->json = true; break;
 		case 'F': o->follow = true; break;
 		case 'n':
-			if (evr_cli_parse_u64(optarg, false, &t->limit) || !t->limit)
-				return evr_cli_usage_error("tail", "-n/--lines: '%s' is not a positive number", optarg);
+			if (evr_cli_parse_u64(optarg, false, &t->limit))
+				return evr_cli_usage_error("tail", "-n/--lines: '%s' is not a number", optarg);
+			if (!t->limit) { /* -n 0, as in tail -n 0 -f: nothing old, only what comes */
+				o->from = "latest";
+				break;
+			}
 			o->limit = t->limit;
 			t->holding = true;
 			break;
@@ -350,7 +354,7 @@ const struct evr_command evr_cmd_tail = {
 		 "                  " EVR_FILTER_USAGE "\n"
 		 "  Lost records (lapped, or abandoned by a dead or stalled producer) are printed inline\n"
 		 "  and counted; the totals go to stderr at the end. -n N shows the newest N records\n"
-		 "  (then, with --follow, everything new); --follow waits for new records\n"
+		 "  (then, with --follow, everything new; -n 0: none); --follow waits for new records\n"
 		 "  (sleeping on the ring's futex) until ^C; like tail -F, it says when the ring is\n"
 		 "  unlinked and moves to a new ring of the same name. --save-cursor writes where tail stopped;\n"
 		 "  --from FILE resumes there and reports exactly what was lost meanwhile.\n"

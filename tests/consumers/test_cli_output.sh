@@ -31,6 +31,7 @@ done
 attempts() { "$EVR" tail "$@" --json 2>/dev/null | jq -r 'select(.type) | .attempt' | xargs; }
 expect_eq "-n 3: the newest three" "8 9 10" "$(attempts $R -n 3)"
 expect_eq "--from latest -n 3: the newest three" "8 9 10" "$(attempts $R --from latest -n 3)"
+expect_eq "-n 0: none" "" "$(attempts $R -n 0)"
 expect_eq "-n 100 of 10: all ten" "1 2 3 4 5 6 7 8 9 10" "$(attempts $R -n 100)"
 expect_eq "--type -n 1: the newest of that type" "" "$(attempts $R --type plan_created -n 1)"
 # a cursor saved after -n 2 resumes right after the newest record: nothing skipped, nothing lost
