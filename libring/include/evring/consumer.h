@@ -67,6 +67,7 @@ struct evr_lane_stats {
  * -EFAULT (the segment was truncated). */
 int evr_consumer_open(struct evr_ring *ring, const struct evr_consumer_opts *opts,
 		      struct evr_consumer **out, struct evr_err *err);
+/* Free the consumer; its ring stays open. */
 void evr_consumer_close(struct evr_consumer *c);
 
 /* 1: *out holds an item; 0: nothing available now; -EFAULT: the segment was truncated or replaced
@@ -80,10 +81,12 @@ int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int 
  * Returns 1 when something may be there, 0 on timeout. timeout_ns < 0 waits until data arrives. */
 int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns);
 
+/* Where the consumer is, per lane (for evr_cursor_save), and one lane's counters. */
 void evr_consumer_cursor(const struct evr_consumer *c, struct evr_cursor *out);
 void evr_consumer_lane_stats(const struct evr_consumer *c, unsigned lane, struct evr_lane_stats *out);
-/* The sum over lanes. */
+/* Those counters summed over the lanes. */
 void evr_consumer_stats(const struct evr_consumer *c, struct evr_lane_stats *out);
+/* The number of lanes this consumer reads (the ring's). */
 unsigned evr_consumer_lanes(const struct evr_consumer *c);
 
 /* Convert a raw timestamp of this ring (as evr_producer_now returns) to wall-clock ns. */

@@ -27,6 +27,7 @@ struct evr_producer;
  * (every entry is held by a live producer); -ENOMEM. */
 int evr_producer_open(struct evr_ring *ring, const char *service, struct evr_producer **out,
 		      struct evr_err *err);
+/* Unregister: the entry becomes EVR_PRODUCER_CLOSED, its counters kept until the entry is reused. */
 void evr_producer_close(struct evr_producer *p);
 
 /* Emit: fills rec->ts, producer_id and lane, then publishes the record. The caller's seq is ignored.

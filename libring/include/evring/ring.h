@@ -65,11 +65,14 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
  * role); -ENAMETOOLONG; -ENOENT (no such ring); -EPROTO (not an evring ring, never initialised, or
  * another ABI, schema or layout); -ENOMEM; or the errno of shm_open, fstat or mmap (-EACCES, ...). */
 int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err);
+/* Unmap the ring in this process; the ring itself stays until evr_ring_unlink. */
 void evr_ring_close(struct evr_ring *ring);
 /* Remove NAME (and NAME~wake). Processes that have it mapped keep their mapping. Returns 0; -EINVAL;
  * -ENAMETOOLONG; -ENOENT; or the errno of shm_unlink (-EACCES, ...). */
 int evr_ring_unlink(const char *name, struct evr_err *err);
 
+/* Text for an error this library returned, in the ring's terms: -EEXIST is "a ring with that name
+ * already exists", -ENOENT "no such ring" (so a caller names file errors itself). */
 const char *evr_strerror(int err);
 
 struct evr_ring_info {

@@ -221,6 +221,7 @@ int evr_record_set_str(struct evr_record *r, char *field, size_t field_size, con
 #define EVR_SET_STR(rec, member, src) evr_record_set_str((rec), (member), sizeof(member), (src))
 /* Returns 0, 1 when the text was truncated, -EINVAL for a record of unknown type. */
 int evr_record_set_details(struct evr_record *r, const char *text);
+/* The details text, or NULL for a record of unknown type or with details not NUL-terminated. */
 const char *evr_record_details(const struct evr_record *r);
 
 /* Set a field by name from text (for `evring emit key=value`). Keys: the type's fields, plus
