@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t bench_now_ns(void);
+#include "monotime.h" /* evr_mono_ns */
+
 void bench_pin_cpu(int cpu);
 int bench_cpus(void);
 double bench_median(double *v, int n); /* sorts v */

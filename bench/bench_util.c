@@ -12,13 +12,6 @@
 
 bool bench_quick;
 
-uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void bench_pin_cpu(int cpu)
 {
 	cpu_set_t s;
@@ -129,10 +122,10 @@ void bench_progress(const char *fmt, ...)
 {
 	static uint64_t t0;
 	if (!t0)
-		t0 = bench_now_ns();
+		t0 = evr_mono_ns();
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "  [%6.1f s] ", (double)(bench_now_ns() - t0) / 1e9);
+	fprintf(stderr, "  [%6.1f s] ", (double)(evr_mono_ns() - t0) / 1e9);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);

@@ -53,7 +53,7 @@ static double floor_protocol(uint64_t n)
 	static _Atomic uint64_t head;
 	unsigned char rec[128];
 	memset(rec, 7, sizeof rec);
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = evr_mono_ns();
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t pos = atomic_fetch_add_explicit(&head, 1, memory_order_relaxed); /* the claim */
 		unsigned char *slot = map + (pos % (bytes / 128)) * 128;
@@ -61,7 +61,7 @@ static double floor_protocol(uint64_t n)
 		/* release: the publish store */
 		atomic_store_explicit((_Atomic uint64_t *)slot, pos, memory_order_release);
 	}
-	double ns = (double)(bench_now_ns() - t0) / (double)n;
+	double ns = (double)(evr_mono_ns() - t0) / (double)n;
 	munmap(map, bytes);
 	return ns;
 }
@@ -69,7 +69,7 @@ static double floor_protocol(uint64_t n)
 static double floor_clock(uint64_t n, bool tsc)
 {
 	volatile uint64_t sink = 0;
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = evr_mono_ns();
 	for (uint64_t i = 0; i < n; i++) {
 		if (tsc) {
 			sink += __rdtsc();
@@ -79,7 +79,7 @@ static double floor_clock(uint64_t n, bool tsc)
 			sink += (uint64_t)ts.tv_nsec;
 		}
 	}
-	return (double)(bench_now_ns() - t0) / (double)n;
+	return (double)(evr_mono_ns() - t0) / (double)n;
 }
 
 /* ---- typed emit ---- */
@@ -102,16 +102,16 @@ static void *emit_thread(void *arg)
 		exit(1);
 	for (uint64_t i = 0; i < j->warm; i++)
 		evr_emit_tool_retried(p, i, 7, &(struct evr_args_tool_retried){ .tool = "warm-up" });
-	uint64_t t0 = bench_now_ns(), tb = t0;
+	uint64_t t0 = evr_mono_ns(), tb = t0;
 	for (uint64_t i = 0; i < j->n; i++) {
 		evr_emit_tool_retried(p, i, 7, &(struct evr_args_tool_retried){ .tool = "web_search", .attempt = 2, .backoff_ms = 250 });
 		if (j->batches && (i & 63) == 63) {
-			uint64_t t = bench_now_ns();
+			uint64_t t = evr_mono_ns();
 			hist_add(j->batches, (t - tb) / 64);
 			tb = t;
 		}
 	}
-	j->ns = (double)(bench_now_ns() - t0) / (double)j->n;
+	j->ns = (double)(evr_mono_ns() - t0) / (double)j->n;
 	evr_producer_close(p);
 	return NULL;
 }
@@ -315,11 +315,11 @@ void bench_emit(void)
 			struct evr_consumer *c;
 			evr_consumer_open(ro, NULL, &c, NULL);
 			struct evr_item it[256];
-			uint64_t got = 0, t0 = bench_now_ns();
+			uint64_t got = 0, t0 = evr_mono_ns();
 			int k;
 			while ((k = evr_consumer_poll_batch(c, it, 256)) > 0)
 				got += (uint64_t)k;
-			v[i] = (double)got * 1e9 / (double)(bench_now_ns() - t0);
+			v[i] = (double)got * 1e9 / (double)(evr_mono_ns() - t0);
 			evr_consumer_close(c);
 		}
 		double rate = bench_median(v, runs);

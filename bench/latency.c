@@ -121,7 +121,7 @@ static void mb_send(const unsigned char *m)
 {
 	/* acquire: pairs with the receiver's release of `taken`, so msg is not overwritten while read */
 	for (uint64_t t0 = 0; atomic_load_explicit(&mb->taken, memory_order_acquire) != mb_last;) {
-		uint64_t now = bench_now_ns();
+		uint64_t now = evr_mono_ns();
 		if (!t0)
 			t0 = now;
 		else if (now - t0 > 1000000000) /* the receiver has ended (it stops at the first end marker) */
@@ -268,11 +268,11 @@ static int run(const struct transport *t, uint64_t n, double rate, struct lat_re
 		uint64_t deadline = 0;
 		while (res->received < n) {
 			if (!t->recv(m)) {
-				if (deadline && bench_now_ns() > deadline)
+				if (deadline && evr_mono_ns() > deadline)
 					break; /* the sender is done and nothing more comes (dropping peers) */
 				continue;
 			}
-			uint64_t sent, now = bench_now_ns();
+			uint64_t sent, now = evr_mono_ns();
 			memcpy(&sent, m, 8);
 			if (sent == UINT64_MAX) /* end marker */
 				break;
@@ -299,15 +299,15 @@ static int run(const struct transport *t, uint64_t n, double rate, struct lat_re
 			_exit(1);
 		unsigned char m[MSG] = { 0 };
 		double gap = rate > 0 ? 1e9 / rate : 0;
-		uint64_t t0 = bench_now_ns(), spent = 0;
+		uint64_t t0 = evr_mono_ns(), spent = 0;
 		for (uint64_t i = 0; i < n; i++) {
 			if (gap > 0)
-				while ((double)(bench_now_ns() - t0) < (double)i * gap)
+				while ((double)(evr_mono_ns() - t0) < (double)i * gap)
 					;
-			uint64_t now = bench_now_ns();
+			uint64_t now = evr_mono_ns();
 			memcpy(m, &now, 8);
 			t->send(m);
-			spent += bench_now_ns() - now;
+			spent += evr_mono_ns() - now;
 		}
 		res->send_ns = (double)spent / (double)n;
 		uint64_t end = UINT64_MAX;
@@ -317,10 +317,10 @@ static int run(const struct transport *t, uint64_t n, double rate, struct lat_re
 		_exit(0);
 	}
 	waitpid(tx, NULL, 0);
-	uint64_t wait_end = bench_now_ns() + 5000000000ull;
+	uint64_t wait_end = evr_mono_ns() + 5000000000ull;
 	int st;
 	while (waitpid(rx, &st, WNOHANG) != rx) {
-		if (bench_now_ns() > wait_end) { /* a receiver waiting for a message its peer dropped */
+		if (evr_mono_ns() > wait_end) { /* a receiver waiting for a message its peer dropped */
 			kill(rx, SIGKILL);
 			waitpid(rx, &st, 0);
 			break;

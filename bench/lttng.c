@@ -22,12 +22,12 @@ int main(int argc, char **argv)
 	double v[7];
 	int runs = bench_quick ? 3 : 7;
 	for (int r = 0; r < runs; r++) {
-		uint64_t t0 = bench_now_ns();
+		uint64_t t0 = evr_mono_ns();
 		for (uint64_t i = 0; i < n; i++) {
 			memcpy(payload, &i, sizeof i);
 			lttng_ust_tracepoint(evr_bench, record, payload);
 		}
-		v[r] = (double)(bench_now_ns() - t0) / (double)n;
+		v[r] = (double)(evr_mono_ns() - t0) / (double)n;
 	}
 	printf("peer,\"%s\",ns/event,%.3f,ns,\"%s\"\n",
 	       active ? "lttng-ust tracepoint (session recording)" : "lttng-ust tracepoint (NO session: disabled)",

@@ -35,7 +35,15 @@ if [ -x "$bin/evr-bench-lttng" ]; then
   sess=evr-bench-$$
   shm_before=$(ls /dev/shm) # lttng-ust leaves its lttng-ust-wait-* objects there: remove only ours
   export LTTNG_HOME=$(mktemp -d /tmp/evr-lttng.XXXX)
-  if ! lttng-sessiond --daemonize --no-kernel >"$LTTNG_HOME/sessiond.log" 2>&1; then
+  # Our own session daemon, as a child (not --daemonize): we know its PID and stop only it, never
+  # another lttng-sessiond on the machine. --sig-parent: it sends us SIGUSR1 once it is ready.
+  sessiond_ready=
+  trap 'sessiond_ready=1' USR1
+  lttng-sessiond --no-kernel --sig-parent >"$LTTNG_HOME/sessiond.log" 2>&1 &
+  sessiond_pid=$!
+  for _ in $(seq 200); do [ -n "$sessiond_ready" ] || ! kill -0 "$sessiond_pid" 2>/dev/null && break; sleep 0.05; done
+  trap - USR1
+  if [ -z "$sessiond_ready" ]; then
     why="lttng-sessiond did not start: $(tail -1 "$LTTNG_HOME/sessiond.log")"
   elif ! { lttng create "$sess" --output="$LTTNG_HOME/trace" && lttng enable-event -u 'evr_bench:*' && lttng start; } >"$LTTNG_HOME/lttng.log" 2>&1; then
     why="lttng session setup failed: $(tail -1 "$LTTNG_HOME/lttng.log")"
@@ -48,7 +56,7 @@ if [ -x "$bin/evr-bench-lttng" ]; then
     echo "   $why"
     EVR_BENCH_LTTNG_WHY="$why" "$bin/evr-bench-lttng" $quick >> "$out/results.csv"
   fi
-  pkill -f "lttng-sessiond --daemonize --no-kernel" 2>/dev/null; sleep 0.2
+  kill "$sessiond_pid" 2>/dev/null; wait "$sessiond_pid" 2>/dev/null # it stops its consumer daemons
   rm -rf "$LTTNG_HOME"
   for f in $(comm -13 <(echo "$shm_before" | sort) <(ls /dev/shm | sort) | grep '^lttng-ust-wait-'); do
     rm -f "/dev/shm/$f"

@@ -38,8 +38,8 @@ echo; echo "== full speed: 4 service processes on $(nproc) cores for 2 s, no con
 echo; echo "== evring info $ring"
 "$bin/evring" info "$ring"
 
-echo; echo "== the newest 5 records as JSON (evring tail --json | jq)"
-"$bin/evring" tail "$ring" --json 2>/dev/null | tail -n 5 | jq -c '{type, time, producer, plan_id}'
+echo; echo "== the newest 5 records as JSON (evring tail -n 5 --json | jq)"
+"$bin/evring" tail "$ring" --json -n 5 2>/dev/null | jq -c '{type, time, producer, plan_id}'
 
 echo; echo "== evring unlink $ring"
 "$bin/evring" unlink "$ring"

@@ -7,27 +7,19 @@
 #include "ring_internal.h"
 #include "test_util.h"
 
-static char name[64];
-static struct evr_ring *ring, *ro;
+static struct evr_test_ring fx;
+static struct evr_ring *ring, *ro; /* fx's, by their short names */
 static struct evr_producer *prod;
 
 static void make_ring(uint32_t slots)
 {
-	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
-	o.lanes = 1;
-	o.slots_per_lane = slots;
-	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "lane"), &o, &ring, NULL), 0);
-	cr_assert_eq(evr_producer_open(ring, "lane-test", &prod, NULL), 0);
-	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &ro, NULL), 0);
+	cr_assert_eq(evr_test_ring_open(&fx, "lane", 1, slots, "lane-test"), 0);
+	ring = fx.ring, ro = fx.ro, prod = fx.prod;
 }
 
 static void teardown(void)
 {
-	evr_producer_close(prod);
-	evr_ring_close(ro);
-	evr_ring_close(ring);
-	evr_ring_unlink(name, NULL);
+	evr_test_ring_close(&fx);
 }
 
 static void setup8(void)

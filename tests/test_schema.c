@@ -34,18 +34,11 @@ ParameterizedTestParameters(schema, every_type_round_trips_through_the_ring)
 
 ParameterizedTest(unsigned *type, schema, every_type_round_trips_through_the_ring)
 {
-	char name[64];
-	struct evr_ring_opts o;
-	struct evr_ring *ring, *ro;
-	struct evr_producer *p;
+	struct evr_test_ring fx;
 	struct evr_consumer *c;
-	evr_ring_opts_default(&o);
-	o.lanes = 1;
-	o.slots_per_lane = 16;
-	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "rt"), &o, &ring, NULL), 0);
-	cr_assert_eq(evr_producer_open(ring, "schema-test", &p, NULL), 0);
-	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &ro, NULL), 0);
-	cr_assert_eq(evr_consumer_open(ro, NULL, &c, NULL), 0);
+	cr_assert_eq(evr_test_ring_open(&fx, "rt", 1, 16, "schema-test"), 0);
+	struct evr_producer *p = fx.prod;
+	cr_assert_eq(evr_consumer_open(fx.ro, NULL, &c, NULL), 0);
 
 	struct evr_record in, expect;
 	fill_all_fields(&in, *type);
@@ -77,10 +70,7 @@ ParameterizedTest(unsigned *type, schema, every_type_round_trips_through_the_rin
 		cr_assert(strstr(json, needle), "%s in %s", needle, json);
 	}
 	evr_consumer_close(c);
-	evr_ring_close(ro);
-	evr_producer_close(p);
-	evr_ring_close(ring);
-	evr_ring_unlink(name, NULL);
+	evr_test_ring_close(&fx);
 }
 
 Test(schema, table_has_38_types_in_11_domains_with_unique_names)

@@ -11,8 +11,7 @@
 #define THREADS 4
 
 struct run {
-	char name[64];
-	struct evr_ring *ring, *ro;
+	struct evr_test_ring fx; /* no producer of its own: each thread opens one */
 	uint64_t per_thread;
 	atomic_int producers_done;
 	uint64_t dropped;
@@ -42,7 +41,7 @@ static void *producer_thread(void *arg)
 {
 	uint64_t id = (uint64_t)(uintptr_t)arg;
 	struct evr_producer *p;
-	cr_assert_eq(evr_producer_open(g->ring, "thread", &p, NULL), 0);
+	cr_assert_eq(evr_producer_open(g->fx.ring, "thread", &p, NULL), 0);
 	for (uint64_t n = 0; n < g->per_thread; n++) {
 		struct evr_record r;
 		fill(&r, id, n);
@@ -70,7 +69,7 @@ static int caught_up(struct evr_consumer *c)
 	for (unsigned l = 0; l < evr_consumer_lanes(c); l++) {
 		struct evr_lane_stats s;
 		evr_consumer_lane_stats(c, l, &s);
-		if (s.cursor != evr_ring_lane_head(g->ro, l))
+		if (s.cursor != evr_ring_lane_head(g->fx.ro, l))
 			return 0;
 	}
 	return 1;
@@ -110,14 +109,10 @@ static void run_threads(uint32_t slots, uint64_t per_thread, uint64_t abandon_ns
 	memset(&run, 0, sizeof run);
 	pthread_mutex_init(&run.lock, NULL);
 	g = &run;
-	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
-	o.slots_per_lane = slots;
 	run.per_thread = per_thread;
-	cr_assert_eq(evr_ring_create(evr_test_name(run.name, sizeof run.name, "thr"), &o, &run.ring, NULL), 0);
-	cr_assert_eq(evr_ring_open(run.name, EVR_ROLE_CONSUMER, &run.ro, NULL), 0);
+	cr_assert_eq(evr_test_ring_open(&run.fx, "thr", 0, slots, NULL), 0); /* lanes 0: one per CPU */
 	struct evr_consumer_opts co = {.start = EVR_START_OLDEST, .abandon_timeout_ns = abandon_ns};
-	cr_assert_eq(evr_consumer_open(run.ro, &co, c, NULL), 0);
+	cr_assert_eq(evr_consumer_open(run.fx.ro, &co, c, NULL), 0);
 	pthread_t th[THREADS];
 	for (uintptr_t i = 0; i < THREADS; i++)
 		pthread_create(&th[i], NULL, producer_thread, (void *)i);
@@ -129,9 +124,7 @@ static void run_threads(uint32_t slots, uint64_t per_thread, uint64_t abandon_ns
 static void finish(struct evr_consumer *c)
 {
 	evr_consumer_close(c);
-	evr_ring_close(g->ro);
-	evr_ring_close(g->ring);
-	evr_ring_unlink(g->name, NULL);
+	evr_test_ring_close(&g->fx);
 }
 
 Test(threads, four_producers_and_a_keeping_up_consumer_lose_nothing)

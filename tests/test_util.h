@@ -1,4 +1,6 @@
-/* Helpers shared by the test suites: unique ring names, ring setup/teardown, child reaping. */
+/* Helpers shared by the test suites: unique ring names, the ring fixture (setup/teardown), a
+ * monotonic clock, child reaping. Criterion-free, so that fork-based tests can use it too: the
+ * fixture returns an error code for the caller's cr_assert. */
 #ifndef EVR_TEST_UTIL_H
 #define EVR_TEST_UTIL_H
 
@@ -10,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "test_hooks.h"
 
 /* "/evrt-<tag>-<pid>-<n>": unique per process and call, so parallel tests never collide. */
@@ -20,11 +23,56 @@ static inline const char *evr_test_name(char *buf, size_t len, const char *tag)
 	return buf;
 }
 
+/* The ring most tests need: `lanes` x `slots` under a unique name, a producer registered as
+ * `service` (none when NULL) and the same ring opened read-only, as a consumer process would. */
+struct evr_test_ring {
+	char name[64];
+	struct evr_ring *ring, *ro;
+	struct evr_producer *prod;
+};
+
+/* 0, or the first failing call's error (what was opened is closed again). */
+static inline int evr_test_ring_open(struct evr_test_ring *t, const char *tag, uint32_t lanes, uint32_t slots,
+				     const char *service)
+{
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = lanes;
+	o.slots_per_lane = slots;
+	*t = (struct evr_test_ring){ .ring = NULL };
+	int rc = evr_ring_create(evr_test_name(t->name, sizeof t->name, tag), &o, &t->ring, NULL);
+	if (!rc && service)
+		rc = evr_producer_open(t->ring, service, &t->prod, NULL);
+	if (!rc)
+		rc = evr_ring_open(t->name, EVR_ROLE_CONSUMER, &t->ro, NULL);
+	if (rc && t->ring) {
+		if (t->prod)
+			evr_producer_close(t->prod);
+		evr_ring_close(t->ring);
+		evr_ring_unlink(t->name, NULL);
+		t->ring = NULL;
+	}
+	return rc;
+}
+
+/* Close everything and unlink the ring; a fixture that failed to open is left alone. */
+static inline void evr_test_ring_close(struct evr_test_ring *t)
+{
+	if (!t->ring)
+		return;
+	if (t->prod)
+		evr_producer_close(t->prod);
+	if (t->ro)
+		evr_ring_close(t->ro);
+	evr_ring_close(t->ring);
+	evr_ring_unlink(t->name, NULL);
+	*t = (struct evr_test_ring){ .ring = NULL };
+}
+
+/* The tree's monotonic clock, under the name the fork-based tests know. */
 static inline uint64_t evr_test_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return evr_mono_ns();
 }
 
 /* Kill (if still running) and reap a child; returns its wait status. */

@@ -23,6 +23,8 @@
 
 #include <evring/evring.h>
 
+#include "monotime.h"
+
 #define EVR_BRIDGE_SCHEMA_HDR "Evring-Schema"
 #define EVR_BRIDGE_FORMAT_HDR "Evring-Format" /* "record" (128 raw bytes) or "json" */
 
@@ -32,6 +34,7 @@ struct evr_bridge_opts {
 	const char *stream;         /* default EVENTS */
 	const char *prefix;         /* default evring */
 	const char *cursor_path;    /* outbound: resume file, or NULL */
+	const struct evr_cursor *cursor; /* outbound: its content (loaded before connecting), or NULL */
 	const char *durable;        /* inbound: durable consumer name, or NULL for one derived from --into */
 	bool json;                  /* outbound payload: JSON text instead of the raw record */
 	bool inbound;               /* --from-nats: the stream must exist already */
@@ -70,6 +73,5 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 int evr_bridge_into(const struct evr_bridge_opts *o, struct evr_bridge_conn *conn, struct evr_ring *ring,
 		    struct evr_bridge_stats *st);
 
-uint64_t evr_bridge_now_ns(void); /* CLOCK_MONOTONIC */
 
 #endif

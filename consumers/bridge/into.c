@@ -88,7 +88,7 @@ int evr_bridge_into(const struct evr_bridge_opts *o, struct evr_bridge_conn *con
 	}
 	natsSubscription *sub = NULL;
 	rc = subscribe(o, conn, info.name, &sub);
-	uint64_t t0 = evr_bridge_now_ns(), last_msg = t0;
+	uint64_t t0 = evr_mono_ns(), last_msg = t0;
 	while (!rc && !evr_cli_stop && !(o->count && st->received >= o->count)) {
 		natsMsgList list = { 0 };
 		jsErrCode jerr = 0;
@@ -96,7 +96,7 @@ int evr_bridge_into(const struct evr_bridge_opts *o, struct evr_bridge_conn *con
 		if (o->count && o->count - st->received < (uint64_t)batch)
 			batch = (int)(o->count - st->received);
 		natsStatus s = natsSubscription_Fetch(&list, sub, batch, 200, &jerr);
-		uint64_t now = evr_bridge_now_ns();
+		uint64_t now = evr_mono_ns();
 		if (s != NATS_OK && s != NATS_TIMEOUT && natsConnection_IsClosed(conn->nc)) {
 			evr_cli_error(o->cmd, "fetch: %s", natsStatus_GetText(s));
 			rc = EVR_EXIT_FAIL;
@@ -116,14 +116,14 @@ int evr_bridge_into(const struct evr_bridge_opts *o, struct evr_bridge_conn *con
 		if (list.Count) {
 			if (!st->first_ns)
 				st->first_ns = now;
-			now = evr_bridge_now_ns();
+			now = evr_mono_ns();
 			st->last_ns = last_msg = now;
 		}
 		natsMsgList_Destroy(&list);
 		if (o->idle_exit_ns && now - last_msg >= o->idle_exit_ns)
 			break;
 	}
-	st->elapsed_ns = evr_bridge_now_ns() - t0;
+	st->elapsed_ns = evr_mono_ns() - t0;
 	if (sub) {
 		natsConnection_Flush(conn->nc); /* the last acks must leave before we close */
 		natsSubscription_Destroy(sub);

@@ -112,7 +112,7 @@ static void add_item(struct pub *p, const struct evr_item *it, uint64_t now)
 
 static void complain(struct pub *p, natsMsg *m, const char *data, int len)
 {
-	uint64_t now = evr_bridge_now_ns();
+	uint64_t now = evr_mono_ns();
 	p->st->nacked++;
 	if (p->last_complaint_ns && now - p->last_complaint_ns < 10000000000u)
 		return;
@@ -143,7 +143,7 @@ static void on_ack(struct pub *p, natsMsg *m)
 	}
 	e->state = ENT_DONE;
 	p->st->acked++;
-	p->st->last_ns = evr_bridge_now_ns();
+	p->st->last_ns = evr_mono_ns();
 	/* {"stream":"EVENTS", "seq":7,"duplicate": true}: the server omits the field when false. */
 	const char *dup = memmem(data, (size_t)len, "\"duplicate\"", 11);
 	if (dup && memmem(dup, (size_t)(data + len - dup), "true", 4))
@@ -193,29 +193,30 @@ static void resend_due(struct pub *p, uint64_t now)
 	}
 }
 
-static void save_cursor(struct pub *p)
+/* A cursor that cannot be saved stops the bridge: running on would re-send everything after a
+ * restart while claiming to resume. */
+static int save_cursor(struct pub *p)
 {
 	if (!p->o->cursor_path || !p->dirty)
-		return;
-	int rc = evr_cursor_save(p->o->cursor_path, &p->committed);
-	if (rc < 0)
-		evr_cli_error(p->o->cmd, "saving cursor %s: %s", p->o->cursor_path, evr_strerror(rc));
-	else
-		p->dirty = false;
+		return 0;
+	if (evr_cli_save_cursor(p->o->cmd, p->o->cursor_path, &p->committed))
+		return EVR_EXIT_FAIL;
+	p->dirty = false;
+	return 0;
 }
 
 static int open_consumer(struct pub *p, struct evr_ring *ring, struct evr_consumer **c)
 {
-	struct evr_cursor cur;
+	const struct evr_cursor *cur = p->o->cursor;
 	struct evr_consumer_opts co = { .start = EVR_START_OLDEST };
-	if (p->o->cursor_path && evr_cursor_load(p->o->cursor_path, &cur) == 0) {
-		if (cur.ring_id != p->ring_id) {
+	if (cur) {
+		if (cur->ring_id != p->ring_id) {
 			evr_cli_error(p->o->cmd, "cursor %s belongs to ring id %016" PRIx64 ", not this ring (%016" PRIx64
-				      "); remove it to start from the oldest record", p->o->cursor_path, cur.ring_id, p->ring_id);
+				      "); remove it to start from the oldest record", p->o->cursor_path, cur->ring_id, p->ring_id);
 			return EVR_EXIT_FAIL;
 		}
 		co.start = EVR_START_CURSOR;
-		co.cursor = &cur;
+		co.cursor = cur;
 	}
 	struct evr_err err = { 0 };
 	int rc = evr_consumer_open(ring, &co, c, &err);
@@ -224,7 +225,8 @@ static int open_consumer(struct pub *p, struct evr_ring *ring, struct evr_consum
 		return EVR_EXIT_FAIL;
 	}
 	evr_consumer_cursor(*c, &p->committed);
-	return 0;
+	p->dirty = true; /* saved at once: a path that cannot be written fails now, not at the end */
+	return save_cursor(p);
 }
 
 static int setup(struct pub *p, struct evr_ring *ring, struct evr_consumer **c)
@@ -256,9 +258,9 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 	struct pub p = { .o = o, .conn = conn, .st = st };
 	struct evr_consumer *c = NULL;
 	int rc = setup(&p, ring, &c);
-	uint64_t t0 = evr_bridge_now_ns(), last_item = t0, last_save = t0, last_scan = t0;
+	uint64_t t0 = evr_mono_ns(), last_item = t0, last_save = t0, last_scan = t0;
 	while (!rc && !evr_cli_stop) {
-		uint64_t now = evr_bridge_now_ns();
+		uint64_t now = evr_mono_ns();
 		bool got = false;
 		struct evr_item it;
 		while (p.head - p.tail <= p.mask && !(o->count && st->published >= o->count)) {
@@ -282,7 +284,7 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 			last_scan = now;
 		}
 		if (now - last_save >= o->save_interval_ns) {
-			save_cursor(&p);
+			rc = save_cursor(&p);
 			last_save = now;
 		}
 		bool empty = p.tail == p.head;
@@ -298,12 +300,13 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 			evr_consumer_wait(c, 50000000); /* waiting on producers */
 	}
 	/* Stopping: give acks in flight a moment so the saved cursor is as far as it can be. */
-	for (uint64_t end = evr_bridge_now_ns() + 2000000000u; !rc && p.tail < p.head && evr_bridge_now_ns() < end;) {
+	for (uint64_t end = evr_mono_ns() + 2000000000u; !rc && p.tail < p.head && evr_mono_ns() < end;) {
 		drain_acks(&p, 20);
 		retire(&p);
 	}
-	save_cursor(&p);
-	st->elapsed_ns = evr_bridge_now_ns() - t0;
+	if (!rc)
+		rc = save_cursor(&p);
+	st->elapsed_ns = evr_mono_ns() - t0;
 	if (p.acks)
 		natsSubscription_Destroy(p.acks);
 	if (c)

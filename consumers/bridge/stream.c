@@ -10,13 +10,6 @@
 #include "bridge.h"
 #include "cli.h"
 
-uint64_t evr_bridge_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void evr_bridge_schema_tag(char out[40])
 {
 	snprintf(out, 40, "evring-schema=0x%016" PRIx64, evr_schema_hash());

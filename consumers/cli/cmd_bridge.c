@@ -107,18 +107,19 @@ static int open_into(const struct evr_bridge_opts *o, const char *name, struct e
 	return 0;
 }
 
+/* On stderr, like every command's summary: stdout stays for data. */
 static void summary(const struct evr_bridge_opts *o, const struct evr_bridge_stats *st)
 {
 	double s = (double)st->elapsed_ns / 1e9;
 	/* The rate over the busy span, so idle time before --exit-when-idle does not dilute it. */
 	double busy = st->last_ns > st->first_ns ? (double)(st->last_ns - st->first_ns) / 1e9 : 0;
 	if (o->inbound) {
-		printf("bridge summary: received=%" PRIu64 " emitted=%" PRIu64 " dropped=%" PRIu64 " skipped=%" PRIu64
+		fprintf(stderr, "bridge summary: received=%" PRIu64 " emitted=%" PRIu64 " dropped=%" PRIu64 " skipped=%" PRIu64
 		       " elapsed=%.3fs rate=%.0f msgs/s\n", st->received, st->emitted, st->dropped, st->skipped, s,
 		       busy > 0 ? (double)st->received / busy : 0.0);
 		return;
 	}
-	printf("bridge summary: published=%" PRIu64 " acked=%" PRIu64 " duplicates=%" PRIu64 " retried=%" PRIu64 " nacked=%" PRIu64
+	fprintf(stderr, "bridge summary: published=%" PRIu64 " acked=%" PRIu64 " duplicates=%" PRIu64 " retried=%" PRIu64 " nacked=%" PRIu64
 	       " lost=%" PRIu64 " lost_lapped=%" PRIu64 " lost_abandoned=%" PRIu64 " invalid=%" PRIu64
 	       " elapsed=%.3fs rate=%.0f msgs/s\n", st->published, st->acked, st->duplicates, st->retried, st->nacked,
 	       st->lost_lapped + st->lost_abandoned, st->lost_lapped, st->lost_abandoned, st->invalid, s,
@@ -137,6 +138,11 @@ static int run(int argc, char **argv)
 	int rc = parse(argc, argv, &o, &name);
 	if (rc)
 		return rc;
+	struct evr_cursor cursor;
+	bool found = false;
+	if (o.cursor_path && evr_cli_load_cursor(CMD, o.cursor_path, true, &cursor, &found))
+		return EVR_EXIT_FAIL; /* before connecting: a bad cursor file is refused, never overwritten */
+	o.cursor = found ? &cursor : NULL;
 	struct evr_ring *ring = NULL;
 	rc = o.inbound ? open_into(&o, name, &ring) : evr_cli_open_ring(CMD, name, EVR_ROLE_CONSUMER, &ring);
 	if (rc)

@@ -78,7 +78,11 @@ const struct evr_command evr_cmd_create = {
 		 "                   [--mode 0600] [--clock auto|monotonic|tsc]\n"
 		 "  --lanes N        lanes (default: one per online CPU, rounded up to a power of two)\n"
 		 "  --slots N        slots per lane, a power of two (default 4096; k/M suffixes)\n"
-		 "  --record-size B  slot size, a power of two from 128 to 4096 (default 128)\n"
+		 "  --record-size B  slot size, a power of two from 128 to 4096 (default 128). A record is\n"
+		 "                   128 bytes whatever the slot (it is the wire format; details stay at\n"
+		 "                   most the 128-byte record's room): a larger slot only spaces records\n"
+		 "                   out, costs memory and buys nothing today; it is kept for a wider\n"
+		 "                   record format\n"
 		 "  --producers N    producer table entries (default 256)\n"
 		 "  --mode M         octal permissions of the segment (default 0600)\n"
 		 "  --clock C        timestamp source (default auto: TSC when the kernel trusts it)",

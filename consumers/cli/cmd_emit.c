@@ -79,7 +79,7 @@ static int run(int argc, char **argv)
 	const char *service = "evring-emit";
 	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) { /* flags anywhere; -- ends them */
 		if (c == 's')
 			service = optarg;
 		else if (c == 'j')
@@ -96,8 +96,9 @@ static int run(int argc, char **argv)
 		return rc;
 	struct evr_ring *ring;
 	struct evr_producer *p;
-	if (evr_cli_open_ring("emit", name, EVR_ROLE_PRODUCER, &ring))
-		return EVR_EXIT_FAIL;
+	int open_rc = evr_cli_open_ring("emit", name, EVR_ROLE_PRODUCER, &ring);
+	if (open_rc)
+		return open_rc;
 	struct evr_err err = { 0 };
 	if ((rc = evr_producer_open(ring, service, &p, &err))) {
 		evr_cli_error("emit", "%s", err.msg);
@@ -124,7 +125,7 @@ static int run(int argc, char **argv)
 const struct evr_command evr_cmd_emit = {
 	.name = "emit",
 	.summary = "emit one event (fields as key=value)",
-	.usage = "evring emit [--service NAME] [--json] RING TYPE key=value...\n"
+	.usage = "evring emit RING TYPE key=value... [--service NAME] [--json]\n"
 		 "  every field of TYPE is required (evring schema lists them); correlation_id, plan_id and\n"
 		 "  details are optional. Numbers may be decimal or 0x-hex. Nothing is written unless all\n"
 		 "  fields are valid and fit.\n"

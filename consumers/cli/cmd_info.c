@@ -73,12 +73,14 @@ static void print_text(struct evr_ring *ring, const struct evr_ring_info *in)
 
 static int run(int argc, char **argv)
 {
-	bool json = false;
+	bool json = false, options = true;
 	const char *name = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
+		if (options && !strcmp(argv[i], "--"))
+			options = false;
+		else if (options && !strcmp(argv[i], "--json"))
 			json = true;
-		else if (argv[i][0] == '-')
+		else if (options && argv[i][0] == '-')
 			return evr_cli_usage_error("info", "unknown option '%s'", argv[i]);
 		else if (name)
 			return evr_cli_usage_error("info", "expects one ring NAME");
@@ -88,8 +90,9 @@ static int run(int argc, char **argv)
 	if (!name)
 		return evr_cli_usage_error("info", "expects one ring NAME");
 	struct evr_ring *ring;
-	if (evr_cli_open_ring("info", name, EVR_ROLE_CONSUMER, &ring))
-		return EVR_EXIT_FAIL;
+	int open_rc = evr_cli_open_ring("info", name, EVR_ROLE_CONSUMER, &ring);
+	if (open_rc)
+		return open_rc;
 	struct evr_ring_info in;
 	evr_ring_get_info(ring, &in);
 	if (json)

@@ -3,13 +3,20 @@
  * One thread, no library: a listening socket and poll(). Between requests it keeps consuming the
  * ring (sleeping in evr_consumer_wait for at most 20 ms), so the counters are current when
  * Prometheus scrapes and a scrape is answered within 20 ms plus the time to catch up. Each
- * connection gets one response and is closed (HTTP/1.1, Connection: close). */
+ * connection gets one response and is closed (HTTP/1.1, Connection: close).
+ *
+ * The consumer starts at the latest record: its counters are this process's, and start at 0 like
+ * any Prometheus counter after a restart (increase() reads the drop as a reset). Starting from the
+ * oldest record instead would count the retained records again at every restart. The ring's own
+ * totals since its creation (lane positions claimed, each producer's emitted and dropped) are
+ * counters too. Every sample carries a ring label, so one Prometheus can scrape several rings. */
 #define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jemalloc/jemalloc.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -63,10 +70,10 @@ static void body_free(struct body *b)
 }
 
 /* A label value as the exposition format wants it: backslash, quote and newline escaped. */
-static const char *label(const char *v, char out[2 * EVR_SERVICE_NAME_MAX])
+static const char *label(const char *v, char *out, size_t size)
 {
 	size_t o = 0;
-	for (; *v && o + 2 < 2 * EVR_SERVICE_NAME_MAX; v++) {
+	for (; *v && o + 3 < size; v++) {
 		if (*v == '\\' || *v == '"' || *v == '\n')
 			out[o++] = '\\';
 		out[o++] = *v == '\n' ? 'n' : *v;
@@ -75,13 +82,18 @@ static const char *label(const char *v, char out[2 * EVR_SERVICE_NAME_MAX])
 	return out;
 }
 
+/* The ring="NAME" label every sample starts with. */
+struct labels {
+	char ring[2 * EVR_NAME_MAX + 16];
+};
+
 enum producer_field { PRODUCER_EMITTED, PRODUCER_DROPPED, PRODUCER_ALIVE };
 
 /* One metric family over the producer table. The exposition format wants the
  * samples of a family together, so each family reads the table on its own; a producer that
  * registers meanwhile shows up in the next scrape's earlier families. */
-static void producer_family(const struct evr_agg *a, struct body *b, enum producer_field f, const char *metric,
-			    const char *type, const char *help)
+static void producer_family(const struct evr_agg *a, const struct labels *lb, struct body *b,
+			    enum producer_field f, const char *metric, const char *type, const char *help)
 {
 	char svc[2 * EVR_SERVICE_NAME_MAX];
 	put(b, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
@@ -92,39 +104,41 @@ static void producer_family(const struct evr_agg *a, struct body *b, enum produc
 		uint64_t v = f == PRODUCER_EMITTED ? pi.emitted
 			   : f == PRODUCER_DROPPED ? pi.dropped
 						   : (uint64_t)(pi.state == EVR_PRODUCER_LIVE && pi.alive);
-		put(b, "%s{producer=\"%u\",service=\"%s\"} %" PRIu64 "\n", metric, i, label(pi.service, svc), v);
+		put(b, "%s{%s,producer=\"%u\",service=\"%s\"} %" PRIu64 "\n", metric, lb->ring, i,
+		    label(pi.service, svc, sizeof svc), v);
 	}
 }
 
-static void exposition(const struct evr_agg *a, struct body *b)
+static void exposition(const struct evr_agg *a, const struct labels *lb, struct body *b)
 {
 	const struct evr_counts *n = &a->now;
-	put(b, "# HELP evring_events_total Records consumed from the ring, by event type.\n"
+	const char *r = lb->ring;
+	put(b, "# HELP evring_events_total Records this server consumed since it started, by event type.\n"
 	       "# TYPE evring_events_total counter\n");
 	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++)
-		put(b, "evring_events_total{type=\"%s\",domain=\"%s\"} %" PRIu64 "\n", evr_type_name(t),
+		put(b, "evring_events_total{%s,type=\"%s\",domain=\"%s\"} %" PRIu64 "\n", r, evr_type_name(t),
 		    evr_domain_name(evr_events[t].domain), n->by_type[t]);
-	producer_family(a, b, PRODUCER_EMITTED, "evring_producer_emitted_total", "counter",
+	producer_family(a, lb, b, PRODUCER_EMITTED, "evring_producer_emitted_total", "counter",
 			"Records published by each producer (the ring's own counter).");
-	producer_family(a, b, PRODUCER_DROPPED, "evring_producer_dropped_total", "counter",
+	producer_family(a, lb, b, PRODUCER_DROPPED, "evring_producer_dropped_total", "counter",
 			"Records each producer dropped (slot held by a stalled writer).");
-	producer_family(a, b, PRODUCER_ALIVE, "evring_producer_alive", "gauge",
+	producer_family(a, lb, b, PRODUCER_ALIVE, "evring_producer_alive", "gauge",
 			"1 while the producer is registered and its process runs.");
-	put(b, "# HELP evring_consumer_lost_total Positions this consumer lost, by reason.\n"
+	put(b, "# HELP evring_consumer_lost_total Positions this server lost since it started, by reason.\n"
 	       "# TYPE evring_consumer_lost_total counter\n"
-	       "evring_consumer_lost_total{reason=\"lapped\"} %" PRIu64 "\n"
-	       "evring_consumer_lost_total{reason=\"abandoned\"} %" PRIu64 "\n"
+	       "evring_consumer_lost_total{%s,reason=\"lapped\"} %" PRIu64 "\n"
+	       "evring_consumer_lost_total{%s,reason=\"abandoned\"} %" PRIu64 "\n"
 	       "# HELP evring_consumer_invalid_total Records that failed validation.\n"
 	       "# TYPE evring_consumer_invalid_total counter\n"
-	       "evring_consumer_invalid_total %" PRIu64 "\n"
+	       "evring_consumer_invalid_total{%s} %" PRIu64 "\n"
 	       "# HELP evring_consumer_lag Records published but not yet consumed.\n"
 	       "# TYPE evring_consumer_lag gauge\n"
-	       "evring_consumer_lag %" PRIu64 "\n"
-	       "# HELP evring_lane_head Positions claimed in each lane since the ring was created.\n"
-	       "# TYPE evring_lane_head gauge\n",
-	    n->lost_lapped, n->lost_abandoned, n->invalid, evr_agg_lag(a));
+	       "evring_consumer_lag{%s} %" PRIu64 "\n"
+	       "# HELP evring_lane_claimed_total Positions claimed in each lane since the ring was created.\n"
+	       "# TYPE evring_lane_claimed_total counter\n",
+	    r, n->lost_lapped, r, n->lost_abandoned, r, n->invalid, r, evr_agg_lag(a));
 	for (unsigned l = 0; l < a->lanes; l++)
-		put(b, "evring_lane_head{lane=\"%u\"} %" PRIu64 "\n", l, evr_ring_lane_head(a->ring, l));
+		put(b, "evring_lane_claimed_total{%s,lane=\"%u\"} %" PRIu64 "\n", r, l, evr_ring_lane_head(a->ring, l));
 }
 
 /* MSG_NOSIGNAL: a client that resets the connection must cost an EPIPE, not the server's life. */
@@ -155,7 +169,7 @@ static void respond(int fd, const char *status, const char *type, const char *bo
 }
 
 /* Read one request head and answer it; returns true when it was a served GET /metrics. */
-static bool serve(int fd, struct evr_agg *a)
+static bool serve(int fd, struct evr_agg *a, const struct labels *lb)
 {
 	char req[REQUEST_MAX + 1];
 	size_t got = 0;
@@ -164,9 +178,9 @@ static bool serve(int fd, struct evr_agg *a)
 	struct timeval send_limit = { .tv_sec = 2 };
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
 	/* A client gets 2 s in all to send its head: dripping a byte at a time does not extend it. */
-	uint64_t deadline = evr_agg_mono_ns() + 2000000000u;
+	uint64_t deadline = evr_mono_ns() + 2000000000u;
 	while (got < REQUEST_MAX) {
-		uint64_t now = evr_agg_mono_ns();
+		uint64_t now = evr_mono_ns();
 		if (now >= deadline || poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1) <= 0)
 			break;
 		ssize_t n = read(fd, req + got, REQUEST_MAX - got);
@@ -197,35 +211,67 @@ static bool serve(int fd, struct evr_agg *a)
 	}
 	evr_agg_catch_up(a); /* as current as the ring is at the request, and bounded */
 	struct body b = { 0 };
-	exposition(a, &b);
+	exposition(a, lb, &b);
 	respond(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", b.buf, b.len, !strcmp(method, "HEAD"));
 	body_free(&b);
 	return true;
 }
 
+/* HOST:PORT, [IPV6]:PORT or :PORT (the first wildcard address getaddrinfo gives: 0.0.0.0). HOST may be a name (localhost). Address
+ * errors are usage errors (2); a socket that cannot be bound is a runtime failure (1). */
 static int listen_on(const char *spec, int *out, char where[80])
 {
-	char host[64];
+	char host[256];
 	const char *colon = strrchr(spec, ':');
 	uint64_t port;
 	if (!colon || (size_t)(colon - spec) >= sizeof host || evr_cli_parse_u64(colon + 1, false, &port) || port > 65535)
 		return evr_cli_usage_error("metrics", "--listen: '%s' is not ADDRESS:PORT", spec);
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = 0;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-		return evr_cli_usage_error("metrics", "--listen: '%s' is not an IPv4 address", host);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 16)) {
-		evr_cli_error("metrics", "cannot listen on %s: %s", spec, strerror(errno));
-		if (fd >= 0)
+	size_t hl = (size_t)(colon - spec);
+	memcpy(host, spec, hl);
+	host[hl] = 0;
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* [::1] */
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = 0;
+	}
+	/* Digits and dots only is meant as an IPv4 address: never ask a resolver about 300.1.1.1. */
+	bool dotted = *host && strspn(host, "0123456789.") == strlen(host);
+	char service[8];
+	snprintf(service, sizeof service, "%u", (unsigned)port);
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV | (dotted ? AI_NUMERICHOST : 0) };
+	struct addrinfo *res;
+	int gai = getaddrinfo(*host ? host : NULL, service, &hints, &res);
+	if (gai)
+		return evr_cli_usage_error("metrics", "--listen: '%s' is not an address: %s", host, gai_strerror(gai));
+	int fd = -1, err = 0;
+	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		int one = 1, zero = 0;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (ai->ai_family == AF_INET6 && !*host) /* ":PORT": IPv4 too, through the same socket */
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 16)) {
+			err = errno;
 			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		evr_cli_error("metrics", "cannot listen on %s: %s", spec, strerror(err));
 		return EVR_EXIT_FAIL;
 	}
+	struct sockaddr_storage sa;
 	socklen_t len = sizeof sa;
+	char num[INET6_ADDRSTRLEN] = "?", pnum[8] = "?";
 	getsockname(fd, (struct sockaddr *)&sa, &len);
-	snprintf(where, 80, "%s:%u", host, ntohs(sa.sin_port)); /* port 0 became a real one */
+	getnameinfo((struct sockaddr *)&sa, len, num, sizeof num, pnum, sizeof pnum, NI_NUMERICHOST | NI_NUMERICSERV);
+	/* the address really bound, and port 0 become a real one */
+	snprintf(where, 80, sa.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", num, pnum);
 	*out = fd;
 	return 0;
 }
@@ -249,28 +295,18 @@ static int run(int argc, char **argv)
 	char where[80];
 	if ((rc = listen_on(listen_spec, &lfd, where))) /* address errors come before ring errors */
 		return rc;
-	struct evr_ring *ring;
-	struct evr_consumer *cons;
+	/* From the latest record: see the top of this file. */
 	struct evr_agg a;
-	struct evr_err err = { 0 };
-	if (evr_cli_open_ring("metrics", argv[optind], EVR_ROLE_CONSUMER, &ring)) {
+	if ((rc = evr_cli_open_agg("metrics", argv[optind], EVR_START_LATEST, &a))) {
 		close(lfd);
-		return EVR_EXIT_FAIL;
+		return rc;
 	}
-	/* From the oldest record: the counters cover what the ring still holds when we start. */
-	if (evr_consumer_open(ring, NULL, &cons, &err)) {
-		evr_cli_error("metrics", "%s", err.msg);
-		close(lfd);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
-	}
-	if (evr_agg_init(&a, ring, cons)) {
-		evr_cli_error("metrics", "out of memory");
-		close(lfd);
-		evr_consumer_close(cons);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
-	}
+	struct evr_consumer *cons = a.consumer;
+	struct labels lb;
+	struct evr_ring_info info;
+	evr_ring_get_info(a.ring, &info);
+	char esc[2 * EVR_NAME_MAX + 4]; /* names are [A-Za-z0-9._-]: escaping is only a precaution */
+	snprintf(lb.ring, sizeof lb.ring, "ring=\"%s\"", label(info.name, esc, sizeof esc));
 	/* Printed once the consumer is open: whoever waits for this line can rely on what follows. */
 	printf("evring metrics: serving http://%s/metrics\n", where);
 	fflush(stdout);
@@ -284,7 +320,7 @@ static int run(int argc, char **argv)
 		if (poll(&pfd, 1, 0) > 0) {
 			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0) {
-				bool served = serve(fd, &a);
+				bool served = serve(fd, &a, &lb);
 				close(fd);
 				if (served && once)
 					break;
@@ -300,9 +336,7 @@ static int run(int argc, char **argv)
 			evr_consumer_wait(cons, IDLE_WAIT_NS);
 	}
 	close(lfd);
-	evr_agg_free(&a);
-	evr_consumer_close(cons);
-	evr_ring_close(ring);
+	evr_cli_close_agg(&a);
 	return rc;
 }
 
@@ -310,6 +344,10 @@ const struct evr_command evr_cmd_metrics = {
 	.name = "metrics",
 	.summary = "serve Prometheus metrics of a ring on http://ADDRESS:PORT/metrics",
 	.usage = "evring metrics NAME [--listen 127.0.0.1:9464] [--once]\n"
-		 "  Port 0 picks a free port (printed on the first line). --once exits after one scrape.",
+		 "  --listen HOST:PORT, [IPV6]:PORT or :PORT (every IPv4 address); HOST may be a name.\n"
+		 "  Port 0 picks a free port (printed on the first line). --once exits after one scrape.\n"
+		 "  Counts start at 0 when the server starts (from the latest record), like any Prometheus\n"
+		 "  counter after a restart; evring_lane_claimed_total and the producer counters are the\n"
+		 "  ring's own totals since its creation. Every sample has a ring=\"NAME\" label.",
 	.run = run,
 };

@@ -1,15 +1,21 @@
 /* evring reclaim: release the producer entries and mid-write slots of dead producers. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
 static int run(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--")) { /* reclaim -- NAME */
+		argv[1] = argv[2];
+		argc = 2;
+	}
 	if (argc != 2 || argv[1][0] == '-')
 		return evr_cli_usage_error("reclaim", "expects one ring NAME");
 	struct evr_ring *ring;
-	if (evr_cli_open_ring("reclaim", argv[1], EVR_ROLE_PRODUCER, &ring))
-		return EVR_EXIT_FAIL;
+	int open_rc = evr_cli_open_ring("reclaim", argv[1], EVR_ROLE_PRODUCER, &ring);
+	if (open_rc)
+		return open_rc;
 	struct evr_reclaim_report rep = { 0 };
 	int rc = evr_ring_reclaim(ring, &rep);
 	evr_ring_close(ring);

@@ -4,16 +4,26 @@
  * recorder was killed mid-write) is read up to its last complete block with a note, exit 0. A block
  * that fails its checksum costs only itself: the reader resynchronises on the next block that
  * verifies, says on stderr which bytes and blocks it skipped, reads on to the end, counts the
- * unreadable blocks in the summary and exits 1. */
+ * unreadable blocks in the summary and exits 1.
+ *
+ * Filters are tail's (filter.h). Records pass through a reorder window (lib/reorder.h), so the
+ * lanes, recorded as they were consumed, come out merged by timestamp; a loss or invalid line
+ * flushes the window, so it stays where it was. -n N keeps the newest N records of the whole
+ * replay (losses then only in the totals). --raw writes the records as recorded: no reordering. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "filter.h"
 #include "format.h"
 #include "recordlog.h"
+#include "reorder.h"
+
+#define REORDER_WINDOW 4096 /* records; the recorder's lanes are interleaved far less than this */
 
 enum replay_out { OUT_TEXT, OUT_JSON, OUT_RAW, OUT_RING };
 
@@ -24,10 +34,59 @@ struct replay {
 	uint64_t unreadable_blocks, unreadable_bytes; /* skipped around damage; to_end skips count 1+ */
 	bool unknown_blocks;                          /* a skip to the end: at least one block lost */
 	uint64_t damaged_headers;                     /* read anyway (evr_log_reader_open_salvage) */
+	struct evr_filter filter;
+	struct evr_reorder window;
+	bool summary;
+	uint64_t limit, shown, by_type[EVR_EVENT_COUNT];
+	struct evr_record *last; /* -n N: the newest N shown records, a circular buffer */
 };
 
-static void loss_line(const struct replay *rp, uint64_t n, const char *why)
+/* A record that passed the filters, in time order: out now, or kept among the newest N. */
+static void deliver(struct replay *rp, struct evr_record *rec)
 {
+	char buf[1024];
+	if (rp->limit) {
+		rp->last[rp->shown++ % rp->limit] = *rec;
+		return;
+	}
+	rp->shown++;
+	if (rec->type < EVR_EVENT_COUNT) /* --raw passes invalid records on as recorded */
+		rp->by_type[rec->type]++;
+	if (rp->out == OUT_RING) {
+		rec->flags |= EVR_REC_REPLAYED;
+		if (evr_emit(rp->p, rec))
+			rp->dropped++;
+	} else if (rp->out == OUT_RAW) {
+		fwrite(rec, sizeof *rec, 1, stdout);
+	} else if ((rp->out == OUT_JSON ? evr_record_to_json(rec, buf, sizeof buf)
+					: evr_format_line(rec, buf, sizeof buf)) > 0) {
+		puts(buf);
+	}
+}
+
+/* Out of the reorder window, in time order: everything (flush) or nothing more. */
+static void drain(struct replay *rp)
+{
+	struct evr_record rec;
+	while (evr_reorder_pop(&rp->window, &rec))
+		deliver(rp, &rec);
+}
+
+/* -n N, at the end: the newest N, oldest first. */
+static void deliver_last(struct replay *rp)
+{
+	uint64_t n = rp->shown < rp->limit ? rp->shown : rp->limit, first = rp->shown - n, limit = rp->limit;
+	rp->limit = 0;
+	rp->shown = 0;
+	for (uint64_t i = first; i < first + n; i++)
+		deliver(rp, &rp->last[i % limit]);
+}
+
+static void loss_line(struct replay *rp, uint64_t n, const char *why)
+{
+	if (rp->limit)
+		return;
+	drain(rp);
 	if (rp->out == OUT_JSON)
 		printf("{\"lost\":%" PRIu64 ",\"reason\":\"%s\"}\n", n, why);
 	else if (rp->out == OUT_TEXT)
@@ -40,19 +99,19 @@ static int one_record(struct replay *rp, const unsigned char *raw)
 	memcpy(&rec, raw, sizeof rec);
 	char buf[1024];
 	if (rp->out == OUT_RAW) {
-		fwrite(&rec, sizeof rec, 1, stdout);
+		if (evr_record_validate(&rec, NULL, 0) || evr_filter_match(&rp->filter, &rec))
+			deliver(rp, &rec); /* as recorded: an invalid record too, and no reordering */
 	} else if (evr_record_validate(&rec, buf, sizeof buf)) {
 		rp->invalid++;
-		if (rp->out != OUT_RING)
+		if (rp->out != OUT_RING && !rp->limit) {
+			drain(rp);
 			printf(rp->out == OUT_JSON ? "{\"invalid\":true,\"reason\":\"%s\"}\n" : "-- invalid record: %s\n", buf);
+		}
 		return 0;
-	} else if (rp->out == OUT_RING) {
-		rec.flags |= EVR_REC_REPLAYED;
-		if (evr_emit(rp->p, &rec))
-			rp->dropped++;
-	} else if ((rp->out == OUT_JSON ? evr_record_to_json(&rec, buf, sizeof buf)
-					: evr_format_line(&rec, buf, sizeof buf)) > 0) {
-		puts(buf);
+	} else if (evr_filter_match(&rp->filter, &rec)) {
+		struct evr_record out;
+		if (evr_reorder_push(&rp->window, &rec, &out))
+			deliver(rp, &out);
 	}
 	rp->records++;
 	return 0;
@@ -127,6 +186,7 @@ static int replay_file(struct replay *rp, const char *path)
 		skipped(rp, path, err, &r);
 	}
 	evr_log_reader_close(&r);
+	drain(rp); /* a file's records come out before the next file's */
 	if (rc == -ENODATA) {
 		fflush(stdout);
 		fprintf(stderr, "evring replay: %s: %s\n", path, err);
@@ -138,19 +198,33 @@ static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' }, { "raw", no_argument, NULL, 'r' },
-		{ "into", required_argument, NULL, 'i' }, { NULL, 0, NULL, 0 },
+		{ "into", required_argument, NULL, 'i' }, { "lines", required_argument, NULL, 'n' },
+		{ "summary", no_argument, NULL, 's' }, EVR_FILTER_LONGOPTS, { NULL, 0, NULL, 0 },
 	};
 	struct replay rp = { .out = OUT_TEXT };
 	const char *into = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'j') rp.out = OUT_JSON;
+	int c, frc;
+	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
+		if ((frc = evr_filter_option("replay", &rp.filter, c, optarg)) >= 0) {
+			if (frc)
+				return frc;
+		} else if (c == 'n') {
+			if (evr_cli_parse_u64(optarg, false, &rp.limit) || !rp.limit || rp.limit > (1u << 24))
+				return evr_cli_usage_error("replay", "-n/--lines: '%s' is not a number from 1 to 16M", optarg);
+		} else if (c == 's') rp.summary = true;
+		else if (c == 'j') rp.out = OUT_JSON;
 		else if (c == 'r') rp.out = OUT_RAW;
 		else if (c == 'i') { rp.out = OUT_RING; into = optarg; }
 		else return evr_cli_usage_error("replay", "bad option");
 	}
 	if (optind >= argc)
 		return evr_cli_usage_error("replay", "expects one or more log FILEs");
+	if (evr_reorder_init(&rp.window, rp.out == OUT_RAW ? 1 : REORDER_WINDOW) ||
+	    (rp.limit && !(rp.last = malloc(rp.limit * sizeof *rp.last)))) {
+		evr_cli_error("replay", "out of memory");
+		evr_reorder_free(&rp.window);
+		return EVR_EXIT_FAIL;
+	}
 	struct evr_ring *ring = NULL;
 	if (into) {
 		struct evr_err err = { 0 };
@@ -166,6 +240,12 @@ static int run(int argc, char **argv)
 	for (int i = optind; i < argc; i++) /* every file, even after a damaged one: lose nothing readable */
 		if (replay_file(&rp, argv[i]) != EVR_EXIT_OK)
 			rc = EVR_EXIT_FAIL;
+	if (rp.limit)
+		deliver_last(&rp);
+	if (rp.summary)
+		evr_cli_print_type_counts(rp.by_type, rp.shown);
+	evr_reorder_free(&rp.window);
+	free(rp.last);
 	fflush(stdout);
 	char unreadable[192] = "";
 	int at = 0;
@@ -191,11 +271,16 @@ static int run(int argc, char **argv)
 const struct evr_command evr_cmd_replay = {
 	.name = "replay",
 	.summary = "read record logs back (text, JSON, raw) or re-emit them into a ring",
-	.usage = "evring replay FILE... [--json | --raw | --into NAME]\n"
+	.usage = "evring replay FILE... [--json | --raw | --into NAME] [-n|--lines N] [--summary]\n"
+		 "                     " EVR_FILTER_USAGE "\n"
 		 "  FILEs are read in the order given (rotated logs: FILE.1 FILE.2 ... FILE). --raw writes the\n"
 		 "  128-byte records as recorded. --into re-emits into a ring, flagged replayed (the ring\n"
 		 "  stamps its own time; the recorded time is lost). A log cut short by a crash is read up\n"
 		 "  to its last complete block (exit 0). A damaged block is skipped: replay reads on from the\n"
-		 "  next block that verifies, reports the skipped bytes and blocks, and exits 1 at the end.",
+		 "  next block that verifies, reports the skipped bytes and blocks, and exits 1 at the end.\n"
+		 "  Records come out merged by timestamp across lanes (within a window of 4096 records;\n"
+		 "  --raw keeps the recorded order). -n N: the newest N records that pass the filters\n"
+		 "  (then losses are only in the totals); --summary: a table of records per type.\n"
+		 EVR_FILTER_HELP,
 	.run = run,
 };

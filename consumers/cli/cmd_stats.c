@@ -45,7 +45,7 @@ static void json_string(const char *v)
 static void json_report(const struct evr_agg *a, bool rates)
 {
 	const struct evr_counts *n = &a->now, *p = &a->prev;
-	double secs = (double)(evr_agg_mono_ns() - p->at_ns) / 1e9;
+	double secs = (double)(evr_mono_ns() - p->at_ns) / 1e9;
 	printf("{\"interval_s\":%.3f,\"records\":%" PRIu64 ",\"rate\":%.1f,\"invalid\":%" PRIu64
 	       ",\"lost_lapped\":%" PRIu64 ",\"lost_abandoned\":%" PRIu64 ",\"lag\":%" PRIu64 ",\"types\":{",
 	       rates ? secs : 0.0, n->records - p->records, RATE(records), n->invalid - p->invalid, n->lost_lapped - p->lost_lapped,
@@ -133,7 +133,7 @@ static void text_report(const struct evr_agg *a, bool rates)
 static int parse(int argc, char **argv, struct stats_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "interval", required_argument, NULL, 'i' }, { "count", required_argument, NULL, 'n' },
+		{ "interval", required_argument, NULL, 'i' }, { "reports", required_argument, NULL, 'n' },
 		{ "from", required_argument, NULL, 'f' },     { "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -146,7 +146,7 @@ static int parse(int argc, char **argv, struct stats_opts *o)
 			break;
 		case 'n':
 			if (evr_cli_parse_u64(optarg, false, &o->count) || !o->count)
-				return evr_cli_usage_error("stats", "--count: '%s' is not a positive number", optarg);
+				return evr_cli_usage_error("stats", "--reports: '%s' is not a positive number", optarg);
 			break;
 		case 'f':
 			if (strcmp(optarg, "oldest") && strcmp(optarg, "latest"))
@@ -154,7 +154,10 @@ static int parse(int argc, char **argv, struct stats_opts *o)
 			o->from = optarg;
 			break;
 		case 'j': o->json = true; break;
-		default: return evr_cli_usage_error("stats", "bad option");
+		default:
+			if (!strcmp(argv[optind - 1], "--count")) /* --count is "stop after N records" elsewhere */
+				return evr_cli_usage_error("stats", "the number of reports is --reports N");
+			return evr_cli_usage_error("stats", "bad option");
 		}
 	}
 	if (optind != argc - 1)
@@ -168,15 +171,15 @@ static int parse(int argc, char **argv, struct stats_opts *o)
 static int follow(struct evr_agg *a, const struct stats_opts *o)
 {
 	for (uint64_t reports = 0; !evr_cli_stop && (!o->count || reports < o->count); reports++) {
-		uint64_t start = evr_agg_mono_ns(), end = start + o->interval_ns;
-		while (!evr_cli_stop && evr_agg_mono_ns() < end) {
+		uint64_t start = evr_mono_ns(), end = start + o->interval_ns;
+		while (!evr_cli_stop && evr_mono_ns() < end) {
 			int n = evr_agg_drain(a, 1u << 20);
 			if (n < 0) {
 				evr_cli_ring_unreadable("stats", a->ring, n);
 				return EVR_EXIT_FAIL;
 			}
 			if (n == 0) {
-				uint64_t now = evr_agg_mono_ns();
+				uint64_t now = evr_mono_ns();
 				evr_consumer_wait(a->consumer, now < end ? (int64_t)(end - now) : 0);
 			}
 		}
@@ -188,11 +191,12 @@ static int follow(struct evr_agg *a, const struct stats_opts *o)
 			clock_gettime(CLOCK_REALTIME, &ts);
 			evr_cli_format_time((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, when);
 			/* a stop signal ends the last window early: say how long it really was */
-			printf("== %s, last %.2f s: ", when, (double)(evr_agg_mono_ns() - start) / 1e9);
+			printf("== %s, last %.2f s: ", when, (double)(evr_mono_ns() - start) / 1e9);
 			text_report(a, true);
 			printf("\n");
 		}
-		fflush(stdout);
+		if (!evr_cli_flush_before_wait())
+			break; /* the reader went away */
 		evr_agg_snapshot(a);
 	}
 	return EVR_EXIT_OK;
@@ -204,24 +208,9 @@ static int run(int argc, char **argv)
 	int rc = parse(argc, argv, &o);
 	if (rc)
 		return rc;
-	struct evr_ring *ring;
-	if (evr_cli_open_ring("stats", o.name, EVR_ROLE_CONSUMER, &ring))
-		return EVR_EXIT_FAIL;
-	struct evr_consumer *c;
-	struct evr_err err = { 0 };
-	struct evr_consumer_opts co = { .start = strcmp(o.from, "latest") ? EVR_START_OLDEST : EVR_START_LATEST };
 	struct evr_agg a;
-	if (evr_consumer_open(ring, &co, &c, &err)) {
-		evr_cli_error("stats", "%s", err.msg);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
-	}
-	if (evr_agg_init(&a, ring, c)) {
-		evr_cli_error("stats", "out of memory");
-		evr_consumer_close(c);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
-	}
+	if ((rc = evr_cli_open_agg("stats", o.name, strcmp(o.from, "latest") ? EVR_START_OLDEST : EVR_START_LATEST, &a)))
+		return rc;
 	evr_cli_handle_stop_signals();
 	if (o.interval_ns) {
 		rc = follow(&a, &o);
@@ -236,16 +225,14 @@ static int run(int argc, char **argv)
 			text_report(&a, false);
 		}
 	}
-	evr_agg_free(&a);
-	evr_consumer_close(c);
-	evr_ring_close(ring);
+	evr_cli_close_agg(&a);
 	return rc;
 }
 
 const struct evr_command evr_cmd_stats = {
 	.name = "stats",
 	.summary = "counts and rates per type, domain and producer; lag and losses",
-	.usage = "evring stats NAME [--interval S [--count N]] [--from oldest|latest] [--json]\n"
+	.usage = "evring stats NAME [--interval S [--reports N]] [--from oldest|latest] [--json]\n"
 		 "  without --interval: read what the ring holds (from the oldest record) and print counts;\n"
 		 "  with --interval S: follow the ring (from the latest record) and print each interval's\n"
 		 "  rates, N times or until ^C. --json: one JSON object per report.",

@@ -90,31 +90,16 @@ static int run(int argc, char **argv)
 		evr_cli_error("top", "needs a terminal; for a log or a pipe use: evring stats %s --interval 1", argv[optind]);
 		return EVR_EXIT_USAGE;
 	}
-	struct evr_ring *ring;
-	if (evr_cli_open_ring("top", argv[optind], EVR_ROLE_CONSUMER, &ring))
-		return EVR_EXIT_FAIL;
-	struct evr_consumer *cons;
 	struct evr_agg a;
-	struct evr_err err = { 0 };
-	struct evr_consumer_opts co = { .start = EVR_START_LATEST };
-	if (evr_consumer_open(ring, &co, &cons, &err)) {
-		evr_cli_error("top", "%s", err.msg);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
-	}
-	if (evr_agg_init(&a, ring, cons)) {
-		evr_cli_error("top", "out of memory");
-		evr_consumer_close(cons);
-		evr_ring_close(ring);
-		return EVR_EXIT_FAIL;
-	}
+	int rc = evr_cli_open_agg("top", argv[optind], EVR_START_LATEST, &a);
+	if (rc)
+		return rc;
+	struct evr_consumer *cons = a.consumer;
 	/* newterm, not initscr: an unknown TERM is an error message here, not an exit inside curses. */
 	SCREEN *screen = newterm(NULL, stdout, stdin);
 	if (!screen) {
 		evr_cli_error("top", "cannot drive terminal type '%s' (set TERM)", getenv("TERM") ? getenv("TERM") : "");
-		evr_agg_free(&a);
-		evr_consumer_close(cons);
-		evr_ring_close(ring);
+		evr_cli_close_agg(&a);
 		return EVR_EXIT_FAIL;
 	}
 	evr_cli_handle_stop_signals();
@@ -124,8 +109,8 @@ static int run(int argc, char **argv)
 	/* getch() never blocks: we sleep on the ring instead (at most 20 ms), so a burst of records
 	 * wakes us before it can lap us, and a key waits at most 20 ms while the ring is quiet. */
 	timeout(0);
-	uint64_t next = evr_agg_mono_ns() + interval_ns;
-	int rc = EVR_EXIT_OK;
+	uint64_t next = evr_mono_ns() + interval_ns;
+	rc = EVR_EXIT_OK;
 	draw(&a, argv[optind], (double)interval_ns / 1e9);
 	while (!evr_cli_stop) {
 		int key = getch();
@@ -136,10 +121,10 @@ static int run(int argc, char **argv)
 		if (rc == 0)
 			evr_consumer_wait(cons, 20000000);
 		rc = EVR_EXIT_OK;
-		if (evr_agg_mono_ns() >= next) {
+		if (evr_mono_ns() >= next) {
 			draw(&a, argv[optind], (double)interval_ns / 1e9);
 			evr_agg_snapshot(&a);
-			next = evr_agg_mono_ns() + interval_ns; /* after a ^Z, no burst of catch-up redraws */
+			next = evr_mono_ns() + interval_ns; /* after a ^Z, no burst of catch-up redraws */
 		}
 	}
 	endwin();
@@ -148,9 +133,7 @@ static int run(int argc, char **argv)
 		evr_cli_ring_unreadable("top", a.ring, rc);
 		rc = EVR_EXIT_FAIL;
 	}
-	evr_agg_free(&a);
-	evr_consumer_close(cons);
-	evr_ring_close(ring);
+	evr_cli_close_agg(&a);
 	return rc;
 }
 

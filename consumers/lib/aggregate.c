@@ -7,13 +7,6 @@
 
 #include "aggregate.h"
 
-uint64_t evr_agg_mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int evr_agg_init(struct evr_agg *a, struct evr_ring *ring, struct evr_consumer *c)
 {
 	struct evr_ring_info info;
@@ -29,7 +22,7 @@ int evr_agg_init(struct evr_agg *a, struct evr_ring *ring, struct evr_consumer *
 		evr_agg_free(a);
 		return -ENOMEM;
 	}
-	a->now.at_ns = a->prev.at_ns = evr_agg_mono_ns();
+	a->now.at_ns = a->prev.at_ns = evr_mono_ns();
 	return 0;
 }
 
@@ -105,7 +98,7 @@ uint64_t evr_agg_lag(const struct evr_agg *a)
 void evr_agg_snapshot(struct evr_agg *a)
 {
 	uint64_t *keep = a->prev.by_producer;
-	a->now.at_ns = evr_agg_mono_ns();
+	a->now.at_ns = evr_mono_ns();
 	memcpy(keep, a->now.by_producer, a->max_producers * sizeof(uint64_t));
 	a->prev = a->now;
 	a->prev.by_producer = keep;
@@ -113,6 +106,6 @@ void evr_agg_snapshot(struct evr_agg *a)
 
 double evr_agg_rate(const struct evr_agg *a, uint64_t now_count, uint64_t prev_count)
 {
-	uint64_t dt = evr_agg_mono_ns() - a->prev.at_ns;
+	uint64_t dt = evr_mono_ns() - a->prev.at_ns;
 	return dt ? (double)(now_count - prev_count) * 1e9 / (double)dt : 0;
 }

@@ -10,6 +10,8 @@
 
 #include <evring/consumer.h>
 
+#include "monotime.h"
+
 struct evr_counts {
 	uint64_t records, invalid, lost_lapped, lost_abandoned;
 	uint64_t by_type[EVR_EVENT_COUNT];
@@ -39,6 +41,5 @@ uint64_t evr_agg_lag(const struct evr_agg *a);
 /* now -> prev, and stamp the time; rates are (now - prev) / (now.at_ns - prev.at_ns). */
 void evr_agg_snapshot(struct evr_agg *a);
 double evr_agg_rate(const struct evr_agg *a, uint64_t now_count, uint64_t prev_count);
-uint64_t evr_agg_mono_ns(void);
 
 #endif

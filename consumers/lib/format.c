@@ -1,6 +1,11 @@
-/* One-line text rendering: wall time, type, producer, ids, then each field as key=value. */
+/* One-line text rendering: wall time, type, producer, ids, then each field as key=value.
+ *
+ * String values come from any producer, so they may hold newlines or terminal escapes: a line must
+ * stay one line and must not drive the reader's terminal. Every string (fields and details alike)
+ * is printed bare when it is plain, else in double quotes with C-style escapes (logfmt's rule). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +18,69 @@
 				  __VA_ARGS__);                                                   \
 		used += (size_t)n_;                                                               \
 	} while (0)
+
+/* Length of the valid UTF-8 sequence at v that is not a C1 control (U+0080..U+009F, which some
+ * terminals obey), or 0. */
+static size_t utf8_len(const unsigned char *v)
+{
+	size_t n = *v >= 0xf0 && *v <= 0xf4 ? 4 : *v >= 0xe0 && *v < 0xf0 ? 3 : *v >= 0xc2 && *v < 0xe0 ? 2 : 0;
+	for (size_t i = 1; i < n; i++)
+		if ((v[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 2 && v[0] == 0xc2 && v[1] < 0xa0)
+		return 0;
+	return n;
+}
+
+/* Plain: non-empty; printable ASCII other than space, '"', '\\' and '=', or valid UTF-8. */
+static bool needs_quotes(const unsigned char *v)
+{
+	if (!*v)
+		return true;
+	while (*v) {
+		if (*v >= 0x80) {
+			size_t n = utf8_len(v);
+			if (!n)
+				return true;
+			v += n;
+			continue;
+		}
+		if (*v <= ' ' || *v == '"' || *v == '\\' || *v == '=' || *v == 0x7f)
+			return true;
+		v++;
+	}
+	return false;
+}
+
+size_t evr_format_escaped(const char *value, char *buf, size_t len)
+{
+	const unsigned char *v = (const unsigned char *)value;
+	size_t used = 0;
+	if (!needs_quotes(v)) {
+		APPEND("%s", value);
+		return used;
+	}
+	APPEND("\"");
+	while (*v) {
+		size_t n = *v >= 0x80 ? utf8_len(v) : 0;
+		if (n) {
+			APPEND("%.*s", (int)n, (const char *)v);
+			v += n;
+			continue;
+		}
+		const char *esc = *v == '\n' ? "\\n" : *v == '\t' ? "\\t" : *v == '\r' ? "\\r"
+				: *v == '"' ? "\\\"" : *v == '\\' ? "\\\\" : NULL;
+		if (esc)
+			APPEND("%s", esc);
+		else if (*v < ' ' || *v >= 0x7f)
+			APPEND("\\x%02x", *v);
+		else
+			APPEND("%c", *v);
+		v++;
+	}
+	APPEND("\"");
+	return used;
+}
 
 int evr_format_line(const struct evr_record *rec, char *buf, size_t len)
 {
@@ -43,12 +111,16 @@ int evr_format_line(const struct evr_record *rec, char *buf, size_t len)
 			memcpy(&v, base + fd->offset, sizeof v);
 			APPEND(" %s=%" PRIu64, fd->name, v);
 		} else {
-			APPEND(" %s=%s", fd->name, (const char *)base + fd->offset);
+			APPEND(" %s=", fd->name);
+			used += evr_format_escaped((const char *)base + fd->offset, buf + (used < len ? used : len),
+						   used < len ? len - used : 0);
 		}
 	}
 	const char *details = evr_record_details(rec);
-	if (details && *details)
-		APPEND(" details=\"%s\"", details);
+	if (details && *details) {
+		APPEND(" details=");
+		used += evr_format_escaped(details, buf + (used < len ? used : len), used < len ? len - used : 0);
+	}
 	if (rec->flags & EVR_REC_TRUNCATED)
 		APPEND(" [truncated]");
 	if (rec->flags & EVR_REC_REPLAYED)

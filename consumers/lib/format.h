@@ -11,4 +11,9 @@
  * or -EPROTO for an invalid record. */
 int evr_format_line(const struct evr_record *rec, char *buf, size_t len);
 
+/* value bare when plain (non-empty; no space, quote, backslash, '=' or control character), else
+ * "quoted" with \n \t \r \" \\ and \xHH for other control bytes and invalid UTF-8. Returns the
+ * length as snprintf does (what it needed when len was too small); buf stays NUL-terminated. */
+size_t evr_format_escaped(const char *value, char *buf, size_t len);
+
 #endif

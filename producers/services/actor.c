@@ -12,7 +12,7 @@ int evr_actor_invoke(struct evr_svc *s, struct evr_actor_run *a)
 		return -EPERM;
 	a->state = EVR_ACTOR_ST_RUNNING;
 	a->attempt++;
-	a->started_ns = evr_svc_now_ns();
+	a->started_ns = evr_mono_ns();
 	evr_svc_note(s, EVR_ACTOR_INVOKED, evr_emit_actor_invoked(s->p, a->correlation_id, a->plan_id,
 					       &(struct evr_args_actor_invoked){ .attempt = a->attempt, .actor = a->actor }));
 	return 0;
@@ -25,7 +25,7 @@ int evr_actor_complete(struct evr_svc *s, struct evr_actor_run *a, uint64_t toke
 	a->state = EVR_ACTOR_ST_DONE;
 	evr_svc_note(s, EVR_ACTOR_COMPLETED, evr_emit_actor_completed(s->p, a->correlation_id, a->plan_id,
 						 &(struct evr_args_actor_completed){
-							 .duration_ns = evr_svc_now_ns() - a->started_ns,
+							 .duration_ns = evr_mono_ns() - a->started_ns,
 							 .tokens = tokens, .actor = a->actor }));
 	return 0;
 }

@@ -19,13 +19,6 @@ const char *evr_plan_state_name(enum evr_plan_state st)
 	return state_names[st];
 }
 
-uint64_t evr_svc_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static bool terminal(const struct evr_plan *pl)
 {
 	return pl->state == EVR_PLAN_ST_FAILED || pl->state == EVR_PLAN_ST_CANCELLED ||
@@ -45,7 +38,7 @@ int evr_plan_create(struct evr_svc *s, struct evr_plan *pl, uint64_t id, uint64_
 {
 	if (!id || !name || !*name)
 		return -EINVAL;
-	*pl = (struct evr_plan){ .id = id, .correlation_id = corr, .created_ns = evr_svc_now_ns() };
+	*pl = (struct evr_plan){ .id = id, .correlation_id = corr, .created_ns = evr_mono_ns() };
 	evr_svc_note(s, EVR_PLAN_CREATED, evr_emit_plan_created(s->p, corr, id, &(struct evr_args_plan_created){ .plan_name = name }));
 	return 0;
 }
@@ -74,7 +67,7 @@ int evr_plan_complete(struct evr_svc *s, struct evr_plan *pl)
 	if (pl->phase == EVR_PHASE_APPLY)
 		evr_svc_note(s, EVR_PLAN_APPLIED, evr_emit_plan_applied(s->p, pl->correlation_id, pl->id,
 						      &(struct evr_args_plan_applied){
-							      .duration_ns = evr_svc_now_ns() - pl->created_ns,
+							      .duration_ns = evr_mono_ns() - pl->created_ns,
 							      .resources_changed = pl->resources_changed,
 							      .decisions = pl->decisions }));
 	return 0;

@@ -15,6 +15,8 @@
 
 #include <evring/emit.h>
 
+#include "monotime.h" /* evr_mono_ns: durations carried in events */
+
 struct evr_svc {
 	struct evr_producer *p;
 	uint64_t emitted, dropped;
@@ -174,8 +176,5 @@ int evr_budget_init(struct evr_budget *b, const char *name, uint64_t plan_id, ui
 /* Charge a cost: WARNING once when spent crosses warn_pct of the limit, EXCEEDED once when it reaches
  * the limit. A charge to an exceeded budget is refused (-EDQUOT), nothing emitted. */
 int evr_budget_charge(struct evr_svc *s, struct evr_budget *b, uint64_t micros);
-
-/* Monotonic ns, for durations carried in events. */
-uint64_t evr_svc_now_ns(void);
 
 #endif

@@ -8,7 +8,7 @@
 static int invoke(struct evr_svc *s, struct evr_tool_call *t)
 {
 	t->state = EVR_TOOL_ST_RUNNING;
-	t->started_ns = evr_svc_now_ns();
+	t->started_ns = evr_mono_ns();
 	evr_svc_note(s, EVR_TOOL_INVOKED, evr_emit_tool_invoked(s->p, t->correlation_id, t->plan_id,
 					      &(struct evr_args_tool_invoked){
 						      .attempt = t->attempt, .tool = t->tool, .actor = t->actor }));
@@ -32,7 +32,7 @@ int evr_tool_complete(struct evr_svc *s, struct evr_tool_call *t)
 	t->state = EVR_TOOL_ST_DONE;
 	evr_svc_note(s, EVR_TOOL_COMPLETED, evr_emit_tool_completed(s->p, t->correlation_id, t->plan_id,
 						&(struct evr_args_tool_completed){
-							.duration_ns = evr_svc_now_ns() - t->started_ns,
+							.duration_ns = evr_mono_ns() - t->started_ns,
 							.attempt = t->attempt, .tool = t->tool }));
 	return 0;
 }
@@ -44,7 +44,7 @@ int evr_tool_error(struct evr_svc *s, struct evr_tool_call *t, uint32_t error_co
 	t->state = t->attempt < t->max_attempts ? EVR_TOOL_ST_FAILED : EVR_TOOL_ST_GAVE_UP;
 	evr_svc_note(s, EVR_TOOL_ERRORED, evr_emit_tool_errored(s->p, t->correlation_id, t->plan_id,
 					      &(struct evr_args_tool_errored){
-						      .duration_ns = evr_svc_now_ns() - t->started_ns,
+						      .duration_ns = evr_mono_ns() - t->started_ns,
 						      .attempt = t->attempt, .error_code = error_code, .tool = t->tool }));
 	return 0;
 }

@@ -12,7 +12,7 @@ int evr_validation_start(struct evr_svc *s, struct evr_validation *v, uint32_t c
 		return -EPERM;
 	v->running = true;
 	v->checks = checks;
-	v->started_ns = evr_svc_now_ns();
+	v->started_ns = evr_mono_ns();
 	evr_svc_note(s, EVR_VALIDATION_STARTED, evr_emit_validation_started(s->p, v->correlation_id, v->plan_id,
 						    &(struct evr_args_validation_started){
 							    .check_count = checks, .validator = v->validator }));
@@ -29,7 +29,7 @@ int evr_validation_finish(struct evr_svc *s, struct evr_validation *v, uint32_t 
 	if (failures == 0)
 		evr_svc_note(s, EVR_VALIDATION_PASSED, evr_emit_validation_passed(s->p, v->correlation_id, v->plan_id,
 							   &(struct evr_args_validation_passed){
-								   .duration_ns = evr_svc_now_ns() - v->started_ns,
+								   .duration_ns = evr_mono_ns() - v->started_ns,
 								   .check_count = v->checks, .validator = v->validator }));
 	else
 		evr_svc_note(s, EVR_VALIDATION_FAILED, evr_emit_validation_failed(s->p, v->correlation_id, v->plan_id,

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "workload.h"
 
 struct sim_opts {
@@ -48,9 +49,7 @@ static void on_stop(int sig)
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return (double)evr_mono_ns() * 1e-9;
 }
 
 static uint32_t groups_of(unsigned index, unsigned procs)
@@ -120,7 +119,10 @@ static int run_child(const struct sim_opts *o, unsigned index, int fd)
 	return rep.fault ? 1 : 0;
 }
 
-static void print_summary(const struct sim_opts *o, const struct child_report *reps, unsigned n, bool quiet)
+/* fate[i]: NULL for a process that reported, else what became of it (it is listed as such, and
+ * counts nothing: its records are in the ring, but nobody can say how many). */
+static void print_summary(const struct sim_opts *o, const struct child_report *reps, char *const *fate, unsigned n,
+			  bool quiet)
 {
 	uint64_t by_type[EVR_EVENT_COUNT] = { 0 }, emitted = 0, dropped = 0, rejected = 0;
 	unsigned faulted = 0;
@@ -129,6 +131,10 @@ static void print_summary(const struct sim_opts *o, const struct child_report *r
 	       (unsigned long long)o->seed, "proc", "groups", "emitted", "dropped", "rejected", "rate/s");
 	for (unsigned i = 0; i < n; i++) {
 		const struct child_report *r = &reps[i];
+		if (fate[i]) {
+			printf("%-5u %s\n", i, fate[i]);
+			continue;
+		}
 		char groups[64] = "";
 		for (unsigned g = 0; g < EVR_SIM_GROUPS; g++)
 			if (r->groups & (1u << g))
@@ -153,6 +159,12 @@ static void print_summary(const struct sim_opts *o, const struct child_report *r
 			printf("%-26s %10llu\n", evr_type_name(t), (unsigned long long)by_type[t]);
 		seen += by_type[t] > 0;
 	}
+	unsigned silent = 0;
+	for (unsigned i = 0; i < n; i++)
+		silent += fate[i] != NULL;
+	if (silent)
+		printf("\n%u of %u processes died without a report: the totals below leave out what they emitted\n",
+		       silent, n);
 	printf("\ntotal: %llu emitted, %llu dropped, %llu illegal transitions refused, %u/%u types, "
 	       "%.0f records/s over %.2f s\n",
 	       (unsigned long long)emitted, (unsigned long long)dropped, (unsigned long long)rejected, seen,
@@ -160,6 +172,12 @@ static void print_summary(const struct sim_opts *o, const struct child_report *r
 	if (faulted)
 		printf("%u of %u processes stopped early: the ring became unreadable (dropped includes the emits "
 		       "that failed)\n", faulted, n);
+}
+
+static int usage_error(const char *why)
+{
+	fprintf(stderr, "evring-sim: %s (evring-sim --help lists the options)\n", why);
+	return 2;
 }
 
 static const char usage[] =
@@ -184,7 +202,8 @@ static int parse(int argc, char **argv, struct sim_opts *o)
 	};
 	*o = (struct sim_opts){ .procs = 4, .duration_s = 5, .seed = 1 };
 	int c, idx;
-	while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
+	opterr = 0; /* our messages below name the option and say why */
+	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
 		char *end = NULL;
 		errno = 0;
 		switch (c) {
@@ -197,18 +216,34 @@ static int parse(int argc, char **argv, struct sim_opts *o)
 		case 'd': o->duration_s = strtod(optarg, &end); break;
 		case 'e': o->events = strtoull(optarg, &end, 10); break;
 		case 's': o->seed = strtoull(optarg, &end, 0); break;
-		default: fputs(usage, stderr); return 2;
+		case ':': /* fall through: getopt_long reports a missing value as '?' without a ':' optstring */
+		default: {
+			char why[160];
+			const char *opt = argv[optind - 1];
+			if (optopt && strncmp(opt, "--", 2))
+				snprintf(why, sizeof why, "unknown option '-%c'", optopt);
+			else if (optopt)
+				snprintf(why, sizeof why, "option '%s' needs a value", opt);
+			else
+				snprintf(why, sizeof why, "unknown option '%s'", opt);
+			return usage_error(why);
+		}
 		}
 		if (errno || end == optarg || *end || optarg[0] == '-') {
 			fprintf(stderr, "evring-sim: bad value '%s' for --%s\n", optarg, longopts[idx].name);
 			return 2;
 		}
 	}
-	if (!o->ring || optind != argc || o->procs < 1 || o->procs > 256 || o->rate < 0 || o->duration_s < 0 ||
-	    (o->duration_s == 0 && o->events == 0)) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (!o->ring)
+		return usage_error("--ring NAME is required");
+	if (optind != argc)
+		return usage_error("unexpected argument; every option is --name value");
+	if (o->procs < 1 || o->procs > 256)
+		return usage_error("--procs: 1 to 256 processes");
+	if (o->rate < 0 || o->duration_s < 0)
+		return usage_error("--rate and --duration cannot be negative");
+	if (o->duration_s == 0 && o->events == 0)
+		return usage_error("--duration 0 runs until --events N records: give N");
 	return 0;
 }
 
@@ -245,6 +280,7 @@ int main(int argc, char **argv)
 		return 1;
 	pid_t *pids = calloc(o.procs, sizeof *pids);
 	struct child_report *reps = calloc(o.procs, sizeof *reps);
+	bool *reported = calloc(o.procs, sizeof *reported);
 	for (unsigned i = 0; i < o.procs; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
@@ -264,18 +300,37 @@ int main(int argc, char **argv)
 		}
 		if (n != (ssize_t)sizeof rep)
 			break;
-		if (rep.index >= 0 && (unsigned)rep.index < o.procs)
+		if (rep.index >= 0 && (unsigned)rep.index < o.procs) {
 			reps[rep.index] = rep;
+			reported[rep.index] = true;
+		}
 		got++;
 	}
 	int failed = 0;
+	char **fate = calloc(o.procs, sizeof *fate);
 	for (unsigned i = 0; i < o.procs; i++) {
 		int status;
 		while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
 			;
-		failed |= !WIFEXITED(status) || WEXITSTATUS(status);
+		bool died = !WIFEXITED(status) || WEXITSTATUS(status);
+		failed |= died;
+		if (!died && reported[i])
+			continue;
+		char why[128];
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof why, "pid %d killed by signal %d (%s): no report", (int)pids[i],
+				 WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			snprintf(why, sizeof why, "pid %d exited with status %d: no report", (int)pids[i],
+				 WEXITSTATUS(status));
+		fate[i] = strdup(why);
+		fprintf(stderr, "evring-sim: process %u (%s)\n", i, why);
 	}
-	print_summary(&o, reps, got, o.quiet);
+	print_summary(&o, reps, fate, o.procs, o.quiet);
+	for (unsigned i = 0; i < o.procs; i++)
+		free(fate[i]);
+	free(fate);
+	free(reported);
 	free(pids);
 	free(reps);
 	return failed || got < o.procs ? 1 : 0;

@@ -14,19 +14,19 @@ case_publish() {
   local ring url=$NATS_URL
   ring=$(mkring 2 8192) # big enough to hold all 5000 on one lane
   check "emit" "$($TOOL emit "$ring" 5000)" "emitted=5000 dropped=0"
-  out=$($EVRING bridge "$ring" --nats "$url" --exit-when-idle 0.5)
+  out=$($EVRING bridge "$ring" --nats "$url" --exit-when-idle 0.5 2>&1)
   echo "$out"
   expect "$out" "published=5000 acked=5000 duplicates=0"
   expect "$out" "lost=0 "
   check "stream" "$($TOOL stream "$url" EVENTS evring)" \
     "msgs=5000 stream_msgs=5000 bad=0 dup_ids=0 dup_corr=0 max_corr=4999"
   # Again without a cursor: every message is re-sent and JetStream drops all 5000 as duplicates.
-  out=$($EVRING bridge "$ring" --nats "$url" --exit-when-idle 0.5)
+  out=$($EVRING bridge "$ring" --nats "$url" --exit-when-idle 0.5 2>&1)
   expect "$out" "published=5000 acked=5000 duplicates=5000"
   check "stream after re-send" "$($TOOL stream "$url" EVENTS evring)" \
     "msgs=5000 stream_msgs=5000 bad=0 dup_ids=0 dup_corr=0 max_corr=4999"
   # SIGTERM: a clean stop with the summary, the cursor saved up to what was acked.
-  $EVRING bridge "$ring" --nats "$url" --cursor "$WORK/term.cur" >"$WORK/term.out" &
+  $EVRING bridge "$ring" --nats "$url" --cursor "$WORK/term.cur" >"$WORK/term.out" 2>&1 &
   local br=$!
   BRIDGE_PIDS+=("$br")
   sleep 1; kill -TERM $br
@@ -34,7 +34,7 @@ case_publish() {
   expect "$(cat "$WORK/term.out")" "published=5000 acked=5000 duplicates=5000"
   grep -qx 5000 "$WORK/term.cur" || die "cursor not saved at 5000: $(cat "$WORK/term.cur")"
   # --json payloads on another stream and prefix.
-  out=$($EVRING bridge "$ring" --nats "$url" --stream JSONEV --subject-prefix evj --json --count 5000)
+  out=$($EVRING bridge "$ring" --nats "$url" --stream JSONEV --subject-prefix evj --json --count 5000 2>&1)
   expect "$out" "acked=5000"
   # Errors: unreachable server, a stream of someone else, a stream of another schema.
   expect_fail 1 "no NATS server reachable" $EVRING bridge "$ring" --nats nats://127.0.0.1:1 --count 1
@@ -54,7 +54,7 @@ case_publish() {
   NATS_PIDS+=("$!"); wait_port "$aport"
   expect_fail 1 "authentication failed at nats://***@127.0.0.1:$aport" \
     $EVRING bridge "$ring" --nats "nats://bob:wrong@127.0.0.1:$aport" --count 1
-  expect "$($EVRING bridge "$ring" --nats "nats://bob:secret@127.0.0.1:$aport" --count 5000)" "acked=5000"
+  expect "$($EVRING bridge "$ring" --nats "nats://bob:secret@127.0.0.1:$aport" --count 5000 2>&1)" "acked=5000"
 }
 
 case_restart() {
@@ -64,7 +64,7 @@ case_restart() {
   $TOOL emit "$ring" 20000 0 10000 >"$WORK/emit1" &
   local em=$!
   for i in 1 2; do
-    $EVRING bridge "$ring" --nats "$url" --cursor "$cur" --save-interval 0.1 >"$WORK/b$i" &
+    $EVRING bridge "$ring" --nats "$url" --cursor "$cur" --save-interval 0.1 >"$WORK/b$i" 2>&1 &
     local br=$!
     BRIDGE_PIDS+=("$br")
     sleep 0.6
@@ -72,7 +72,7 @@ case_restart() {
   done
   wait $em
   check "emit" "$(cat "$WORK/emit1")" "emitted=20000 dropped=0"
-  out=$($EVRING bridge "$ring" --nats "$url" --cursor "$cur" --exit-when-idle 0.5); echo "$out"
+  out=$($EVRING bridge "$ring" --nats "$url" --cursor "$cur" --exit-when-idle 0.5 2>&1); echo "$out"
   expect "$out" "lost=0 "
   check "stream after two SIGKILLs" "$($TOOL stream "$url" EVENTS evring)" \
     "msgs=20000 stream_msgs=20000 bad=0 dup_ids=0 dup_corr=0 max_corr=19999"
@@ -81,10 +81,10 @@ case_restart() {
   ring=$(mkring 1 1024)
   cur=$WORK/cursor2
   $TOOL emit "$ring" 3000 100000 >/dev/null
-  out=$($EVRING bridge "$ring" --nats "$url" --stream SMALL --subject-prefix small --cursor "$cur" --exit-when-idle 0.5)
+  out=$($EVRING bridge "$ring" --nats "$url" --stream SMALL --subject-prefix small --cursor "$cur" --exit-when-idle 0.5 2>&1)
   expect "$out" "acked=1024 duplicates=0 retried=0 nacked=0 lost=0 "
   $TOOL emit "$ring" 5000 103000 >/dev/null # positions 3000..7999; the ring keeps 6976..7999
-  out=$($EVRING bridge "$ring" --nats "$url" --stream SMALL --subject-prefix small --cursor "$cur" --exit-when-idle 0.5)
+  out=$($EVRING bridge "$ring" --nats "$url" --stream SMALL --subject-prefix small --cursor "$cur" --exit-when-idle 0.5 2>&1)
   echo "$out"
   expect "$out" "acked=1024 duplicates=0 retried=0 nacked=0 lost=3976 lost_lapped=3976 "
   check "small stream" "$($TOOL stream "$url" SMALL small)" "msgs=2048 stream_msgs=2048 bad=0 dup_ids=0 dup_corr=0 max_corr=107999"
@@ -93,7 +93,7 @@ case_restart() {
 case_outage() {
   local ring url=$NATS_URL
   ring=$(mkring 1 4096)
-  $EVRING bridge "$ring" --nats "$url" --cursor "$WORK/cur" --ack-timeout 0.5 --exit-when-idle 2 >"$WORK/bridge.out" &
+  $EVRING bridge "$ring" --nats "$url" --cursor "$WORK/cur" --ack-timeout 0.5 --exit-when-idle 2 >"$WORK/bridge.out" 2>&1 &
   local br=$! t0=$SECONDS
   BRIDGE_PIDS+=("$br")
   $TOOL emit "$ring" 40000 0 5000 >"$WORK/emit" &
@@ -118,15 +118,15 @@ case_roundtrip() {
   local a b url=$NATS_URL
   a=$(mkring 2 4096); b=$(ringname)
   check "emit" "$($TOOL emit "$a" 3000 7)" "emitted=3000 dropped=0"
-  expect "$($EVRING bridge "$a" --nats "$url" --exit-when-idle 0.5)" "acked=3000"
-  out=$($EVRING bridge --from-nats "$url" --into "$b" --lanes 1 --slots 8192 --count 1000); echo "$out"
+  expect "$($EVRING bridge "$a" --nats "$url" --exit-when-idle 0.5 2>&1)" "acked=3000"
+  out=$($EVRING bridge --from-nats "$url" --into "$b" --lanes 1 --slots 8192 --count 1000 2>&1); echo "$out"
   expect "$out" "received=1000 emitted=1000 dropped=0 skipped=0"
-  out=$($EVRING bridge --from-nats "$url" --into "$b" --exit-when-idle 0.5); echo "$out"
+  out=$($EVRING bridge --from-nats "$url" --into "$b" --exit-when-idle 0.5 2>&1); echo "$out"
   expect "$out" "received=2000 emitted=2000 dropped=0 skipped=0"
   check "ringcmp" "$($TOOL ringcmp "$a" "$b")" "a=3000 b=3000 identical=3000"
   expect_fail 1 "does not exist" $EVRING bridge --from-nats "$url" --into "$b" --stream NOPE --count 1
   # JSON payloads cannot be turned back into records: skipped, counted, never emitted.
-  expect "$($EVRING bridge "$a" --nats "$url" --stream JSONRT --subject-prefix jrt --json --count 3000)" "acked=3000"
+  expect "$($EVRING bridge "$a" --nats "$url" --stream JSONRT --subject-prefix jrt --json --count 3000 2>&1)" "acked=3000"
   out=$($EVRING bridge --from-nats "$url" --stream JSONRT --subject-prefix jrt --into "$(ringname)" --count 3000 2>&1)
   expect "$out" "received=3000 emitted=0 dropped=0 skipped=3000"
   expect "$out" "not a raw record"
@@ -144,7 +144,7 @@ case_cluster() {
   done
   [ "$i" -lt 60 ] || die "cluster never accepted the stream"
   victim=$($TOOL leader "$urls" EVENTS)
-  $EVRING bridge "$ring" --nats "$urls" --ack-timeout 0.5 --exit-when-idle 2 >"$WORK/bridge.out" &
+  $EVRING bridge "$ring" --nats "$urls" --ack-timeout 0.5 --exit-when-idle 2 >"$WORK/bridge.out" 2>&1 &
   local br=$!
   BRIDGE_PIDS+=("$br")
   $TOOL emit "$ring" 20000 0 5000 >"$WORK/emit" &

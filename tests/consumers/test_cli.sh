@@ -4,29 +4,8 @@
 # Usage: test_cli.sh PATH/TO/evring PATH/TO/evring-sim
 set -uo pipefail
 EVR=$1 SIM=$2
-tag=evrt-cli-$$
-dir=$(mktemp -d /tmp/$tag.XXXX)
-fails=0 checks=0
-cleanup() {
-  for r in /dev/shm/$tag-*; do [ -e "$r" ] && "$EVR" unlink --force "/${r#/dev/shm/}" 2>/dev/null; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib_cli.sh"
 
-ok() { checks=$((checks + 1)); }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
-expect_eq() { # what expected actual
-  if [ "$2" == "$3" ]; then ok; else bad "$1"; echo "  expected: $2"; echo "  actual:   $3"; fi
-}
-expect_exit() { # code description command...
-  local want=$1 what=$2; shift 2
-  "$@" >"$dir/out" 2>"$dir/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; cat "$dir/err"; fi
-}
-expect_err() { # pattern description: the last command's stderr contains pattern
-  if grep -q -- "$1" "$dir/err"; then ok; else bad "$2: stderr lacks '$1'"; cat "$dir/err"; fi
-}
 heads() { "$EVR" info "$1" --json | jq -c .heads; }
 
 R=/$tag-a
@@ -42,7 +21,7 @@ tool_retried           p1 plan=42 attempt=2 backoff_ms=250 tool=web_search detai
 budget_exceeded        p2 plan=9 spent_micros=1200 limit_micros=1000 budget=plan-cost" \
 "$("$EVR" tail $R 2>/dev/null | cut -d' ' -f2-)"
 # the time column is ISO-8601 UTC
-"$EVR" tail $R 2>/dev/null | head -1 | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z ' && ok || bad "time column"
+"$EVR" tail $R 2>/dev/null >"$dir/out"; head -1 "$dir/out" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z ' && ok || bad "time column"
 
 # JSON: valid for jq, stable field names and values
 expect_eq "json types" "plan_created tool_retried budget_exceeded" "$("$EVR" tail $R --json 2>/dev/null | jq -r .type | xargs)"
@@ -54,7 +33,7 @@ expect_eq "--type" "budget_exceeded" "$("$EVR" tail $R --json --type budget_exce
 expect_eq "--domain" "plan_created tool_retried" "$("$EVR" tail $R --json --domain plan,tool 2>/dev/null | jq -r .type | xargs)"
 expect_eq "--plan" "plan_created tool_retried" "$("$EVR" tail $R --json --plan 42 2>/dev/null | jq -r .type | xargs)"
 expect_eq "--correlation" "plan_created" "$("$EVR" tail $R --json --correlation 7 2>/dev/null | jq -r .type)"
-expect_eq "--count" "1" "$("$EVR" tail $R --json -n 1 2>/dev/null | wc -l)"
+expect_eq "-n 1" "1" "$("$EVR" tail $R --json -n 1 2>/dev/null | wc -l)"
 expect_eq "--summary" "total                               3" "$("$EVR" tail $R --summary 2>/dev/null | tail -1)"
 
 # info and ls
@@ -79,7 +58,9 @@ R2=/$tag-b
 "$EVR" create $R2 --lanes 2 --slots 1024 >/dev/null
 for i in $(seq 20); do "$EVR" emit $R2 tool_invoked attempt=$i tool=t$i actor=a; done
 expect_exit 0 "record" "$EVR" record $R2 "$dir/log" --exit-when-idle 0.2 --fsync every
-expect_eq "replay = tail" "$("$EVR" tail $R2 --json 2>/dev/null | jq -c . | sort)" "$("$EVR" replay "$dir/log" --json 2>/dev/null | jq -c . | sort)"
+# without the times: a log keeps those of its recording, a tail of a TSC ring converts them anew
+expect_eq "replay = tail" "$("$EVR" tail $R2 --json 2>/dev/null | jq -c 'del(.ts, .time)' | sort)" \
+  "$("$EVR" replay "$dir/log" --json 2>/dev/null | jq -c 'del(.ts, .time)' | sort)"
 for i in $(seq 21 30); do "$EVR" emit $R2 tool_invoked attempt=$i tool=t$i actor=a; done
 expect_exit 0 "record resumes" "$EVR" record $R2 "$dir/log" --exit-when-idle 0.2
 expect_err "resuming" "record says it resumes"
@@ -168,9 +149,12 @@ expect_eq "after restart: every record exactly once" "$heads5 $heads5 0 $((heads
 # reclaim: a producer process killed with SIGKILL leaves a live entry with a dead pid
 R6=/$tag-g
 "$EVR" create $R6 --lanes 1 --slots 64 >/dev/null
-"$SIM" --ring $R6 --procs 1 --duration 5 >/dev/null &
+"$SIM" --ring $R6 --procs 1 --duration 5 >"$dir/sim.out" 2>"$dir/sim.err" &
 sim=$!
 sleep 0.3; kill -KILL $(pgrep -P $sim); wait $sim 2>/dev/null
+expect_eq "evring-sim fails when a process dies" 1 "$?"
+grep -q "process 0 (pid [0-9]* killed by signal 9 (Killed): no report)" "$dir/sim.err" && ok || bad "evring-sim names the death"
+grep -q "1 of 1 processes died without a report" "$dir/sim.out" && ok || bad "evring-sim's totals say what they leave out"
 expect_eq "info shows the dead producer" "NO" "$("$EVR" info $R6 | awk '$2 == "live" {print $4}' | head -1)"
 expect_exit 0 "reclaim" "$EVR" reclaim $R6
 expect_eq "reclaim report" "reclaimed 1 dead producers" "$(cut -d, -f1 "$dir/out")"
@@ -194,6 +178,22 @@ expect_exit 2 "bad flag" "$EVR" tail $R --bogus
 expect_exit 2 "bad type filter" "$EVR" tail $R --type nope
 expect_exit 2 "unknown command" "$EVR" frobnicate
 expect_exit 2 "bad ring name" "$EVR" create "/bad name"
+for cmd in tail info stats unlink emit; do
+  expect_exit 2 "$cmd: a name no ring can have" "$EVR" $cmd "/bad name" tool_retried
+done
+expect_exit 0 "evring help tail" "$EVR" help tail
+expect_eq "evring help CMD = evring CMD --help" "$("$EVR" tail --help)" "$(cat "$dir/out")"
+expect_exit 2 "evring help of an unknown command" "$EVR" help frobnicate
+# flags anywhere, and -- ends them
+expect_exit 0 "emit with flags after the fields" "$EVR" emit $R session_created session_id=6 user=bob --service late-flag
+expect_eq "emit --service after the fields" "late-flag" "$("$EVR" info $R --json | jq -r '[.producers[].service] | last')"
+expect_exit 0 "tail -- NAME" "$EVR" tail --json -- $R
+expect_exit 0 "info -- NAME" "$EVR" info -- $R
+expect_exit 0 "stats -- NAME" "$EVR" stats -- $R
+# one meaning per flag: --count is "stop after N records" (record, bridge); tail's newest N is -n
+expect_exit 0 "tail --lines 1" "$EVR" tail $R --lines 1
+expect_exit 2 "tail --count" "$EVR" tail $R --count 1
+expect_err "the newest N records are -n N" "tail --count points to -n"
 expect_exit 1 "existing ring" "$EVR" create $R
 expect_exit 1 "unreadable cursor" "$EVR" tail $R --from /nonexistent/cursor
 # wrong schema: change the schema hash in the header (offset 16) of a copy of the ring
@@ -212,6 +212,10 @@ printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of=/dev/shm/$tag-e bs=1 seek=2048
 expect_exit 1 "forged head" "$EVR" tail /$tag-e
 expect_err "corrupted: lane 0 head 18446744073709551615 is beyond" "forged head message"
 expect_exit 0 "help" "$EVR" tail --help
+expect_exit 0 "evring-sim -h" "$SIM" -h
+expect_exit 2 "evring-sim without --ring" "$SIM" --procs 2
+expect_err "--ring NAME is required" "evring-sim says why"
+expect_exit 2 "evring-sim --procs 0" "$SIM" --ring $R --procs 0
+expect_err "1 to 256" "evring-sim --procs message"
 
-echo "$checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish

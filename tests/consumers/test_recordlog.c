@@ -10,30 +10,22 @@
 #include "recordlog.h"
 #include "test_util.h"
 
-static char ring_name[64], log_path[128];
-static struct evr_ring *ring, *ro;
+static char log_path[128];
+static struct evr_test_ring fx;
+static struct evr_ring *ring, *ro; /* fx's, by their short names */
 static struct evr_producer *prod;
 
 static void setup(void)
 {
-	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
-	o.lanes = 2;
-	o.slots_per_lane = 4096;
-	evr_test_name(ring_name, sizeof ring_name, "log");
-	cr_assert_eq(evr_ring_create(ring_name, &o, &ring, NULL), 0);
-	cr_assert_eq(evr_producer_open(ring, "log-test", &prod, NULL), 0);
-	cr_assert_eq(evr_ring_open(ring_name, EVR_ROLE_CONSUMER, &ro, NULL), 0);
+	cr_assert_eq(evr_test_ring_open(&fx, "log", 2, 4096, "log-test"), 0);
+	ring = fx.ring, ro = fx.ro, prod = fx.prod;
 	snprintf(log_path, sizeof log_path, "/tmp/evrt-log-%d.log", (int)getpid());
 	unlink(log_path);
 }
 
 static void teardown(void)
 {
-	evr_producer_close(prod);
-	evr_ring_close(ro);
-	evr_ring_close(ring);
-	evr_ring_unlink(ring_name, NULL);
+	evr_test_ring_close(&fx);
 	unlink(log_path);
 }
 

@@ -10,22 +10,17 @@
 #include "aggregate.h"
 #include "test_util.h"
 
-static char name[64];
-static struct evr_ring *ring, *ro;
+static struct evr_test_ring fx;
+static struct evr_ring *ring, *ro; /* fx's, by their short names */
 static struct evr_producer *alpha, *beta;
 static struct evr_consumer *cons;
 static struct evr_agg agg;
 
 static void make_ring(uint32_t lanes, uint32_t slots)
 {
-	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
-	o.lanes = lanes;
-	o.slots_per_lane = slots;
-	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "agg"), &o, &ring, NULL), 0);
-	cr_assert_eq(evr_producer_open(ring, "alpha", &alpha, NULL), 0);
+	cr_assert_eq(evr_test_ring_open(&fx, "agg", lanes, slots, "alpha"), 0);
+	ring = fx.ring, ro = fx.ro, alpha = fx.prod;
 	cr_assert_eq(evr_producer_open(ring, "beta", &beta, NULL), 0);
-	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &ro, NULL), 0);
 	cr_assert_eq(evr_consumer_open(ro, NULL, &cons, NULL), 0); /* oldest: position 0 of every lane */
 	cr_assert_eq(evr_agg_init(&agg, ro, cons), 0);
 }
@@ -37,11 +32,8 @@ static void teardown(void)
 {
 	evr_agg_free(&agg);
 	evr_consumer_close(cons);
-	evr_producer_close(alpha);
 	evr_producer_close(beta);
-	evr_ring_close(ro);
-	evr_ring_close(ring);
-	evr_ring_unlink(name, NULL);
+	evr_test_ring_close(&fx);
 }
 
 static void emit_n(struct evr_producer *p, enum evr_type type, unsigned n)

@@ -37,11 +37,13 @@ start_server() {
 }
 stop_server() { kill "$server" 2>/dev/null; wait "$server"; local rc=$?; server=; return $rc; }
 scrape() { curl -sf --max-time 5 "http://127.0.0.1:$port/metrics"; }
-sample() { awk -v n="$1" '$1 == n {print $2}' "$2"; } # value of one exact series
+# value of one exact series, named without its ring label (checked on its own below)
+sample() { awk -v n="$1" '{ sub(/ring="[^"]*",?/, "", $1); sub(/\{\}/, "", $1) } $1 == n {print $2}' "$2"; }
 
 # --- ring A: producer 0 (alpha) emits 10 plan_created, producer 1 (beta) 5 tool_retried ---------
 A=/$tag-a
 "$EVR" create $A --lanes 2 --slots 256 >/dev/null # room for every record of this test: nothing lapped
+start_server $A # metrics counts from the latest record: the server starts before the records
 "$FILL" $A alpha:plan_created:10 beta:tool_retried:5 || bad "fill ring A"
 
 # stats: one summary of what the ring holds
@@ -67,7 +69,7 @@ D=/$tag-d
 "$EVR" create $D --lanes 2 --slots 256 >/dev/null
 ( sleep 0.3; "$FILL" $D gamma:budget_warning:50 ) &
 filler=$!
-"$EVR" stats $D --interval 1 --count 1 --from oldest --json >"$dir/interval.json"
+"$EVR" stats $D --interval 1 --reports 1 --from oldest --json >"$dir/interval.json"
 wait $filler
 expect_eq "interval: only the new records" '{"records":50,"types":["budget_warning"],"gamma":50}' \
   "$(jq -c '{records, types: (.types | keys), gamma: (.producers[] | select(.service == "gamma") | .records)}' "$dir/interval.json")"
@@ -75,9 +77,9 @@ check "interval: about 50/s per type, domain, producer and in total" jq -e '
   def about50: . > 40 and . <= 50.5;
   (.types.budget_warning.rate | about50) and (.domain_rates.budget | about50) and (.rate | about50)
   and (.producers[] | select(.service == "gamma") | .rate | about50)' "$dir/interval.json" >/dev/null
-# follow mode: --count N reports, each valid JSON; SIGINT ends it cleanly
-"$EVR" stats $A --interval 0.2 --count 3 --json >"$dir/follow.json"
-expect_eq "stats --interval 0.2 --count 3 prints 3 reports" 3 "$(jq -s length "$dir/follow.json")"
+# follow mode: --reports N reports, each valid JSON; SIGINT ends it cleanly
+"$EVR" stats $A --interval 0.2 --reports 3 --json >"$dir/follow.json"
+expect_eq "stats --interval 0.2 --reports 3 prints 3 reports" 3 "$(jq -s length "$dir/follow.json")"
 check "each report covers about 0.2 s" jq -se 'all(.[]; .interval_s >= 0.19 and .interval_s < 1.5)' "$dir/follow.json" >/dev/null
 "$EVR" stats $A --interval 0.2 >"$dir/follow.txt" &
 follower=$!
@@ -86,7 +88,6 @@ kill -INT $follower; wait $follower
 expect_eq "stats --interval stops on SIGINT with 0" 0 "$?"
 
 # metrics: exact counters, advancing between scrapes
-start_server $A
 scrape >"$dir/s1" && ok || bad "first scrape"
 expect_eq "metrics plan_created" 10 "$(sample 'evring_events_total{type="plan_created",domain="plan"}' "$dir/s1")"
 expect_eq "metrics tool_retried" 5 "$(sample 'evring_events_total{type="tool_retried",domain="tool"}' "$dir/s1")"
@@ -99,7 +100,8 @@ expect_eq "one emitted series per producer" 2 "$(grep -c '^evring_producer_emitt
 expect_eq "lost lapped" 0 "$(sample 'evring_consumer_lost_total{reason="lapped"}' "$dir/s1")"
 expect_eq "lost abandoned" 0 "$(sample 'evring_consumer_lost_total{reason="abandoned"}' "$dir/s1")"
 expect_eq "lag" 0 "$(sample evring_consumer_lag "$dir/s1")"
-expect_eq "lane heads sum to the records" 15 "$(grep '^evring_lane_head{' "$dir/s1" | awk '{s+=$2} END {print s}')"
+expect_eq "lane totals sum to the records" 15 "$(grep '^evring_lane_claimed_total{' "$dir/s1" | awk '{s+=$2} END {print s}')"
+expect_eq "every sample has the ring label" "0" "$(grep -v '^#' "$dir/s1" | grep -vc "{ring=\"$A\"")"
 # exposition format 0.0.4: comments are HELP/TYPE, samples are `name{labels} value`, every sample's
 # family has a TYPE line before it, families are contiguous, and no series repeats
 awk '
@@ -179,7 +181,7 @@ kill -CONT "$server"
 scrape >"$dir/b" && ok || bad "scrape of the lapped ring"
 expect_eq "lapped: records" 16 "$(sample 'evring_events_total{type="plan_created",domain="plan"}' "$dir/b")"
 expect_eq "lapped: lost" 24 "$(sample 'evring_consumer_lost_total{reason="lapped"}' "$dir/b")"
-expect_eq "lapped: lane head" 40 "$(sample 'evring_lane_head{lane="0"}' "$dir/b")"
+expect_eq "lapped: lane total" 40 "$(sample 'evring_lane_claimed_total{lane="0"}' "$dir/b")"
 stop_server
 expect_eq "stats of a lapped ring reads what it still holds" '{"records":16,"lost_lapped":0}' \
   "$("$EVR" stats $B --json | jq -c '{records,lost_lapped}')"
@@ -192,9 +194,35 @@ start_server $C
 "$SIM" --ring $C --procs 1 --rate 20000 --duration 1 --quiet >/dev/null || bad "evring-sim on ring C"
 scrape >"$dir/c" && ok || bad "scrape of ring C"
 expect_eq "burst: nothing lapped" 0 "$(sample 'evring_consumer_lost_total{reason="lapped"}' "$dir/c")"
-expect_eq "burst: every record counted" "$(sample 'evring_lane_head{lane="0"}' "$dir/c")" \
+expect_eq "burst: every record counted" "$(sample 'evring_lane_claimed_total{lane="0"}' "$dir/c")" \
   "$(awk '/^evring_events_total\{/ {s += $2} END {print s}' "$dir/c")"
 stop_server
+
+# --- a restarted server counts from 0 (a counter reset), never the retained records again ------
+E=/$tag-e
+"$EVR" create $E --lanes 1 --slots 64 >/dev/null
+"$FILL" $E alpha:plan_created:10 || bad "fill ring E"
+start_server $E
+scrape >"$dir/e1" && ok || bad "scrape of ring E"
+expect_eq "a new server does not count retained records" 0 "$(sample 'evring_events_total{type="plan_created",domain="plan"}' "$dir/e1")"
+expect_eq "the ring's own total does" 10 "$(sample 'evring_lane_claimed_total{lane="0"}' "$dir/e1")"
+"$FILL" $E alpha:plan_created:3 || bad "refill ring E"
+expect_eq "new records count" 3 "$(scrape | sample 'evring_events_total{type="plan_created",domain="plan"}' /dev/stdin)"
+stop_server
+start_server $E
+expect_eq "after a restart: 0 again, not 13" 0 "$(scrape | sample 'evring_events_total{type="plan_created",domain="plan"}' /dev/stdin)"
+stop_server
+# --listen forms: a name, IPv6 in brackets, and :PORT
+for spec in localhost:0 '[::1]:0' :0; do
+  "$EVR" metrics $E --listen "$spec" >"$dir/listen.out" 2>&1 &
+  server=$!
+  for _ in $(seq 100); do grep -q serving "$dir/listen.out" && break; sleep 0.05; done
+  url=$(sed -n 's|.*serving ||p' "$dir/listen.out")
+  if [ "$spec" = :0 ]; then url=${url/0.0.0.0/127.0.0.1}; fi
+  curl -sgf --max-time 5 "$url" >"$dir/listen.scrape"
+  grep -q '^evring_events_total{' "$dir/listen.scrape" && ok || bad "--listen $spec: scrape $url"
+  stop_server
+done
 
 # --- refusals -----------------------------------------------------------------------------------
 expect_exit 1 "stats of a missing ring" "$EVR" stats /$tag-missing
@@ -202,10 +230,11 @@ check "missing ring: one line naming the command" grep -q '^evring stats: ' "$di
 expect_exit 2 "stats with an unknown flag" "$EVR" stats $A --bogus
 expect_exit 2 "stats without a ring" "$EVR" stats
 expect_exit 2 "stats --interval fast" "$EVR" stats $A --interval fast
-expect_exit 2 "stats --count 0" "$EVR" stats $A --interval 1 --count 0
+expect_exit 2 "stats --reports 0" "$EVR" stats $A --interval 1 --reports 0
 expect_exit 2 "stats --from middle" "$EVR" stats $A --from middle
 expect_exit 1 "metrics of a missing ring" "$EVR" metrics /$tag-missing --listen 127.0.0.1:0
 expect_exit 2 "metrics --listen nowhere" "$EVR" metrics $A --listen nowhere
+expect_exit 2 "metrics --listen no-such-host.invalid:80" "$EVR" metrics $A --listen no-such-host.invalid:80
 expect_exit 2 "metrics --listen 300.1.1.1:80" "$EVR" metrics $A --listen 300.1.1.1:80
 expect_exit 2 "metrics --listen 127.0.0.1:70000" "$EVR" metrics $A --listen 127.0.0.1:70000
 expect_exit 2 "metrics with an unknown flag" "$EVR" metrics $A --bogus

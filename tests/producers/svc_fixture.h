@@ -10,22 +10,16 @@
 #include "services.h"
 #include "test_util.h"
 
-static char fx_name[64];
-static struct evr_ring *fx_ring, *fx_ro;
+static struct evr_test_ring fx;
+static struct evr_ring *fx_ring, *fx_ro; /* fx's, by their short names */
 static struct evr_producer *fx_p;
 static struct evr_consumer *fx_c;
 static struct evr_svc fx_svc;
 
 static void fx_setup(void)
 {
-	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
-	o.lanes = 1;
-	o.slots_per_lane = 1024;
-	evr_test_name(fx_name, sizeof fx_name, "svc");
-	cr_assert_eq(evr_ring_create(fx_name, &o, &fx_ring, NULL), 0);
-	cr_assert_eq(evr_producer_open(fx_ring, "svc-test", &fx_p, NULL), 0);
-	cr_assert_eq(evr_ring_open(fx_name, EVR_ROLE_CONSUMER, &fx_ro, NULL), 0);
+	cr_assert_eq(evr_test_ring_open(&fx, "svc", 1, 1024, "svc-test"), 0);
+	fx_ring = fx.ring, fx_ro = fx.ro, fx_p = fx.prod;
 	cr_assert_eq(evr_consumer_open(fx_ro, NULL, &fx_c, NULL), 0);
 	evr_svc_init(&fx_svc, fx_p);
 }
@@ -33,10 +27,7 @@ static void fx_setup(void)
 static void fx_teardown(void)
 {
 	evr_consumer_close(fx_c);
-	evr_ring_close(fx_ro);
-	evr_producer_close(fx_p);
-	evr_ring_close(fx_ring);
-	evr_ring_unlink(fx_name, NULL);
+	evr_test_ring_close(&fx);
 }
 
 /* Read everything emitted since the last call; asserts the records are valid and nothing was lost. */

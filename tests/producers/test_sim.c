@@ -90,26 +90,20 @@ static pid_t spawn_counting_consumer(const char *ring, int *stop_w, int *counts_
 	return pid;
 }
 
-static char name[64];
+static struct evr_test_ring fx;
+static char *const name = fx.name; /* fx's, by their short names */
 static struct evr_ring *ring;
 
 static void make_ring(unsigned lanes, unsigned slots)
 {
-	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
-	o.lanes = lanes;
-	o.slots_per_lane = slots;
-	evr_test_name(name, sizeof name, "sim");
-	cr_assert_eq(evr_ring_create(name, &o, &ring, NULL), 0);
+	cr_assert_eq(evr_test_ring_open(&fx, "sim", lanes, slots, NULL), 0);
+	ring = fx.ring;
 }
 
 static void drop_ring(void)
 {
-	if (ring) {
-		evr_ring_close(ring);
-		evr_ring_unlink(name, NULL);
-		ring = NULL;
-	}
+	evr_test_ring_close(&fx);
+	ring = NULL;
 }
 
 TestSuite(sim, .fini = drop_ring);

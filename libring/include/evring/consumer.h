@@ -69,8 +69,12 @@ struct evr_lane_stats {
 	uint64_t lost_lapped, lost_abandoned;
 };
 
+/* opts NULL: from the oldest record, lanes in turn. Returns 0; -EINVAL (an unknown start, or a
+ * cursor missing, of another ring, of another lane count or ahead of a lane's head); -ENOMEM;
+ * -EFAULT (the segment was truncated). */
 int evr_consumer_open(struct evr_ring *ring, const struct evr_consumer_opts *opts,
 		      struct evr_consumer **out, struct evr_err *err);
+/* Free the consumer; its ring stays open. */
 void evr_consumer_close(struct evr_consumer *c);
 
 /* 1: *out holds an item; 0: nothing available now; -EFAULT: the segment was truncated or replaced
@@ -79,7 +83,8 @@ void evr_consumer_close(struct evr_consumer *c);
  * valid, and the item of the failing poll is neither returned nor counted in the stats. Never
  * blocks. */
 int evr_consumer_poll(struct evr_consumer *c, struct evr_item *out);
-/* Up to n items; returns how many (or -EFAULT / -EUCLEAN when none could be read for that reason). */
+/* Up to n items; returns how many, 0 when none is available, or -EFAULT / -EUCLEAN when none
+ * could be read for that reason. */
 int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int n);
 
 /* Wait until an item may be available: spin briefly, then sleep on the ring's shared futex (or nap
@@ -89,16 +94,21 @@ int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int 
  * timeout_ns < 0 waits until data arrives or a signal. */
 int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns);
 
+/* Where the consumer is, per lane (for evr_cursor_save), and one lane's counters. */
 void evr_consumer_cursor(const struct evr_consumer *c, struct evr_cursor *out);
 void evr_consumer_lane_stats(const struct evr_consumer *c, unsigned lane, struct evr_lane_stats *out);
-/* The sum over lanes. */
+/* Those counters summed over the lanes. */
 void evr_consumer_stats(const struct evr_consumer *c, struct evr_lane_stats *out);
+/* The number of lanes this consumer reads (the ring's). */
 unsigned evr_consumer_lanes(const struct evr_consumer *c);
 
 /* Convert a raw timestamp of this ring (as evr_producer_now returns) to wall-clock ns. */
 uint64_t evr_consumer_ts_to_wall(struct evr_consumer *c, uint64_t raw);
 
-/* Save and load cursors as a small text file (written to a temp file and renamed: atomic). */
+/* Save and load cursors as a small text file (written to a temp file and renamed: atomic).
+ * Save returns 0; -EINVAL (a cursor of 0 or too many lanes); -ENAMETOOLONG; or the errno of the
+ * file operations (-ENOENT for a missing directory, -EACCES, -ENOSPC, ...). Load returns 0; -EPROTO
+ * (not an evring cursor file); or the errno of fopen (-ENOENT, -EACCES, ...). */
 int evr_cursor_save(const char *path, const struct evr_cursor *cur);
 int evr_cursor_load(const char *path, struct evr_cursor *cur);
 

@@ -23,13 +23,16 @@ extern "C" {
 struct evr_producer;
 
 /* Register in the ring's producer table under a service name (truncated to 27 bytes). The ring must
- * have been opened with EVR_ROLE_PRODUCER. -ENOSPC when the table is full. */
+ * have been opened with EVR_ROLE_PRODUCER. Returns 0; -EBADF (a consumer's read-only ring); -ENOSPC
+ * (every entry is held by a live producer); -ENOMEM. */
 int evr_producer_open(struct evr_ring *ring, const char *service, struct evr_producer **out,
 		      struct evr_err *err);
+/* Unregister: the entry becomes EVR_PRODUCER_CLOSED, its counters kept until the entry is reused. */
 void evr_producer_close(struct evr_producer *p);
 
 /* Emit: fills rec->ts, producer_id and lane, then publishes the record. The caller's seq is ignored.
- * Returns 0 when published, -EAGAIN when dropped (counted), -EINVAL for an unknown type or flags. */
+ * Returns 0 when published, -EAGAIN when dropped (counted), -EINVAL for an unknown type or flags,
+ * -EFAULT once the segment was found truncated (evr_ring_status). */
 int evr_emit(struct evr_producer *p, struct evr_record *rec);
 
 uint16_t evr_producer_id(const struct evr_producer *p);

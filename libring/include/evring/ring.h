@@ -51,15 +51,28 @@ struct evr_ring_opts {
 
 void evr_ring_opts_default(struct evr_ring_opts *opts);
 
-/* Name rules: a leading '/' (added if missing), then 1..EVR_NAME_MAX-1 of [A-Za-z0-9._-]. */
+/* Name rules: a leading '/' (added if missing), then 1..EVR_NAME_MAX-1 of [A-Za-z0-9._-].
+ * Returns 0; -EINVAL (empty, a character not allowed, "." or ".."); -ENAMETOOLONG. */
 int evr_name_normalize(const char *name, char out[EVR_NAME_MAX + 1], struct evr_err *err);
 
+/* Create NAME and map it read-write (opts NULL: the defaults). Returns 0; -EINVAL (a bad name or
+ * option); -ENAMETOOLONG; -EEXIST (NAME exists); -ENOTSUP (EVR_TS_TSC without a usable TSC); -EFBIG
+ * (the ring would exceed the size limit); -ENOMEM; or the errno of shm_open, ftruncate or mmap
+ * (-EACCES, -ENOSPC, ...). */
 int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct evr_ring **out,
 		    struct evr_err *err);
+/* Open NAME: a producer maps it read-write, a consumer read-only. Returns 0; -EINVAL (a bad name or
+ * role); -ENAMETOOLONG; -ENOENT (no such ring); -EPROTO (not an evring ring, never initialised, or
+ * another ABI, schema or layout); -ENOMEM; or the errno of shm_open, fstat or mmap (-EACCES, ...). */
 int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err);
+/* Unmap the ring in this process; the ring itself stays until evr_ring_unlink. */
 void evr_ring_close(struct evr_ring *ring);
+/* Remove NAME (and NAME~wake). Processes that have it mapped keep their mapping. Returns 0; -EINVAL;
+ * -ENAMETOOLONG; -ENOENT; or the errno of shm_unlink (-EACCES, ...). */
 int evr_ring_unlink(const char *name, struct evr_err *err);
 
+/* Text for an error this library returned, in the ring's terms: -EEXIST is "a ring with that name
+ * already exists", -ENOENT "no such ring" (so a caller names file errors itself). */
 const char *evr_strerror(int err);
 
 struct evr_ring_info {
@@ -117,7 +130,7 @@ struct evr_producer_info {
 	uint32_t lane_hint;
 };
 
-/* idx < max_producers; returns -ENOENT for an entry that was never used. */
+/* Returns 0; -EINVAL for idx >= max_producers; -ENOENT for an entry that was never used. */
 int evr_ring_producer_info(const struct evr_ring *ring, unsigned idx, struct evr_producer_info *info);
 
 struct evr_reclaim_report {

@@ -6,7 +6,7 @@
  * created with another table is refused on open.
  *
  * The record is the wire format (ring slots, record logs, the NATS bridge): 128 bytes, every field at
- * a fixed offset, pinned by _Static_assert. Strings are NUL-padded and always NUL-terminated inside
+ * a fixed offset, pinned by static assertions. Strings are NUL-padded and always NUL-terminated inside
  * their field; a string that did not fit was truncated and the record carries EVR_REC_TRUNCATED.
  */
 #ifndef EVRING_SCHEMA_H
@@ -17,6 +17,13 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* C11 spells it _Static_assert, C++ static_assert: the layout checks hold in both languages. */
+#ifdef __cplusplus
+#define EVR_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define EVR_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
 #define EVR_SCHEMA_VERSION 1u
@@ -163,11 +170,11 @@ struct evr_record {
 	} u;
 };
 
-_Static_assert(sizeof(struct evr_record) == EVR_RECORD_SIZE, "record is 128 bytes");
-_Static_assert(offsetof(struct evr_record, u) == EVR_RECORD_HDR_SIZE, "payload at 40");
-_Static_assert(offsetof(struct evr_record, type) == 32, "type at 32");
+EVR_STATIC_ASSERT(sizeof(struct evr_record) == EVR_RECORD_SIZE, "record is 128 bytes");
+EVR_STATIC_ASSERT(offsetof(struct evr_record, u) == EVR_RECORD_HDR_SIZE, "payload at 40");
+EVR_STATIC_ASSERT(offsetof(struct evr_record, type) == 32, "type at 32");
 #define EVR_X_DETAILS_ROOM(U, l, d)                                                               \
-	_Static_assert(sizeof(struct evr_ev_##l) + EVR_MIN_DETAILS <= EVR_PAYLOAD_SIZE,           \
+	EVR_STATIC_ASSERT(sizeof(struct evr_ev_##l) + EVR_MIN_DETAILS <= EVR_PAYLOAD_SIZE,           \
 		       #l " leaves room for details");
 EVR_EVENTS(EVR_X_DETAILS_ROOM)
 #undef EVR_X_DETAILS_ROOM
@@ -194,7 +201,8 @@ struct evr_event_desc {
 
 extern const struct evr_event_desc evr_events[EVR_EVENT_COUNT];
 
-/* Name lookups: NULL / negative for out-of-range or unknown. Type names match either case. */
+/* Name lookups: NULL for an out-of-range number, -ENOENT for an unknown name. Type names match
+ * either case. */
 const struct evr_event_desc *evr_event_desc(unsigned type);
 const char *evr_type_name(unsigned type);
 int evr_type_from_name(const char *name);
@@ -211,7 +219,9 @@ uint64_t evr_schema_hash_of(const struct evr_event_desc *table, size_t count);
 void evr_record_init(struct evr_record *r, enum evr_type type, uint64_t correlation_id, uint64_t plan_id);
 int evr_record_set_str(struct evr_record *r, char *field, size_t field_size, const char *src);
 #define EVR_SET_STR(rec, member, src) evr_record_set_str((rec), (member), sizeof(member), (src))
+/* Returns 0, 1 when the text was truncated, -EINVAL for a record of unknown type. */
 int evr_record_set_details(struct evr_record *r, const char *text);
+/* The details text, or NULL for a record of unknown type or with details not NUL-terminated. */
 const char *evr_record_details(const struct evr_record *r);
 
 /* Set a field by name from text (for `evring emit key=value`). Keys: the type's fields, plus

@@ -1,0 +1,43 @@
+/* The record filters tail and replay share: the same flags, the same meaning, one parser.
+ * --type T,... and --domain D,... (names, unioned), --plan ID, --correlation ID, --since TIME and
+ * --until TIME (evr_cli_parse_time; both bounds included). */
+#ifndef EVR_FILTER_H
+#define EVR_FILTER_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <evring/schema.h>
+
+struct evr_filter {
+	uint64_t types; /* bit per enum evr_type; 0: every type */
+	bool has_plan, has_corr;
+	uint64_t plan, corr, since, until; /* since/until: wall-clock ns; until 0: no bound */
+};
+
+/* getopt_long values, above any short option character. */
+enum { EVR_FILTER_TYPE = 0x100, EVR_FILTER_DOMAIN, EVR_FILTER_PLAN, EVR_FILTER_CORR, EVR_FILTER_SINCE,
+       EVR_FILTER_UNTIL };
+
+#define EVR_FILTER_LONGOPTS                                                                        \
+	{ "type", required_argument, NULL, EVR_FILTER_TYPE },                                      \
+	{ "domain", required_argument, NULL, EVR_FILTER_DOMAIN },                                  \
+	{ "plan", required_argument, NULL, EVR_FILTER_PLAN },                                      \
+	{ "correlation", required_argument, NULL, EVR_FILTER_CORR },                               \
+	{ "since", required_argument, NULL, EVR_FILTER_SINCE },                                    \
+	{ "until", required_argument, NULL, EVR_FILTER_UNTIL }
+
+#define EVR_FILTER_USAGE "[--type T,...] [--domain D,...] [--plan ID] [--correlation ID] [--since TIME] [--until TIME]"
+#define EVR_FILTER_HELP                                                                            \
+	"  --type/--domain keep those event types or domains; --plan/--correlation those ids.\n"   \
+	"  --since/--until TIME keep the records stamped in that span (inclusive): ISO 8601\n"      \
+	"  (2026-11-25T16:00:00Z; without a zone, local time), now, or relative: -5m, -30s, -2h, -1d."
+
+/* For a getopt_long value c: -1 when c is not a filter option; else 0, or EVR_EXIT_USAGE after a
+ * message naming cmd. */
+int evr_filter_option(const char *cmd, struct evr_filter *f, int c, const char *arg);
+/* Whether a valid record passes (its ts must be wall-clock ns, as delivered or recorded). */
+bool evr_filter_match(const struct evr_filter *f, const struct evr_record *rec);
+
+#endif
