@@ -25,7 +25,7 @@ static int run(int argc, char **argv)
 	struct dirent *de;
 	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.' || strchr(de->d_name, '~'))
-			continue; /* NAME~wake companions are part of their ring */
+			continue; /* NAME~wake and NAME~live companions are part of their ring */
 		char name[sizeof de->d_name + 1];
 		snprintf(name, sizeof name, "/%s", de->d_name);
 		struct evr_ring *ring;

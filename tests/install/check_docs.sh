@@ -7,7 +7,7 @@ set -uo pipefail
 build=$1 src=$2
 work=$(mktemp -d)
 ring=/evrt-docs-$$
-trap 'rm -rf "$work"; rm -f /dev/shm$ring /dev/shm$ring~wake' EXIT
+trap 'rm -rf "$work"; rm -f /dev/shm$ring /dev/shm$ring~wake /dev/shm$ring~live' EXIT
 fails=0 checks=0
 ok() { checks=$((checks + 1)); }
 bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }

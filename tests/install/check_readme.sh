@@ -7,7 +7,7 @@ set -euo pipefail
 root=$1 lib=$2 evring=$3
 work=$(mktemp -d)
 ring=/evrt-readme-$$
-trap 'rm -rf "$work" /dev/shm${ring} /dev/shm${ring}~wake' EXIT
+trap 'rm -rf "$work" /dev/shm${ring} /dev/shm${ring}~wake /dev/shm${ring}~live' EXIT
 awk '/^```c$/{on=1; next} /^```$/{if(on) exit} on' "$root/README.md" > "$work/readme.c"
 cc -std=gnu11 -Wall -Wextra -Werror -I"$root/libring/include" "$work/readme.c" "$lib" -lpthread -lrt -o "$work/readme"
 for run in 1 2; do
@@ -15,7 +15,7 @@ for run in 1 2; do
   echo "$out"
   echo "$out" | grep -q '"type":"tool_retried".*"attempt":2,"backoff_ms":250,"tool":"web_search"' \
     || { echo "readme example, run $run, printed the wrong thing"; exit 1; }
-  [ ! -e "/dev/shm$ring" ] && [ ! -e "/dev/shm$ring~wake" ] || { echo "run $run left the ring behind"; exit 1; }
+  [ ! -e "/dev/shm$ring" ] && [ ! -e "/dev/shm$ring~wake" ] && [ ! -e "/dev/shm$ring~live" ] || { echo "run $run left the ring behind"; exit 1; }
 done
 # a ring left by a crashed run is used, not an error
 "$evring" create "$ring" >/dev/null

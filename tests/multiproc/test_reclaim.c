@@ -10,6 +10,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <sys/mman.h>
 
 #include "lane.h"
@@ -479,4 +481,51 @@ Test(reclaim, fork_child_neither_emits_on_nor_keeps_alive_its_parents_entry, .fi
 	close(pfd[1]);
 	close(qfd[0]);
 	close(qfd[1]);
+}
+
+/* NAME~live in another user's hands: a squatter who creates it before the ring is refused at
+ * creation (never adopted), and an object swapped in after creation is refused by producers, who
+ * would otherwise take their liveness from locks the squatter controls. */
+static int as_nobody_create(const char *shm_name)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(64);
+		int fd = shm_open(shm_name, O_CREAT | O_EXCL | O_WRONLY, 0222);
+		_exit(fd >= 0 ? 0 : 5);
+	}
+	int st = evr_test_reap(pid, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(reclaim, a_liveness_object_of_another_user_is_refused)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch to a second uid");
+	char lname[96];
+	evr_test_name(name, sizeof name, "squatlive");
+	snprintf(lname, sizeof lname, "%s~live", name);
+	cr_assert_eq(as_nobody_create(lname), 0);
+	struct evr_err err = {0};
+	int rc = evr_ring_create(name, NULL, &ring, &err);
+	cr_log_info("create over a squatted liveness object: %s", err.msg);
+	int left = shm_open(name, O_RDONLY, 0);
+	shm_unlink(lname);
+	cr_assert_eq(rc, -EEXIST);
+	cr_assert(strstr(err.msg, "~live: it already exists"), "%s", err.msg);
+	cr_assert_lt(left, 0, "no ring left behind");
+
+	/* swapped in after creation */
+	make_ring(2);
+	snprintf(lname, sizeof lname, "%s~live", name);
+	shm_unlink(lname);
+	cr_assert_eq(as_nobody_create(lname), 0);
+	struct evr_ring *again;
+	rc = evr_ring_open(name, EVR_ROLE_PRODUCER, &again, &err);
+	cr_log_info("open with a foreign liveness object: %s", err.msg);
+	cr_assert_eq(rc, -EPERM);
+	cr_assert(strstr(err.msg, "not owned by the ring's owner"), "%s", err.msg);
+	teardown();
+	shm_unlink(lname);
 }
