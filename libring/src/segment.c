@@ -412,9 +412,11 @@ int evr_ring_unlink(const char *name, struct evr_err *err)
 	int rc = evr_name_normalize(name, norm, err);
 	if (rc)
 		return rc;
-	evr_wake_unlink(norm);
-	evr_live_unlink(norm);
+	/* companions first: a ring name that is free again must not find stale ones at create */
+	int companions = (evr_wake_unlink(norm) == 0) + (evr_live_unlink(norm) == 0);
 	if (shm_unlink(norm)) {
+		if (errno == ENOENT && companions)
+			return 0; /* only leftovers of a ring that is gone (a creator killed mid-create) */
 		if (errno == ENOENT)
 			return evr_fail(err, -ENOENT, "no ring named %s", norm);
 		return evr_fail(err, -errno, "cannot unlink ring %s: %s", norm, strerror(errno));

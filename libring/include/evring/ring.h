@@ -67,8 +67,9 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err);
 /* Unmap the ring in this process; the ring itself stays until evr_ring_unlink. */
 void evr_ring_close(struct evr_ring *ring);
-/* Remove NAME (and NAME~wake). Processes that have it mapped keep their mapping. Returns 0; -EINVAL;
- * -ENAMETOOLONG; -ENOENT; or the errno of shm_unlink (-EACCES, ...). */
+/* Remove NAME and its companions NAME~wake and NAME~live. Processes that have it mapped keep their
+ * mapping. Returns 0 (also when only companions were left, by a creator killed mid-create); -EINVAL;
+ * -ENAMETOOLONG; -ENOENT when none of the three exists; or the errno of shm_unlink (-EACCES, ...). */
 int evr_ring_unlink(const char *name, struct evr_err *err);
 
 /* Text for an error this library returned, in the ring's terms: -EEXIST is "a ring with that name
