@@ -49,7 +49,11 @@ struct evr_producer {
 	struct evr_lane_ref lanes[];
 };
 
-/* Every open producer of this process, so a fork child can close its copies of their locks. */
+/* Every open producer of this process, so a fork child can close its copies of their locks. The
+ * mutex also keeps fork() out of the windows where this process holds a liveness lock the list does
+ * not know of: between taking an entry's lock and listing the producer, and during a reclaim (see
+ * evr_fork_guard). A child that inherited such a descriptor unnoticed would keep the lock alive after
+ * the parent closed or died. */
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct evr_producer *open_list;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -80,12 +84,20 @@ static void install_atfork(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
+void evr_fork_guard(bool hold)
+{
+	pthread_once(&atfork_once, install_atfork);
+	if (hold)
+		pthread_mutex_lock(&open_lock);
+	else
+		pthread_mutex_unlock(&open_lock);
+}
+
+/* With open_lock held. */
 static void list_add(struct evr_producer *p)
 {
-	pthread_mutex_lock(&open_lock);
 	p->next_open = open_list;
 	open_list = p;
-	pthread_mutex_unlock(&open_lock);
 }
 
 static void list_remove(struct evr_producer *p)
@@ -162,20 +174,22 @@ int evr_producer_open(struct evr_ring *r, const char *service, struct evr_produc
 	if (r->role != EVR_ROLE_PRODUCER)
 		return evr_fail(err, -EBADF, "ring %s was opened read-only (consumer role); producers need the producer role",
 				r->name);
-	pthread_once(&atfork_once, install_atfork);
 	evr_ring_reclaim(r, NULL); /* slow path: free what dead producers left before taking an entry */
 	struct evr_producer *p = calloc(1, sizeof *p + r->lanes * sizeof p->lanes[0]);
 	if (!p)
 		return evr_fail(err, -ENOMEM, "out of memory");
+	evr_fork_guard(true); /* no fork between taking the lock and listing the producer */
 	/* our own open file description: its lock is this producer's life (see liveness.c) */
 	int fd = evr_live_reopen(r->live_fd, r->name);
 	if (fd < 0) {
+		evr_fork_guard(false);
 		free(p);
 		return evr_fail(err, fd, "ring %s: cannot open its liveness object %s~live: %s", r->name, r->name,
 				evr_strerror(fd));
 	}
 	unsigned idx;
 	if (claim_entry(r, fd, service, &idx, &p->gen)) {
+		evr_fork_guard(false);
 		close(fd);
 		free(p);
 		return evr_fail(err, -ENOSPC, "ring %s: all %u producer entries are taken by live producers", r->name,
@@ -189,6 +203,7 @@ int evr_producer_open(struct evr_ring *r, const char *service, struct evr_produc
 	for (unsigned l = 0; l < r->lanes; l++)
 		p->lanes[l] = evr_ring_lane(r, l);
 	list_add(p);
+	evr_fork_guard(false);
 	*out = p;
 	return 0;
 }
@@ -200,7 +215,10 @@ void evr_producer_close(struct evr_producer *p)
 	if (!p->forked) {
 		list_remove(p);
 		release_entry(p->entry, p->gen);
-		close(p->live_fd); /* drops the lock: the entry may be reused from now on */
+		/* an explicit unlock, not just close(): a child forked before list_remove may share the
+		 * description, and the lock belongs to the description, not to this descriptor */
+		evr_live_unlock(p->live_fd, p->id);
+		close(p->live_fd);
 	}
 	free(p);
 }

@@ -76,13 +76,16 @@ int evr_ring_reclaim(struct evr_ring *r, struct evr_reclaim_report *report)
 	if (r->role != EVR_ROLE_PRODUCER)
 		return -EBADF;
 	int fd = -1;
+	evr_fork_guard(true); /* a child must not inherit our description while it holds a dead entry */
 	for (unsigned i = 0; i < r->max_producers; i++) {
 		struct evr_producer_entry *e = evr_ring_producer(r, i);
 		/* relaxed: a first look, to skip free entries without a syscall; judged again under the lock */
 		if (!held_by_someone(evr_entry_state(atomic_load_explicit(&e->word, memory_order_relaxed))))
 			continue;
-		if (fd < 0 && (fd = evr_live_reopen(r->live_fd, r->name)) < 0)
+		if (fd < 0 && (fd = evr_live_reopen(r->live_fd, r->name)) < 0) {
+			evr_fork_guard(false);
 			return fd;
+		}
 		if (evr_live_trylock(fd, i))
 			continue; /* its holder is alive (or another reclaimer is at it) */
 		EVR_TEST_HOOK_ENTRY(EVR_HOOK_RECLAIM_LOCKED, i);
@@ -91,6 +94,7 @@ int evr_ring_reclaim(struct evr_ring *r, struct evr_reclaim_report *report)
 	}
 	if (fd >= 0)
 		close(fd);
+	evr_fork_guard(false);
 	if (report)
 		*report = rep;
 	return 0;

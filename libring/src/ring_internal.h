@@ -70,6 +70,9 @@ int evr_wake_unlink(const char *ring_name);
 void evr_wake_sleepers(struct evr_wake_page *w);
 int evr_wake_wait(struct evr_wake_page *w, uint32_t seen_seq, int64_t timeout_ns);
 
+/* producer.c: hold (true) or release (false) the lock that keeps fork() out of liveness-lock windows */
+void evr_fork_guard(bool hold);
+
 /* liveness.c */
 int evr_live_create(const char *ring_name, mode_t ring_mode, int *fd_out);
 int evr_live_open(const char *ring_name, int ring_fd, int *fd_out);

@@ -1,13 +1,17 @@
 /* Crash torture: producer processes are SIGKILLed (also between claim and publish, from inside the
  * emit path through the test hooks) and restarted, others SIGSTOPped and continued, while
- * independent consumer processes verify every record and the driver reclaims what the dead left.
+ * independent consumer processes verify every record, and the driver and RECLAIMERS reclaimer
+ * processes reclaim what the dead left, all at once. Reclaimers kill themselves now and then in the
+ * middle of a reclaim (through the entry hooks) and are restarted. The producer table has one entry
+ * more than there are producers, so restarted producers keep reusing the entries of dead ones.
  *
  * Checked at the end, per consumer: no torn or misplaced record (each payload is a pure function of
  * its (producer, counter) pair), counters strictly increasing per producer incarnation within a
  * lane (a producer that migrates between CPUs writes to two lanes, which are not ordered with
  * respect to each other), every lane
  * drained to its head with delivered + lost_lapped + lost_abandoned == cursor - start, and no stall
- * longer than the bound (abandon timeout plus scheduling slack). Quick by default (a few seconds);
+ * longer than the bound (abandon timeout plus scheduling slack), and, once everyone is gone and a
+ * last reclaim ran, no entry left registered to a dead holder. Quick by default (a few seconds);
  * EVR_TORTURE_SECONDS=N runs longer (scripts/soak.sh). The figures are printed. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -18,6 +22,7 @@
 
 #define PRODUCERS 3
 #define CONSUMERS 2
+#define RECLAIMERS 2
 #define LANES 2
 #define SLOTS 256
 #define ABANDON_NS (10u * 1000u * 1000u)
@@ -47,6 +52,29 @@ static void maybe_die(unsigned lane, uint64_t pos)
 	(void)lane;
 	if ((pos * 2654435761u >> 7) % 20000 == (uint64_t)getpid() % 20000)
 		raise(SIGKILL);
+}
+
+/* In a reclaimer: die in the middle of a reclaim now and then, leaving a RECLAIMING entry. */
+static void maybe_die_reclaiming(enum evr_hook_point at, unsigned idx)
+{
+	(void)idx;
+	if (at != EVR_HOOK_REGISTER_CLAIMING && random() % 8 == 0)
+		raise(SIGKILL);
+}
+
+static void reclaimer_child(void)
+{
+	struct evr_ring *r;
+	if (evr_ring_open(name, EVR_ROLE_PRODUCER, &r, NULL))
+		_exit(1);
+	srandom((unsigned)getpid());
+	evr_test_hook_entry = maybe_die_reclaiming;
+	for (;;) {
+		struct evr_reclaim_report rr;
+		if (evr_ring_reclaim(r, &rr))
+			_exit(2);
+		usleep(500);
+	}
 }
 
 static void producer_child(uint64_t id)
@@ -157,19 +185,23 @@ Test(torture, kills_and_stalls_never_tear_a_record_or_stall_a_consumer_and_losse
 	evr_ring_opts_default(&o);
 	o.lanes = LANES;
 	o.slots_per_lane = SLOTS;
+	o.max_producers = PRODUCERS + 1; /* restarts reuse the entries of the dead */
 	struct evr_ring *ring;
 	evr_test_name(name, sizeof name, "torture");
 	cr_assert_eq(evr_ring_create(name, &o, &ring, NULL), 0);
 	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	cr_assert_neq(sh, MAP_FAILED);
-	pid_t prod[PRODUCERS], cons[CONSUMERS];
+	pid_t prod[PRODUCERS], cons[CONSUMERS], recl[RECLAIMERS];
 	for (int i = 0; i < CONSUMERS; i++)
 		if ((cons[i] = fork()) == 0)
 			consumer_child(i);
+	for (int i = 0; i < RECLAIMERS; i++)
+		if ((recl[i] = fork()) == 0)
+			reclaimer_child();
 	for (unsigned i = 0; i < PRODUCERS; i++)
 		prod[i] = spawn_producer(i);
 
-	uint64_t kills = 0, stops = 0, self_kills = 0, reclaimed_slots = 0, reclaimed_producers = 0;
+	uint64_t kills = 0, stops = 0, self_kills = 0, reclaimed_slots = 0, reclaimed_producers = 0, reclaimer_deaths = 0;
 	uint64_t end = evr_test_now_ns() + (uint64_t)(seconds * 1e9), rnd = 0x243F6A8885A308D3ull;
 	while (evr_test_now_ns() < end) {
 		usleep(20000);
@@ -180,6 +212,13 @@ Test(torture, kills_and_stalls_never_tear_a_record_or_stall_a_consumer_and_losse
 			if (waitpid(prod[i], &st, WNOHANG) == prod[i]) {
 				self_kills++;
 				prod[i] = spawn_producer(i);
+			}
+		for (int i = 0; i < RECLAIMERS; i++) /* restart the reclaimers that died mid-reclaim */
+			if (waitpid(recl[i], &st, WNOHANG) == recl[i]) {
+				cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "reclaimer failed (status %d)", st);
+				reclaimer_deaths++;
+				if ((recl[i] = fork()) == 0)
+					reclaimer_child();
 			}
 		switch (rnd >> 32 & 3) {
 		case 0: /* SIGKILL and restart: anywhere, including mid-emit */
@@ -205,10 +244,20 @@ Test(torture, kills_and_stalls_never_tear_a_record_or_stall_a_consumer_and_losse
 		kill(prod[i], SIGCONT);
 		evr_test_reap(prod[i], SIGKILL);
 	}
+	for (int i = 0; i < RECLAIMERS; i++)
+		evr_test_reap(recl[i], SIGKILL);
 	struct evr_reclaim_report rr;
 	evr_ring_reclaim(ring, &rr); /* what the final kills left mid-write */
 	reclaimed_slots += rr.slots_reclaimed;
 	reclaimed_producers += rr.producers_reclaimed;
+	for (unsigned i = 0; i < PRODUCERS + 1; i++) {
+		struct evr_producer_info pi;
+		if (evr_ring_producer_info(ring, i, &pi))
+			continue;
+		cr_expect(pi.state == EVR_PRODUCER_DEAD || pi.state == EVR_PRODUCER_CLOSED,
+			  "entry %u left in state %d (generation %llu) after everyone died and a reclaim ran", i,
+			  (int)pi.state, (unsigned long long)pi.generation);
+	}
 	atomic_store(&sh->stop, 1);
 	for (int i = 0; i < CONSUMERS; i++) {
 		int st = evr_test_reap(cons[i], 0);
@@ -236,10 +285,11 @@ Test(torture, kills_and_stalls_never_tear_a_record_or_stall_a_consumer_and_losse
 	}
 	printf("torture %.0f s: %llu kills + %llu self-kills inside emit, %llu stops, %llu records verified by %d "
 	       "consumers, 0 torn, max consumer stall %.1f ms (bound %.0f ms), %llu stuck slots and %llu dead "
-	       "producers reclaimed\n",
+	       "producers reclaimed by the driver (%d reclaimers alongside, %llu of them killed mid-reclaim)\n",
 	       seconds, (unsigned long long)kills, (unsigned long long)self_kills, (unsigned long long)stops,
 	       (unsigned long long)verified, CONSUMERS, max_stall / 1e6, STALL_BOUND_NS / 1e6,
-	       (unsigned long long)reclaimed_slots, (unsigned long long)reclaimed_producers);
+	       (unsigned long long)reclaimed_slots, (unsigned long long)reclaimed_producers, RECLAIMERS,
+	       (unsigned long long)reclaimer_deaths);
 	for (int i = 0; i < CONSUMERS; i++)
 		for (unsigned l = 0; l < LANES; l++) {
 			const struct evr_lane_stats *s = &sh->consumers[i].lanes[l];

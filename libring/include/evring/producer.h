@@ -11,7 +11,9 @@
  * kernel drops it when the process dies, which is how reclaimers tell a dead producer from a stopped
  * one. A struct evr_producer is for one thread at a time (one per thread, or your own lock). After
  * fork(), handles opened before the fork belong to the parent: in the child, evr_emit returns -ECHILD
- * and evr_producer_close only frees the handle; open a new producer there.
+ * and evr_producer_close only frees the handle; open a new producer there. Do not close descriptors
+ * you did not open while a producer is open (closefrom(), a daemon's close-everything): closing
+ * the liveness descriptor drops the lock, and a reclaimer would then take the producer for dead.
  */
 #ifndef EVRING_PRODUCER_H
 #define EVRING_PRODUCER_H
