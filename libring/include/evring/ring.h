@@ -1,7 +1,8 @@
 /* evring ring segment: create, open, inspect, reclaim and unlink a ring.
  *
  * A ring is one POSIX shm object NAME (header page, producer table, lanes) plus a one-page companion
- * object NAME~wake that sleeping consumers use to ask producers for a futex wake. Producers map the
+ * object NAME~wake that sleeping consumers use to ask producers for a futex wake, and an empty
+ * companion NAME~live whose byte locks tell live producers from dead ones. Producers map the
  * ring read-write; consumers open it O_RDONLY and map it PROT_READ, so a consumer cannot corrupt it.
  *
  * Errors: every call returns 0 or a negative errno; evr_strerror() gives the text, and calls that
