@@ -380,6 +380,24 @@ static int poll_until_news(struct evr_consumer *c, struct evr_item *it)
 	return 0;
 }
 
+/* Poll until news, then close both sides and unlink. The fault text and the consumer's totals are
+ * copied out first: they live in the handles. */
+static int poll_then_close(const char *name, const char *when, struct evr_ring *cr, struct evr_consumer *c,
+			   struct evr_ring *pr, struct evr_producer *p, struct evr_item *it, char *why, size_t len,
+			   struct evr_lane_stats *ls)
+{
+	int rc = poll_until_news(c, it);
+	snprintf(why, len, "%s", evr_ring_fault(cr) ? evr_ring_fault(cr) : "");
+	cr_log_info("%s: poll %d: %s", when, rc, why);
+	evr_consumer_stats(c, ls);
+	evr_producer_close(p);
+	evr_ring_close(pr);
+	evr_consumer_close(c);
+	evr_ring_close(cr);
+	evr_ring_unlink(name, NULL);
+	return rc;
+}
+
 /* Item 3: truncated to nothing, then regrown to its size: no fault, producers' emits return 0 into a
  * zeroed segment, and the consumer used to find its lane head below its cursor and call it empty.
  * Now the poll fails with -EUCLEAN and says the head moved backwards; what was delivered stays
@@ -405,18 +423,9 @@ Test(hostile_shm, a_segment_truncated_and_regrown_is_reported_as_corruption)
 		cr_assert_eq(evr_emit(p, &rec), 0, "emits into the regrown segment succeed: nothing faults");
 	}
 	struct evr_item it;
-	int rc = poll_until_news(c, &it);
-	char why[256] = ""; /* a copy: the text lives in the ring handle, closed below */
-	if (evr_ring_fault(cr))
-		snprintf(why, sizeof why, "%s", evr_ring_fault(cr));
-	cr_log_info("after truncate+regrow: poll %d: %s", rc, why);
 	struct evr_lane_stats ls;
-	evr_consumer_stats(c, &ls);
-	evr_producer_close(p);
-	evr_ring_close(pr);
-	evr_consumer_close(c);
-	evr_ring_close(cr);
-	evr_ring_unlink(name, NULL);
+	char why[256];
+	int rc = poll_then_close(name, "after truncate+regrow", cr, c, pr, p, &it, why, sizeof why, &ls);
 	cr_assert_eq(rc, -EUCLEAN, "poll returned %d (kind %d), not -EUCLEAN", rc, rc == 1 ? (int)it.kind : -1);
 	cr_assert(strstr(why, "lane 0 head moved backwards from 100 to 10"), "%s", why);
 	cr_assert_eq(ls.delivered, 100);
@@ -452,18 +461,9 @@ Test(hostile_shm, a_forged_lane_head_is_reported_as_corruption_not_as_loss)
 		evr_emit(p, &rec);
 	}
 	struct evr_item it;
-	int rc = poll_until_news(c, &it);
-	char why[256] = ""; /* a copy: the text lives in the ring handle, closed below */
-	if (evr_ring_fault(cr))
-		snprintf(why, sizeof why, "%s", evr_ring_fault(cr));
-	cr_log_info("after a forged head: poll %d: %s", rc, why);
 	struct evr_lane_stats ls;
-	evr_consumer_stats(c, &ls);
-	evr_producer_close(p);
-	evr_ring_close(pr);
-	evr_consumer_close(c);
-	evr_ring_close(cr);
-	evr_ring_unlink(name, NULL);
+	char why[256];
+	int rc = poll_then_close(name, "after a forged head", cr, c, pr, p, &it, why, sizeof why, &ls);
 	cr_assert_eq(rc, -EUCLEAN, "poll returned %d (kind %d, count %llu), not -EUCLEAN", rc,
 		     rc == 1 ? (int)it.kind : -1, rc == 1 ? (unsigned long long)it.count : 0ull);
 	cr_assert(strstr(why, "lane 0 head jumped from 100 to"), "%s", why);
