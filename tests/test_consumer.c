@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "test_util.h"
 
@@ -217,5 +219,29 @@ Test(consumer, a_sleeping_consumer_is_woken_by_an_emit, .init = setup_1x64, .fin
 	pthread_join(t, NULL);
 	cr_assert_eq(evr_consumer_poll(c, &it), 1);
 	cr_assert_eq(it.rec.correlation_id, 77);
+	evr_consumer_close(c);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A program that stops on a signal (a ^C handler setting a flag) needs the wait to return: with a
+ * handler installed without SA_RESTART, an endless wait returns -EINTR. */
+Test(consumer, an_endless_wait_returns_eintr_when_a_signal_handler_runs, .init = setup_1x64, .fini = teardown)
+{
+	struct evr_consumer *c;
+	cr_assert_eq(evr_consumer_open(ro, NULL, &c, NULL), 0);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGALRM, &sa, &old), 0);
+	struct itimerval it = {.it_value = {0, 100 * 1000}};
+	cr_assert_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	int rc = evr_consumer_wait(c, -1);
+	sigaction(SIGALRM, &old, NULL);
+	cr_assert_eq(rc, -EINTR, "wait returned %d", rc);
 	evr_consumer_close(c);
 }

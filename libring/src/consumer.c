@@ -470,7 +470,7 @@ int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns)
 			rc = evr_wake_wait(w, seq, left);
 		}
 		if (rc == -EINTR)
-			return -EINTR; /* a signal: let the caller look at its flags, SA_RESTART or not */
+			return -EINTR; /* a handler ran (one without SA_RESTART): let the caller look at its flags */
 		if (ready(c, &due))
 			return 1;
 	}

@@ -90,8 +90,9 @@ int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int 
 /* Wait until an item may be available: spin briefly, then sleep on the ring's shared futex (or nap
  * 1 ms at a time without the wake page). A position waiting on its abandon timer does not count as
  * available: the wait sleeps until the timer is due. Returns 1 when something may be there, 0 on
- * timeout, -EINTR when a signal handler ran (whether or not it was installed with SA_RESTART).
- * timeout_ns < 0 waits until data arrives or a signal. */
+ * timeout, -EINTR when a signal handler interrupted the sleep. A handler installed with SA_RESTART
+ * lets the kernel restart the sleep instead (futex(2), signal(7)): install the handler without it
+ * when a signal must end the wait. timeout_ns < 0 waits until data arrives or such a signal. */
 int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns);
 
 /* Where the consumer is, per lane (for evr_cursor_save), and one lane's counters. */

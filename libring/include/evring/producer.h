@@ -46,7 +46,10 @@ void evr_producer_close(struct evr_producer *p);
  * evr_ring_status), -ECHILD on a handle inherited through fork(). */
 int evr_emit(struct evr_producer *p, struct evr_record *rec);
 
+/* The producer's index in the ring's producer table: what records carry as producer_id. */
 uint16_t evr_producer_id(const struct evr_producer *p);
+/* Records this producer published and dropped (every emit that did not publish, faults included);
+ * either pointer may be NULL. The same counts `evring info` shows from the producer table. */
 void evr_producer_counters(const struct evr_producer *p, uint64_t *emitted, uint64_t *dropped);
 
 /* The ring's timestamp, in its own units (what evr_emit stores before consumers convert it). */

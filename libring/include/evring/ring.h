@@ -50,6 +50,8 @@ struct evr_ring_opts {
 	enum evr_ts_source ts_source;
 };
 
+/* Fill opts with the defaults above (one lane per CPU, 4096 slots of 128 bytes, 256 producers, mode
+ * 0600, timestamp source AUTO); change what you need, then pass it to evr_ring_create. */
 void evr_ring_opts_default(struct evr_ring_opts *opts);
 
 /* Name rules: a leading '/' (added if missing), then 1..EVR_NAME_MAX-1 of [A-Za-z0-9._-].
@@ -91,8 +93,12 @@ struct evr_ring_info {
 	mode_t mode;
 };
 
+/* Copy the ring's validated layout and identity (as read once at create or open) into *info. */
 void evr_ring_get_info(const struct evr_ring *ring, struct evr_ring_info *info);
+/* The next position producers will claim in lane `lane` (0 for a lane that does not exist): a
+ * snapshot, for lag and display. */
 uint64_t evr_ring_lane_head(const struct evr_ring *ring, unsigned lane);
+/* The role the ring was opened with (evr_ring_create opens as EVR_ROLE_PRODUCER). */
 enum evr_role evr_ring_role(const struct evr_ring *ring);
 
 /* Whether this process opened the ring's wake page read-write, so that evr_consumer_wait() sleeps
