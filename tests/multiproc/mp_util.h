@@ -6,6 +6,32 @@
 
 #include "test_util.h"
 
+/* Children a test forked, killed (with their process groups) by mp_kill_tracked() in the test's
+ * .fini, so a failed assertion never leaves a stopped child behind to hang the run. The last 64 are
+ * kept; one the test reaped already is skipped (its pid may belong to someone else by now). */
+static pid_t mp_children[64];
+static unsigned mp_nchildren;
+
+static inline pid_t mp_track(pid_t pid)
+{
+	if (pid > 0)
+		mp_children[mp_nchildren++ % 64] = pid;
+	return pid;
+}
+
+static inline void mp_kill_tracked(void)
+{
+	for (unsigned i = 0; i < mp_nchildren && i < 64; i++) {
+		pid_t pid = mp_children[i];
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			continue; /* reaped now (it was a zombie), or not our child any more */
+		kill(-pid, SIGKILL); /* its group, when it made one */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	mp_nchildren = 0;
+}
+
 /* The payload is a pure function of (producer, counter), so a torn or misplaced copy fails intact(). */
 static inline void mp_fill(struct evr_record *r, uint64_t producer, uint64_t n)
 {

@@ -35,6 +35,7 @@ static void make_ring(unsigned max_producers)
 
 static void teardown(void)
 {
+	mp_kill_tracked();
 	evr_ring_close(ring);
 	evr_ring_unlink(name, NULL);
 }
@@ -76,7 +77,7 @@ static void entry_hook(enum evr_hook_point at, unsigned idx)
 
 static pid_t start_opener(int fd, int use_hook, enum evr_hook_point at, int sig)
 {
-	pid_t pid = fork();
+	pid_t pid = mp_track(fork());
 	if (pid == 0) {
 		if (use_hook) {
 			hook_at = at;
@@ -278,7 +279,7 @@ Test(reclaim, stopped_writer_keeps_its_slot_across_reclaims_and_reuse, .fini = t
 {
 	make_ring(2);
 	leave_dead_entry(); /* entry 0: dead holder */
-	pid_t w = fork();
+	pid_t w = mp_track(fork());
 	if (w == 0) {
 		evr_test_hook_owned = stop_at_pos5;
 		mp_producer_child(name, 7, 10); /* entry 1; stops owning position 5 */
@@ -294,7 +295,7 @@ Test(reclaim, stopped_writer_keeps_its_slot_across_reclaims_and_reuse, .fini = t
 	cr_assert_eq(evr_ring_reclaim(ring, &rep), 0);
 	cr_assert_eq(rep.producers_reclaimed, 0, "the stopped writer is alive");
 	cr_assert_eq(rep.slots_reclaimed, 0);
-	pid_t n = fork(); /* the new owner of entry 0 */
+	pid_t n = mp_track(fork()); /* the new owner of entry 0 */
 	if (n == 0)
 		mp_producer_child(name, 8, 5 * SLOTS);
 	int st = evr_test_reap(n, 0);
@@ -338,7 +339,7 @@ Test(reclaim, stopped_writer_keeps_its_slot_across_reclaims_and_reuse, .fini = t
 Test(reclaim, producer_in_another_pid_namespace_is_alive, .fini = teardown)
 {
 	make_ring(2);
-	pid_t outer = fork();
+	pid_t outer = mp_track(fork());
 	if (outer == 0) {
 		setpgid(0, 0);
 		if (unshare(CLONE_NEWPID))
@@ -404,7 +405,7 @@ static void *worker(void *arg)
 Test(reclaim, producer_whose_main_thread_exited_is_alive, .fini = teardown)
 {
 	make_ring(2);
-	pid_t pid = fork();
+	pid_t pid = mp_track(fork());
 	if (pid == 0) {
 		pthread_t t;
 		pthread_create(&t, NULL, worker, NULL);
@@ -435,10 +436,11 @@ Test(reclaim, fork_child_neither_emits_on_nor_keeps_alive_its_parents_entry, .fi
 	int pfd[2], qfd[2];
 	cr_assert_eq(pipe(pfd), 0);
 	cr_assert_eq(pipe(qfd), 0);
-	pid_t parent = fork();
+	pid_t parent = mp_track(fork());
 	if (parent == 0) {
 		struct evr_ring *r;
 		struct evr_producer *p;
+		setpgid(0, 0); /* its child is in its group: the fixture's kill reaches both */
 		if (evr_ring_open(name, EVR_ROLE_PRODUCER, &r, NULL) || evr_producer_open(r, "parent", &p, NULL))
 			_exit(1);
 		pid_t child = fork();
@@ -499,7 +501,7 @@ static int as_nobody_create(const char *shm_name)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-Test(reclaim, a_liveness_object_of_another_user_is_refused)
+Test(reclaim, a_liveness_object_of_another_user_is_refused, .fini = mp_kill_tracked)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root to switch to a second uid");

@@ -30,6 +30,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	mp_kill_tracked();
 	evr_consumer_close(cons);
 	evr_ring_close(ro);
 	evr_ring_close(ring);
@@ -47,7 +48,7 @@ static void victim_hook(unsigned lane, uint64_t pos)
 /* Producer 0 emits 10 records; at VICTIM_POS it stops or dies inside the chosen window. */
 static pid_t start_victim(int sig, int before_cas)
 {
-	pid_t pid = fork();
+	pid_t pid = mp_track(fork());
 	if (pid == 0) {
 		victim_signal = sig;
 		if (before_cas)
@@ -67,7 +68,7 @@ static pid_t start_victim(int sig, int before_cas)
 
 static void run_other_producer(uint64_t n)
 {
-	pid_t pid = fork();
+	pid_t pid = mp_track(fork());
 	if (pid == 0)
 		mp_producer_child(name, 1, n);
 	int st = evr_test_reap(pid, 0);
@@ -210,7 +211,7 @@ Test(stall, a_producer_killed_mid_emit_leaves_a_slot_that_is_reclaimed, .init = 
 
 Test(stall, a_killed_but_unreaped_producer_counts_as_dead, .init = setup, .fini = teardown, .timeout = 60)
 {
-	pid_t pid = fork();
+	pid_t pid = mp_track(fork());
 	if (pid == 0) {
 		victim_signal = SIGKILL;
 		evr_test_hook_owned = victim_hook;
@@ -261,7 +262,7 @@ static void paced_producer_child(const char *ring_name, uint64_t id, uint64_t n)
 	_exit(0);
 }
 
-Test(stall, a_stopped_producer_costs_one_record_per_lap_at_500k_per_s, .timeout = 60)
+Test(stall, a_stopped_producer_costs_one_record_per_lap_at_500k_per_s, .fini = mp_kill_tracked, .timeout = 60)
 {
 	char big[64];
 	struct evr_ring_opts o;
@@ -275,7 +276,7 @@ Test(stall, a_stopped_producer_costs_one_record_per_lap_at_500k_per_s, .timeout 
 	struct evr_consumer_opts co = {.start = EVR_START_OLDEST, .abandon_timeout_ns = 10ull * 1000 * 1000};
 	cr_assert_eq(evr_consumer_open(r, &co, &c, NULL), 0);
 
-	pid_t victim = fork();
+	pid_t victim = mp_track(fork());
 	if (victim == 0) {
 		victim_signal = SIGSTOP;
 		evr_test_hook_owned = victim_hook;
@@ -284,7 +285,7 @@ Test(stall, a_stopped_producer_costs_one_record_per_lap_at_500k_per_s, .timeout 
 	int st;
 	cr_assert_eq(waitpid(victim, &st, WUNTRACED), victim);
 	cr_assert(WIFSTOPPED(st));
-	pid_t writer = fork();
+	pid_t writer = mp_track(fork());
 	if (writer == 0)
 		paced_producer_child(big, 1, RATE * SECONDS);
 
@@ -335,11 +336,49 @@ Test(stall, a_stopped_producer_costs_one_record_per_lap_at_500k_per_s, .timeout 
 	/* lapping is scheduling noise only: the old behaviour lost well over half of the lane here */
 	cr_assert_lt(ls.lost_lapped * 20, positions, "lapped %llu of %llu", (unsigned long long)ls.lost_lapped,
 		     (unsigned long long)positions);
-	cr_assert_lt(cpu * 2, wall, "the consumer sleeps while only the stall timer runs");
+	(void)cpu; /* reported, not asserted: it depends on the build (ASan) and the machine */
 
-	evr_test_reap(victim, SIGKILL);
 	evr_consumer_close(c);
 	evr_ring_close(r);
 	evr_ring_close(w);
 	evr_ring_unlink(big, NULL);
+}
+
+/* While a consumer's only business is a stall timer (the head is past a position whose writer is
+ * stopped), evr_consumer_wait sleeps until the timer is due. It used to return at once because the
+ * head was past the cursor, and every follower spun at 100% CPU for the whole timeout. */
+Test(stall, a_consumer_sleeps_while_only_a_stall_timer_runs, .init = setup, .fini = teardown, .timeout = 60)
+{
+	struct evr_consumer *slow;
+	struct evr_consumer_opts co = {.start = EVR_START_OLDEST, .abandon_timeout_ns = 400ull * 1000 * 1000};
+	cr_assert_eq(evr_consumer_open(ro, &co, &slow, NULL), 0);
+	start_victim(SIGSTOP, 0); /* holds position 5 */
+	run_other_producer(4);    /* positions 10..13 claimed past it */
+	struct timespec cpu0, cpu1;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+	uint64_t t0 = evr_test_now_ns(), waits = 0;
+	struct evr_item it;
+	for (;;) {
+		int rc = evr_consumer_poll(slow, &it);
+		cr_assert_geq(rc, 0);
+		if (rc == 1 && it.kind == EVR_ITEM_LOST_ABANDONED)
+			break;
+		if (rc == 0) {
+			evr_consumer_wait(slow, -1);
+			waits++;
+		}
+		cr_assert_lt(evr_test_now_ns() - t0, 5000000000ull, "the stalled position was skipped in time");
+	}
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+	uint64_t wall = evr_test_now_ns() - t0;
+	uint64_t cpu = (uint64_t)(cpu1.tv_sec - cpu0.tv_sec) * 1000000000ull + (uint64_t)(cpu1.tv_nsec - cpu0.tv_nsec);
+	cr_log_info("waited %.0f ms for the stall timer in %llu waits, %.1f ms of CPU", wall / 1e6,
+		    (unsigned long long)waits, cpu / 1e6);
+	cr_assert_eq(it.pos, VICTIM_POS);
+	cr_assert_geq(wall, 390ull * 1000 * 1000, "not skipped before the timeout");
+	cr_assert_lt(waits, 100, "%llu wait calls: the wait returned early instead of sleeping to the timer",
+		     (unsigned long long)waits);
+	cr_assert_lt(cpu * 4, wall, "the consumer slept through the timer (CPU %.1f ms of %.0f ms)", cpu / 1e6,
+		     wall / 1e6);
+	evr_consumer_close(slow);
 }
