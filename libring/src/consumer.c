@@ -226,6 +226,20 @@ static void remember_stuck(struct lane_state *ls, uint64_t w)
 	ls->stuck_next = (ls->stuck_next + 1) % EVR_STUCK_WORDS;
 }
 
+/* The slot at pos holds a newer lap: skip to the oldest position that can still be valid. */
+static int lapped_step(struct evr_consumer *c, unsigned lane, uint64_t pos, struct evr_item *out)
+{
+	struct lane_state *ls = &c->lanes[lane];
+	uint64_t head = lane_head(ls);
+	uint64_t oldest = head > c->ring->slots ? head - c->ring->slots : 0;
+	uint64_t next = oldest > pos ? oldest : pos + 1;
+	set_loss(out, EVR_ITEM_LOST_LAPPED, lane, pos, next - pos);
+	ls->lapped += next - pos;
+	ls->cursor = next;
+	ls->stalled = 0;
+	return 1;
+}
+
 /* One step on one lane: 1 when *out holds an item, 0 when the lane has nothing now. */
 static int lane_step(struct evr_consumer *c, unsigned lane, struct evr_item *out)
 {
@@ -242,16 +256,8 @@ static int lane_step(struct evr_consumer *c, unsigned lane, struct evr_item *out
 		ls->cursor = pos + 1;
 		ls->stalled = 0;
 		return 1;
-	case EVR_READ_LAPPED: {
-		uint64_t head = lane_head(ls);
-		uint64_t oldest = head > c->ring->slots ? head - c->ring->slots : 0;
-		uint64_t next = oldest > pos ? oldest : pos + 1;
-		set_loss(out, EVR_ITEM_LOST_LAPPED, lane, pos, next - pos);
-		ls->lapped += next - pos;
-		ls->cursor = next;
-		ls->stalled = 0;
-		return 1;
-	}
+	case EVR_READ_LAPPED:
+		return lapped_step(c, lane, pos, out);
 	case EVR_READ_ABANDONED:
 		set_loss(out, EVR_ITEM_LOST_ABANDONED, lane, pos, 1);
 		ls->abandoned++;
@@ -266,6 +272,8 @@ static int lane_step(struct evr_consumer *c, unsigned lane, struct evr_item *out
 		return 0; /* nothing claimed past the cursor: the lane is simply empty */
 	}
 	uint64_t w = slot_word(ls, pos);
+	if (evr_ctl_state(w) != EVR_SLOT_EMPTY && evr_ctl_pos(w, pos) > pos)
+		return lapped_step(c, lane, pos, out); /* a newer lap took the slot since the read above */
 	if (!known_stuck(ls, w)) {
 		uint64_t now = evr_clock_ns(CLOCK_MONOTONIC);
 		if (!ls->stalled || ls->stall_pos != pos) {
@@ -415,6 +423,8 @@ static int ready(struct evr_consumer *c, uint64_t *due)
 		if (!ls->stalled || ls->stall_pos != ls->cursor || slot_word(ls, ls->cursor) != ls->stall_word)
 			return 1; /* a record to read, or a change at the stalled slot */
 		uint64_t deadline = ls->stall_since + c->abandon_ns;
+		if (deadline < ls->stall_since)
+			deadline = UINT64_MAX; /* a timeout near 2^64: never due, and no wrap to "due now" */
 		if (!now)
 			now = evr_clock_ns(CLOCK_MONOTONIC);
 		if (now >= deadline)
@@ -452,8 +462,10 @@ int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns)
 			if (rest < left)
 				left = rest;
 		}
-		if (due != UINT64_MAX && (int64_t)(due - now) < left)
-			left = due > now ? (int64_t)(due - now) : 1; /* wake when a stall timer is due */
+		if (due <= now)
+			left = 1; /* a stall timer came due meanwhile */
+		else if (due - now < (uint64_t)left)
+			left = (int64_t)(due - now); /* wake when the stall timer is due */
 		int rc = 0;
 		if (!w) { /* no wake page (no write access to it): poll with short sleeps */
 			struct timespec d = {0, left < 1000000 ? left : 1000000};
@@ -470,7 +482,7 @@ int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns)
 			rc = evr_wake_wait(w, seq, left);
 		}
 		if (rc == -EINTR)
-			return -EINTR; /* a handler ran (one without SA_RESTART): let the caller look at its flags */
+			return -EINTR; /* a handler interrupted the sleep: let the caller look at its flags */
 		if (ready(c, &due))
 			return 1;
 	}

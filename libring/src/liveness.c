@@ -5,7 +5,8 @@
  * for as long as it acts: the registrant while it claims the entry, the owner for the producer's
  * whole life, a reclaimer while it releases a dead owner's slots. The kernel drops an OFD lock when
  * the last descriptor of its open file description is closed, i.e. when the holding process is gone
- * with all its threads, whatever pid namespace it lives in and whichever thread exited first. So
+ * with all its threads (see below for the exceptions), whatever pid namespace it lives in and
+ * whichever thread exited first. So
  * "I got the lock on byte i and the entry still says LIVE" proves its owner is dead; no pid is
  * guessed on that path.
  *
@@ -17,7 +18,12 @@
  * The object is write-only (mode: the ring's write bits): only those who may produce can open it.
  * A reader that could open it could hold read locks on the bytes and keep dead entries from being
  * reclaimed. It is created with O_EXCL and must belong to the ring's owner: a squatter's object is
- * refused, never adopted. It is never mapped, so truncating it does nothing.
+ * refused, never adopted. It is never mapped, so truncating it changes nothing.
+ *
+ * What the lock cannot see: a process that hands its description to another one (a child made by a
+ * raw clone()/vfork()/_Fork(), which skip the atfork handler, or a descriptor passed over
+ * SCM_RIGHTS) keeps the lock alive as long as that other process holds it; and a process that closes
+ * descriptors it did not open (closefrom()) drops it while alive. producer.h states both rules.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -57,7 +63,8 @@ int evr_live_create(const char *ring_name, mode_t ring_mode, int *fd_out)
 	return 0;
 }
 
-/* Open an existing NAME~live; it must be ours: owned by the ring's owner, empty, a regular object. */
+/* Open an existing NAME~live; it must be ours: a regular object owned by the ring's owner. (Its size
+ * means nothing: any producer may ftruncate it, which changes no lock.) */
 int evr_live_open(const char *ring_name, int ring_fd, int *fd_out)
 {
 	char n[EVR_NAME_MAX + 16];
@@ -71,7 +78,7 @@ int evr_live_open(const char *ring_name, int ring_fd, int *fd_out)
 		close(fd);
 		return e;
 	}
-	if (!S_ISREG(ls.st_mode) || ls.st_uid != rs.st_uid || ls.st_size != 0) {
+	if (!S_ISREG(ls.st_mode) || ls.st_uid != rs.st_uid) {
 		close(fd);
 		return -EPERM;
 	}

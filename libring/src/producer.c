@@ -45,6 +45,7 @@ struct evr_producer {
 	uint64_t emitted, dropped; /* private copies of the entry's counters */
 	int live_fd;               /* our own description of NAME~live; holds the entry's lock */
 	uint64_t gen;              /* the generation we registered */
+	pid_t pid;                 /* the process that registered it */
 	struct evr_producer *next_open; /* the process's list of open producers, for the atfork handler */
 	struct evr_lane_ref lanes[];
 };
@@ -84,13 +85,21 @@ static void install_atfork(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-void evr_fork_guard(bool hold)
+/* Cancellation is off inside: open() and close() are cancellation points, and a thread cancelled
+ * while holding open_lock would leave it locked, and every later fork() of the process hanging. */
+int evr_fork_guard_enter(void)
 {
+	int cancel;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	pthread_once(&atfork_once, install_atfork);
-	if (hold)
-		pthread_mutex_lock(&open_lock);
-	else
-		pthread_mutex_unlock(&open_lock);
+	pthread_mutex_lock(&open_lock);
+	return cancel;
+}
+
+void evr_fork_guard_leave(int cancel)
+{
+	pthread_mutex_unlock(&open_lock);
+	pthread_setcancelstate(cancel, NULL);
 }
 
 /* With open_lock held. */
@@ -100,15 +109,14 @@ static void list_add(struct evr_producer *p)
 	open_list = p;
 }
 
+/* With open_lock held. */
 static void list_remove(struct evr_producer *p)
 {
-	pthread_mutex_lock(&open_lock);
 	for (struct evr_producer **pp = &open_list; *pp; pp = &(*pp)->next_open)
 		if (*pp == p) {
 			*pp = p->next_open;
 			break;
 		}
-	pthread_mutex_unlock(&open_lock);
 }
 
 static int reusable(enum evr_producer_state st, int pass)
@@ -178,32 +186,34 @@ int evr_producer_open(struct evr_ring *r, const char *service, struct evr_produc
 	struct evr_producer *p = calloc(1, sizeof *p + r->lanes * sizeof p->lanes[0]);
 	if (!p)
 		return evr_fail(err, -ENOMEM, "out of memory");
-	evr_fork_guard(true); /* no fork between taking the lock and listing the producer */
+	int cancel = evr_fork_guard_enter(); /* no fork between taking the lock and listing the producer */
 	/* our own open file description: its lock is this producer's life (see liveness.c) */
 	int fd = evr_live_reopen(r->live_fd, r->name);
 	if (fd < 0) {
-		evr_fork_guard(false);
+		evr_fork_guard_leave(cancel);
 		free(p);
 		return evr_fail(err, fd, "ring %s: cannot open its liveness object %s~live: %s", r->name, r->name,
 				evr_strerror(fd));
 	}
 	unsigned idx;
 	if (claim_entry(r, fd, service, &idx, &p->gen)) {
-		evr_fork_guard(false);
 		close(fd);
+		evr_fork_guard_leave(cancel);
 		free(p);
-		return evr_fail(err, -ENOSPC, "ring %s: all %u producer entries are taken by live producers", r->name,
-				r->max_producers);
+		return evr_fail(err, -ENOSPC,
+				"ring %s: all %u producer entries are held by live producers (or being registered or "
+				"reclaimed right now)", r->name, r->max_producers);
 	}
 	p->ring = r;
 	p->entry = evr_ring_producer(r, idx);
 	p->id = (uint16_t)idx;
 	p->live_fd = fd;
+	p->pid = getpid();
 	p->lane_mask = r->lanes - 1;
 	for (unsigned l = 0; l < r->lanes; l++)
 		p->lanes[l] = evr_ring_lane(r, l);
 	list_add(p);
-	evr_fork_guard(false);
+	evr_fork_guard_leave(cancel);
 	*out = p;
 	return 0;
 }
@@ -212,13 +222,18 @@ void evr_producer_close(struct evr_producer *p)
 {
 	if (!p)
 		return;
-	if (!p->forked) {
+	/* getpid: a child made without the atfork handler (raw clone, vfork, _Fork) still has its copy
+	 * armed; closing the parent's entry from there would free it under the parent's feet */
+	if (!p->forked && p->pid == getpid()) {
+		int cancel = evr_fork_guard_enter(); /* no fork until the lock is gone */
 		list_remove(p);
+		/* an emit that never returned (siglongjmp out of a handler, a cancelled thread) may have
+		 * left a slot WRITING; nobody would ever reclaim it once the entry is CLOSED */
+		evr_release_slots_of(p->ring, p->id);
 		release_entry(p->entry, p->gen);
-		/* an explicit unlock, not just close(): a child forked before list_remove may share the
-		 * description, and the lock belongs to the description, not to this descriptor */
 		evr_live_unlock(p->live_fd, p->id);
 		close(p->live_fd);
+		evr_fork_guard_leave(cancel);
 	}
 	free(p);
 }

@@ -30,8 +30,10 @@ int evr_ring_producer_info(const struct evr_ring *r, unsigned idx, struct evr_pr
 	info->generation = evr_entry_gen(w);
 	if (info->state == EVR_PRODUCER_FREE)
 		return -ENOENT;
-	if (info->state == EVR_PRODUCER_CLAIMING)
-		return 0; /* its owner is still filling it in */
+	if (info->state == EVR_PRODUCER_CLAIMING) {
+		info->alive = evr_live_held(r->live_fd, idx) == 1;
+		return 0; /* its owner is still filling in the rest */
+	}
 	info->pid = e->pid;
 	memcpy(info->service, e->service, sizeof info->service);
 	info->service[sizeof info->service - 1] = '\0';

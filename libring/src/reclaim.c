@@ -28,7 +28,9 @@ static int held_by_someone(enum evr_producer_state st)
 	return st == EVR_PRODUCER_CLAIMING || st == EVR_PRODUCER_LIVE || st == EVR_PRODUCER_RECLAIMING;
 }
 
-static unsigned release_slots_of(struct evr_ring *r, unsigned owner)
+/* Turn every slot word WRITING with this owner into ABANDONED at its position. The caller holds the
+ * owner's liveness lock, so no writer of that index can be active. */
+unsigned evr_release_slots_of(struct evr_ring *r, unsigned owner)
 {
 	unsigned n = 0;
 	for (unsigned l = 0; l < r->lanes; l++) {
@@ -53,7 +55,7 @@ static unsigned release_slots_of(struct evr_ring *r, unsigned owner)
 static int reclaim_locked(struct evr_ring *r, unsigned i, struct evr_reclaim_report *rep)
 {
 	struct evr_producer_entry *e = evr_ring_producer(r, i);
-	/* acquire: pairs with the release stores of the dead holder (LIVE, RECLAIMING) */
+	/* acquire: pairs with the release store of LIVE by the dead holder (its pid and name) */
 	uint64_t w = atomic_load_explicit(&e->word, memory_order_acquire);
 	if (!held_by_someone(evr_entry_state(w)))
 		return 0; /* closed or reclaimed meanwhile */
@@ -63,7 +65,7 @@ static int reclaim_locked(struct evr_ring *r, unsigned i, struct evr_reclaim_rep
 						     memory_order_relaxed, memory_order_relaxed))
 		return 0;
 	EVR_TEST_HOOK_ENTRY(EVR_HOOK_RECLAIM_MARKED, i);
-	rep->slots_reclaimed += release_slots_of(r, i);
+	rep->slots_reclaimed += evr_release_slots_of(r, i);
 	EVR_TEST_HOOK_ENTRY(EVR_HOOK_RECLAIM_RELEASED, i);
 	/* release: the slot releases above happen before anyone can see DEAD and reuse the index */
 	atomic_store_explicit(&e->word, evr_entry_word(EVR_PRODUCER_DEAD, gen), memory_order_release);
@@ -76,14 +78,14 @@ int evr_ring_reclaim(struct evr_ring *r, struct evr_reclaim_report *report)
 	if (r->role != EVR_ROLE_PRODUCER)
 		return -EBADF;
 	int fd = -1;
-	evr_fork_guard(true); /* a child must not inherit our description while it holds a dead entry */
+	int cancel = evr_fork_guard_enter(); /* no child may inherit our description while it holds a lock */
 	for (unsigned i = 0; i < r->max_producers; i++) {
 		struct evr_producer_entry *e = evr_ring_producer(r, i);
 		/* relaxed: a first look, to skip free entries without a syscall; judged again under the lock */
 		if (!held_by_someone(evr_entry_state(atomic_load_explicit(&e->word, memory_order_relaxed))))
 			continue;
 		if (fd < 0 && (fd = evr_live_reopen(r->live_fd, r->name)) < 0) {
-			evr_fork_guard(false);
+			evr_fork_guard_leave(cancel);
 			return fd;
 		}
 		if (evr_live_trylock(fd, i))
@@ -94,7 +96,7 @@ int evr_ring_reclaim(struct evr_ring *r, struct evr_reclaim_report *report)
 	}
 	if (fd >= 0)
 		close(fd);
-	evr_fork_guard(false);
+	evr_fork_guard_leave(cancel);
 	if (report)
 		*report = rep;
 	return 0;

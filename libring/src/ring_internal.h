@@ -70,8 +70,13 @@ int evr_wake_unlink(const char *ring_name);
 void evr_wake_sleepers(struct evr_wake_page *w);
 int evr_wake_wait(struct evr_wake_page *w, uint32_t seen_seq, int64_t timeout_ns);
 
-/* producer.c: hold (true) or release (false) the lock that keeps fork() out of liveness-lock windows */
-void evr_fork_guard(bool hold);
+/* producer.c: hold the lock that keeps fork() out of liveness-lock windows (and cancellation off);
+ * enter returns the cancel state that leave restores */
+int evr_fork_guard_enter(void);
+void evr_fork_guard_leave(int cancel);
+
+/* reclaim.c: abandon the WRITING slots of an owner whose liveness lock the caller holds */
+unsigned evr_release_slots_of(struct evr_ring *r, unsigned owner);
 
 /* liveness.c */
 int evr_live_create(const char *ring_name, mode_t ring_mode, int *fd_out);

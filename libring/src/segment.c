@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "evring/schema.h"
 #include "ring_internal.h"
+#include "test_hooks.h"
 
 #define EVR_MAX_SEGMENT (64ull << 30) /* 64 GiB: a sanity bound against absurd layouts */
 #define EVR_INIT_WAIT_NS (200ull * 1000 * 1000)
@@ -216,7 +217,7 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 	if ((rc = evr_live_create(norm, opts->mode, &r->live_fd))) {
 		if (rc == -EEXIST)
 			evr_fail(err, rc, "cannot create %s~live: it already exists (left by a crashed creator, or "
-				 "another user's); remove it with: evring unlink --force %s", norm, norm);
+				 "another user's); remove /dev/shm%s~live if nothing uses it", norm, norm);
 		else
 			evr_fail(err, rc, "cannot create the liveness object of ring %s: %s", norm, evr_strerror(rc));
 		goto fail;
@@ -317,14 +318,23 @@ static int await_magic(const struct evr_shm_header *h, const char *name, atomic_
 	}
 }
 
-int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err)
+/* Whether `norm` still names the object behind fd. The companions are opened by name after the
+ * ring: a ring unlinked and created again under its name in between would pair this ring with the
+ * new ring's NAME~live, whose locks say nothing about this ring's producers. */
+static int still_named(const char *norm, int fd)
 {
-	char norm[EVR_NAME_MAX + 1];
-	int rc = evr_name_normalize(name, norm, err);
-	if (rc)
-		return rc;
-	if (role != EVR_ROLE_PRODUCER && role != EVR_ROLE_CONSUMER)
-		return evr_fail(err, -EINVAL, "role must be producer or consumer");
+	int again = shm_open(norm, O_RDONLY | O_CLOEXEC, 0);
+	if (again < 0)
+		return 0;
+	struct stat a, b;
+	int same = !fstat(again, &a) && !fstat(fd, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	close(again);
+	return same;
+}
+
+static int open_once(const char *norm, enum evr_role role, struct evr_ring **out, struct evr_err *err)
+{
+	int rc;
 	int writable = role == EVR_ROLE_PRODUCER;
 	int fd = shm_open(norm, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
 	if (fd < 0) {
@@ -366,19 +376,24 @@ int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, s
 		rc = evr_fail(err, -EFAULT, "ring %s was truncated while opening it", norm);
 	if (rc)
 		goto fail;
+	EVR_TEST_HOOK_ENTRY(EVR_HOOK_OPEN_VALIDATED, 0);
 	rc = evr_live_open(norm, fd, &r->live_fd);
 	if (rc && writable) {
 		rc = evr_fail(err, rc, "ring %s: its liveness object %s~live cannot be used (%s); producers need it",
-			      norm, norm, rc == -EPERM ? "not owned by the ring's owner, or not empty" : evr_strerror(rc));
+			      norm, norm, rc == -EPERM ? "not owned by the ring's owner" : evr_strerror(rc));
 		goto fail;
 	}
-	memcpy(r->name, norm, sizeof norm);
+	snprintf(r->name, sizeof r->name, "%s", norm);
 	r->role = role;
 	r->fd = fd;
 	r->base = base;
 	r->size = (size_t)st.st_size;
 	r->hdr = base;
 	r->wake = evr_wake_open(norm, st.st_uid, &r->wake_broken);
+	if (!still_named(norm, fd)) {
+		evr_ring_close(r);
+		return evr_fail(err, -ESTALE, "ring %s was removed or replaced while it was being opened", norm);
+	}
 	*out = r;
 	return 0;
 fail:
@@ -391,6 +406,20 @@ fail:
 	free(r);
 	close(fd);
 	return rc;
+}
+
+int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err)
+{
+	char norm[EVR_NAME_MAX + 1];
+	int rc = evr_name_normalize(name, norm, err);
+	if (rc)
+		return rc;
+	if (role != EVR_ROLE_PRODUCER && role != EVR_ROLE_CONSUMER)
+		return evr_fail(err, -EINVAL, "role must be producer or consumer");
+	/* a replacement during the open is retried: the next attempt meets the new ring whole */
+	for (int attempt = 0;; attempt++)
+		if ((rc = open_once(norm, role, out, err)) != -ESTALE || attempt == 2)
+			return rc;
 }
 
 void evr_ring_close(struct evr_ring *r)

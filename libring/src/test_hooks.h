@@ -14,6 +14,7 @@ enum evr_hook_point {
 	EVR_HOOK_RECLAIM_LOCKED,  /* a reclaimer holds idx's lock, before it re-reads the entry */
 	EVR_HOOK_RECLAIM_MARKED,  /* the entry is RECLAIMING, before the dead owner's slots are released */
 	EVR_HOOK_RECLAIM_RELEASED, /* the slots are released, before the entry is marked DEAD */
+	EVR_HOOK_OPEN_VALIDATED,   /* evr_ring_open validated the header, before it opens the companions */
 };
 
 #ifdef EVR_TEST_HOOKS

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <setjmp.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "lane.h"
 #include "mp_util.h"
@@ -530,4 +532,105 @@ Test(reclaim, a_liveness_object_of_another_user_is_refused, .fini = mp_kill_trac
 	cr_assert(strstr(err.msg, "not owned by the ring's owner"), "%s", err.msg);
 	teardown();
 	shm_unlink(lname);
+}
+
+/* A ring removed and created again under its name while evr_ring_open is between the ring and its
+ * companions: the companions opened by name then belong to the new ring, and the old ring's
+ * producers would be judged by the new ring's locks. The open notices and opens the new ring whole. */
+static char replaced_id_hook_done;
+static void replace_ring_once(enum evr_hook_point at, unsigned idx)
+{
+	(void)idx;
+	if (at != EVR_HOOK_OPEN_VALIDATED || replaced_id_hook_done)
+		return;
+	replaced_id_hook_done = 1;
+	evr_ring_close(ring);
+	evr_ring_unlink(name, NULL);
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 1;
+	o.slots_per_lane = SLOTS;
+	cr_assert_eq(evr_ring_create(name, &o, &ring, NULL), 0);
+}
+
+Test(reclaim, a_ring_replaced_while_it_is_opened_is_opened_whole, .fini = teardown)
+{
+	make_ring(2);
+	struct evr_ring *opened;
+	evr_test_hook_entry = replace_ring_once;
+	int rc = evr_ring_open(name, EVR_ROLE_PRODUCER, &opened, NULL);
+	evr_test_hook_entry = NULL;
+	cr_assert_eq(rc, 0);
+	cr_assert(replaced_id_hook_done);
+	struct evr_ring_info now, got;
+	evr_ring_get_info(ring, &now);
+	evr_ring_get_info(opened, &got);
+	cr_assert_eq(got.ring_id, now.ring_id, "the new ring was opened, with its own companions");
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(opened, "after-replace", &p, NULL), 0);
+	cr_assert(entry(0).alive, "its lock is on the new ring's liveness object");
+	evr_producer_close(p);
+	evr_ring_close(opened);
+}
+
+/* A child made without the atfork handler (a raw fork system call) still has the parent's handle
+ * armed; its evr_producer_close must not close the parent's entry or drop the parent's lock. */
+Test(reclaim, a_raw_fork_childs_close_leaves_the_parents_entry_alone, .fini = teardown)
+{
+	make_ring(2);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(ring, "parent", &p, NULL), 0);
+	pid_t pid = mp_track((pid_t)syscall(SYS_fork));
+	if (pid == 0) {
+		evr_producer_close(p);
+		_exit(0);
+	}
+	int st = evr_test_reap(pid, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert_eq(entry(0).state, EVR_PRODUCER_LIVE);
+	cr_assert(entry(0).alive);
+	struct evr_producer *q;
+	cr_assert_eq(evr_producer_open(ring, "other", &q, NULL), 0);
+	cr_assert_eq(evr_producer_id(q), 1, "entry 0 is still the parent's");
+	evr_producer_close(q);
+	evr_producer_close(p);
+}
+
+/* An emit that never returns (a signal handler jumps out of it) leaves its slot WRITING; closing the
+ * producer releases it, so the slot is not a hole for ever once the entry is CLOSED. */
+static sigjmp_buf jump_out;
+static void jump_handler(int sig)
+{
+	(void)sig;
+	siglongjmp(jump_out, 1);
+}
+
+static void raise_usr1_at_3(unsigned lane, uint64_t pos)
+{
+	(void)lane;
+	if (pos == 3)
+		raise(SIGUSR1);
+}
+
+Test(reclaim, closing_releases_a_slot_an_abandoned_emit_left_writing, .fini = teardown)
+{
+	make_ring(2);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(ring, "jumper", &p, NULL), 0);
+	signal(SIGUSR1, jump_handler);
+	evr_test_hook_owned = raise_usr1_at_3;
+	for (uint64_t i = 0; i < 5; i++) {
+		struct evr_record rec;
+		mp_fill(&rec, 1, i);
+		if (!sigsetjmp(jump_out, 1))
+			evr_emit(p, &rec);
+	}
+	evr_test_hook_owned = NULL;
+	signal(SIGUSR1, SIG_DFL);
+	struct evr_lane_ref lane = evr_ring_lane(ring, 0);
+	_Atomic uint64_t *ctl = evr_slot_ctl(evr_lane_slot(&lane, 3));
+	cr_assert_eq(evr_ctl_state(atomic_load(ctl)), EVR_SLOT_WRITING, "the jumped-out emit left position 3");
+	evr_producer_close(p);
+	cr_assert_eq(evr_ctl_state(atomic_load(ctl)), EVR_SLOT_ABANDONED, "released at close");
+	cr_assert_eq(entry(0).state, EVR_PRODUCER_CLOSED);
 }

@@ -382,3 +382,26 @@ Test(stall, a_consumer_sleeps_while_only_a_stall_timer_runs, .init = setup, .fin
 		     wall / 1e6);
 	evr_consumer_close(slow);
 }
+
+/* An abandon timeout near 2^64 ("never give up on a position") must not wrap into "due now": the
+ * consumer waits on a stalled position without spinning. */
+Test(stall, a_huge_abandon_timeout_waits_without_spinning, .init = setup, .fini = teardown, .timeout = 60)
+{
+	struct evr_consumer *patient;
+	struct evr_consumer_opts co = {.start = EVR_START_OLDEST, .abandon_timeout_ns = UINT64_MAX};
+	cr_assert_eq(evr_consumer_open(ro, &co, &patient, NULL), 0);
+	start_victim(SIGSTOP, 0);
+	run_other_producer(4);
+	struct evr_item it;
+	while (evr_consumer_poll(patient, &it) == 1)
+		cr_assert_lt(it.pos, VICTIM_POS, "nothing past the stalled position is handed out");
+	unsigned waits = 0;
+	uint64_t t0 = evr_test_now_ns();
+	while (evr_test_now_ns() - t0 < 300ull * 1000 * 1000) {
+		cr_assert_eq(evr_consumer_poll(patient, &it), 0);
+		evr_consumer_wait(patient, 100 * 1000 * 1000);
+		waits++;
+	}
+	cr_assert_lt(waits, 20, "%u waits in 300 ms: the wait returned at once instead of sleeping", waits);
+	evr_consumer_close(patient);
+}

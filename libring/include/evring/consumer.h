@@ -90,9 +90,12 @@ int evr_consumer_poll_batch(struct evr_consumer *c, struct evr_item *items, int 
 /* Wait until an item may be available: spin briefly, then sleep on the ring's shared futex (or nap
  * 1 ms at a time without the wake page). A position waiting on its abandon timer does not count as
  * available: the wait sleeps until the timer is due. Returns 1 when something may be there, 0 on
- * timeout, -EINTR when a signal handler interrupted the sleep. A handler installed with SA_RESTART
- * lets the kernel restart the sleep instead (futex(2), signal(7)): install the handler without it
- * when a signal must end the wait. timeout_ns < 0 waits until data arrives or such a signal. */
+ * timeout, -EINTR when a signal handler interrupted the sleep itself. A handler that runs while the
+ * wait spins, or between two sleeps, is not seen, and a handler installed with SA_RESTART lets the
+ * kernel restart the sleep (futex(2), signal(7)); so a program that stops on a signal installs its
+ * handler without SA_RESTART, checks its flag before each wait, and gives the wait a finite timeout
+ * that bounds how late a missed signal is noticed. timeout_ns < 0 waits until data arrives or an
+ * interrupting signal. */
 int evr_consumer_wait(struct evr_consumer *c, int64_t timeout_ns);
 
 /* Where the consumer is, per lane (for evr_cursor_save), and one lane's counters. */

@@ -11,7 +11,10 @@
  * kernel drops it when the process dies, which is how reclaimers tell a dead producer from a stopped
  * one. A struct evr_producer is for one thread at a time (one per thread, or your own lock). After
  * fork(), handles opened before the fork belong to the parent: in the child, evr_emit returns -ECHILD
- * and evr_producer_close only frees the handle; open a new producer there. Do not close descriptors
+ * and evr_producer_close only frees the handle; open a new producer there. A child made by a raw
+ * clone()/vfork()/_Fork() system call skips that handling: do not emit on inherited handles there
+ * (closing them is safe), and know that it keeps the parent's entries alive while it lives. Do not
+ * close descriptors
  * you did not open while a producer is open (closefrom(), a daemon's close-everything): closing
  * the liveness descriptor drops the lock, and a reclaimer would then take the producer for dead.
  */

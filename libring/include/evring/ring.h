@@ -132,7 +132,9 @@ struct evr_producer_info {
 	enum evr_producer_state state;
 	uint64_t generation; /* grows by one each time the entry is registered */
 	int32_t pid;         /* of the registering process, in its pid namespace; for display */
-	bool alive;          /* LIVE, CLAIMING or RECLAIMING and its holder's liveness lock is held */
+	bool alive;          /* CLAIMING, LIVE or RECLAIMING, and its holder's liveness lock is held (a
+			      * reader that cannot open NAME~live gets a guess from the pid instead;
+			      * CLAIMING entries have no pid, name or counters yet) */
 	char service[EVR_SERVICE_NAME_MAX];
 	uint64_t emitted, dropped;
 	uint32_t lane_hint;
