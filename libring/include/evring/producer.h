@@ -14,9 +14,9 @@
  * and evr_producer_close only frees the handle; open a new producer there. A child made by a raw
  * clone()/vfork()/_Fork() system call skips that handling: do not emit on inherited handles there
  * (closing them is safe), and know that it keeps the parent's entries alive while it lives. Do not
- * close descriptors
- * you did not open while a producer is open (closefrom(), a daemon's close-everything): closing
- * the liveness descriptor drops the lock, and a reclaimer would then take the producer for dead.
+ * close descriptors you did not open while a producer is open (closefrom(), a daemon's
+ * close-everything): closing the liveness descriptor drops the lock, and a reclaimer would then take
+ * the producer for dead.
  */
 #ifndef EVRING_PRODUCER_H
 #define EVRING_PRODUCER_H
