@@ -380,6 +380,19 @@ static int poll_until_news(struct evr_consumer *c, struct evr_item *it)
 	return 0;
 }
 
+/* A ring with 100 records read by a consumer, a producer ready to write more, and a read-write
+ * descriptor of the object for the attack; returns the descriptor (st: its stat). */
+static int ring_under_attack(char *name, size_t len, const char *tag, struct evr_ring **cr, struct evr_consumer **c,
+			     struct evr_ring **pr, struct evr_producer **p, struct stat *st)
+{
+	ring_with_records(name, len, tag, 100, cr, c);
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_PRODUCER, pr, NULL), 0);
+	cr_assert_eq(evr_producer_open(*pr, "after", p, NULL), 0);
+	int fd = shm_open(name, O_RDWR, 0);
+	cr_assert(fd >= 0 && fstat(fd, st) == 0);
+	return fd;
+}
+
 /* Poll until news, then close both sides and unlink. The fault text and the consumer's totals are
  * copied out first: they live in the handles. */
 static int poll_then_close(const char *name, const char *when, struct evr_ring *cr, struct evr_consumer *c,
@@ -408,12 +421,8 @@ Test(hostile_shm, a_segment_truncated_and_regrown_is_reported_as_corruption)
 	struct evr_ring *cr, *pr;
 	struct evr_consumer *c;
 	struct evr_producer *p;
-	ring_with_records(name, sizeof name, "regrow", 100, &cr, &c);
-	cr_assert_eq(evr_ring_open(name, EVR_ROLE_PRODUCER, &pr, NULL), 0);
-	cr_assert_eq(evr_producer_open(pr, "after", &p, NULL), 0);
-	int fd = shm_open(name, O_RDWR, 0);
 	struct stat st;
-	cr_assert(fd >= 0 && fstat(fd, &st) == 0);
+	int fd = ring_under_attack(name, sizeof name, "regrow", &cr, &c, &pr, &p, &st);
 	cr_assert_eq(ftruncate(fd, 0), 0);
 	cr_assert_eq(ftruncate(fd, st.st_size), 0);
 	close(fd);
@@ -442,12 +451,8 @@ Test(hostile_shm, a_forged_lane_head_is_reported_as_corruption_not_as_loss)
 	struct evr_ring *cr, *pr;
 	struct evr_consumer *c;
 	struct evr_producer *p;
-	ring_with_records(name, sizeof name, "head", 100, &cr, &c);
-	cr_assert_eq(evr_ring_open(name, EVR_ROLE_PRODUCER, &pr, NULL), 0);
-	cr_assert_eq(evr_producer_open(pr, "after", &p, NULL), 0);
-	int fd = shm_open(name, O_RDWR, 0);
 	struct stat st;
-	cr_assert(fd >= 0 && fstat(fd, &st) == 0);
+	int fd = ring_under_attack(name, sizeof name, "head", &cr, &c, &pr, &p, &st);
 	unsigned char *base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	cr_assert_neq(base, MAP_FAILED);
