@@ -69,6 +69,21 @@ static inline void evr_test_ring_close(struct evr_test_ring *t)
 	*t = (struct evr_test_ring){ .ring = NULL };
 }
 
+/* A one-lane ring with the given mode (the hostile tests' group and world rings); fills the paths
+ * of the ring and of its wake page under /dev/shm. 0, or evr_ring_create's error. */
+static inline int evr_test_mode_ring(char *name, size_t len, const char *tag, mode_t mode, struct evr_ring **r,
+				     char *path, size_t plen, char *wake, size_t wlen)
+{
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 1;
+	o.mode = mode;
+	int rc = evr_ring_create(evr_test_name(name, len, tag), &o, r, NULL);
+	snprintf(path, plen, "/dev/shm%s", name);
+	snprintf(wake, wlen, "/dev/shm%s~wake", name);
+	return rc;
+}
+
 /* The tree's monotonic clock, under the name the fork-based tests know. */
 static inline uint64_t evr_test_now_ns(void)
 {

@@ -242,15 +242,8 @@ Test(hostile, a_ring_created_0640_lets_its_group_read_and_sleep_but_not_write)
 	if (geteuid() != 0)
 		cr_skip_test("needs root to switch to a second uid");
 	char nm[64], path[128], wake[160];
-	evr_test_name(nm, sizeof nm, "group");
-	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
-	o.lanes = 1;
-	o.mode = 0640;
 	struct evr_ring *r;
-	cr_assert_eq(evr_ring_create(nm, &o, &r, NULL), 0);
-	snprintf(path, sizeof path, "/dev/shm%s", nm);
-	snprintf(wake, sizeof wake, "%s~wake", path);
+	cr_assert_eq(evr_test_mode_ring(nm, sizeof nm, "group", 0640, &r, path, sizeof path, wake, sizeof wake), 0);
 	struct stat st;
 	cr_assert_eq(stat(wake, &st), 0);
 	cr_expect_eq(st.st_mode & 0777, 0660, "wake page mode %o: the ring's readers must be able to sleep",

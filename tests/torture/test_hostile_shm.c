@@ -261,15 +261,8 @@ Test(hostile_shm, a_reader_that_truncates_the_wake_page_kills_nobody)
 	if (geteuid() != 0)
 		cr_skip_test("needs root to switch to a second uid");
 	char name[64], path[128], wake[160];
-	evr_test_name(name, sizeof name, "wakecut");
-	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
-	o.lanes = 1;
-	o.mode = 0640;
 	struct evr_ring *r;
-	cr_assert_eq(evr_ring_create(name, &o, &r, NULL), 0);
-	snprintf(path, sizeof path, "/dev/shm%s", name);
-	snprintf(wake, sizeof wake, "%s~wake", path);
+	cr_assert_eq(evr_test_mode_ring(name, sizeof name, "wakecut", 0640, &r, path, sizeof path, wake, sizeof wake), 0);
 	cr_assert_eq(chown(path, 0, 65534), 0); /* the operator hands both objects to the readers' group */
 	cr_assert_eq(chown(wake, 0, 65534), 0);
 	struct traffic *t = traffic_new();
@@ -532,15 +525,9 @@ Test(hostile_shm, a_poll_that_faults_counts_nothing_as_delivered)
  * page any local user could truncate or hold. Only the group's read bit is mirrored now. */
 Test(hostile_shm, a_world_readable_ring_gives_others_no_write_access_to_its_wake_page)
 {
-	char name[64], wake[160];
-	evr_test_name(name, sizeof name, "mode");
-	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
-	o.lanes = 1;
-	o.mode = 0644;
+	char name[64], path[128], wake[160];
 	struct evr_ring *r;
-	cr_assert_eq(evr_ring_create(name, &o, &r, NULL), 0);
-	snprintf(wake, sizeof wake, "/dev/shm%s~wake", name);
+	cr_assert_eq(evr_test_mode_ring(name, sizeof name, "mode", 0644, &r, path, sizeof path, wake, sizeof wake), 0);
 	struct stat st;
 	int rc = stat(wake, &st);
 	evr_ring_close(r);
