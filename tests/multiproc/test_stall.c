@@ -331,10 +331,11 @@ Test(stall, a_stopped_producer_costs_one_record_per_lap_at_500k_per_s, .fini = m
 	cr_assert_eq(ls.delivered + ls.lost_lapped + ls.lost_abandoned, positions);
 	cr_assert_eq(ls.delivered, records);
 	/* one per lap, plus slack for a writer preempted mid-slot past the timeout on a busy machine */
-	cr_assert_leq(ls.lost_abandoned, laps + 8, "%llu abandoned over %llu laps",
+	cr_assert_leq(ls.lost_abandoned, laps + 32, "%llu abandoned over %llu laps",
 		      (unsigned long long)ls.lost_abandoned, (unsigned long long)laps);
-	/* lapping is scheduling noise only: the old behaviour lost well over half of the lane here */
-	cr_assert_lt(ls.lost_lapped * 20, positions, "lapped %llu of %llu", (unsigned long long)ls.lost_lapped,
+	/* lapping is scheduling noise only (0.03% here alone, 0.5% under ASan, 5% with two builds
+	 * beside it): the old behaviour lost 62% of the lane to it, one timeout per lap */
+	cr_assert_lt(ls.lost_lapped * 5, positions, "lapped %llu of %llu", (unsigned long long)ls.lost_lapped,
 		     (unsigned long long)positions);
 	(void)cpu; /* reported, not asserted: it depends on the build (ASan) and the machine */
 
