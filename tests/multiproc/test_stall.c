@@ -406,3 +406,41 @@ Test(stall, a_huge_abandon_timeout_waits_without_spinning, .init = setup, .fini 
 	cr_assert_lt(waits, 20, "%u waits in 300 ms: the wait returned at once instead of sleeping", waits);
 	evr_consumer_close(patient);
 }
+
+/* The same property without a clock: producer and consumer take turns in this process, a lap at a
+ * time, so nothing depends on scheduling. After the first timeout, every later lap's position that
+ * meets the stopped writer's slot comes out at once as one abandoned record: a poll never answers
+ * "nothing now" while positions are waiting. (It used to wait the abandon timeout again on every
+ * lap, during which a real producer laps the consumer.) */
+Test(stall, a_stuck_slot_is_skipped_at_once_on_every_later_lap, .init = setup, .fini = teardown, .timeout = 60)
+{
+	start_victim(SIGSTOP, 0); /* holds position 5 */
+	consume_through_victim(); /* the first (and only) timeout */
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(ring, "lockstep", &p, NULL), 0);
+	uint64_t abandoned = 0;
+	for (unsigned lap = 0; lap < 20; lap++) {
+		for (unsigned i = 0; i < SLOTS; i++) {
+			struct evr_record rec;
+			mp_fill(&rec, 2, lap * SLOTS + i);
+			evr_emit(p, &rec);
+		}
+		struct evr_lane_stats ls;
+		for (evr_consumer_lane_stats(cons, 0, &ls); ls.cursor < evr_ring_lane_head(ro, 0);
+		     evr_consumer_lane_stats(cons, 0, &ls)) {
+			struct evr_item it;
+			cr_assert_eq(evr_consumer_poll(cons, &it), 1, "lap %u: position %llu held the consumer up", lap,
+				     (unsigned long long)ls.cursor);
+			if (it.kind == EVR_ITEM_LOST_ABANDONED)
+				abandoned++;
+			else
+				cr_assert(it.kind == EVR_ITEM_RECORD && mp_intact(&it.rec), "lap %u: kind %d", lap, it.kind);
+		}
+	}
+	cr_assert_eq(abandoned, 20, "one abandoned record per lap of the stuck slot, %llu", (unsigned long long)abandoned);
+	struct evr_lane_stats ls;
+	evr_consumer_lane_stats(cons, 0, &ls);
+	cr_assert_eq(ls.lost_lapped, 0);
+	cr_assert_eq(ls.delivered + ls.lost_lapped + ls.lost_abandoned, ls.cursor - ls.start);
+	evr_producer_close(p);
+}
