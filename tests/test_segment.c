@@ -309,15 +309,43 @@ Test(segment, truncation_under_a_consumer_is_a_clean_error, .init = setup, .fini
 	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &again, &err), -EPROTO);
 	cr_assert(strstr(err.msg, "truncated") || strstr(err.msg, "segment size"), "%s", err.msg);
 
-	/* the producer survives too: its first write past the end is absorbed, then emits fail */
+	/* the producer survives too: its first write past the end is absorbed and reported, then emits fail */
 	evr_record_init(&rec, EVR_RESOURCE_ACCESSED, 99, 0);
-	int first_rc = evr_emit(p, &rec);
-	cr_assert(first_rc == 0 || first_rc == -EFAULT);
+	cr_assert_eq(evr_emit(p, &rec), -EFAULT, "the faulting emit says so");
 	cr_assert_eq(evr_emit(p, &rec), -EFAULT);
 	cr_assert_eq(evr_ring_status(ring), -EFAULT);
 	cr_assert_eq(evr_ring_status(ro), -EFAULT);
 	evr_consumer_close(c);
 	evr_ring_close(ro);
+	evr_producer_close(p);
+}
+
+/* Issue 13 item 4: an emit that fails for a fault is a drop like any other, counted in the
+ * producer's own counters and in its table entry, where `evring info`, stats and metrics read it.
+ * Here the lanes are cut off and the header and producer table kept, so the entry stays readable. */
+Test(segment, an_emit_that_faults_is_counted_as_dropped_where_info_reads_it, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p;
+	struct evr_record rec;
+	cr_assert_eq(evr_producer_open(ring, "faulty", &p, NULL), 0);
+	evr_record_init(&rec, EVR_RESOURCE_ACCESSED, 1, 0);
+	cr_assert_eq(evr_emit(p, &rec), 0);
+	struct evr_ring *other;
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &other, NULL), 0);
+	int fd = shm_open(name, O_RDWR, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)(EVR_HEADER_SIZE + 4096)), 0); /* header and producer table */
+	close(fd);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(evr_emit(p, &rec), -EFAULT);
+	uint64_t emitted, dropped;
+	evr_producer_counters(p, &emitted, &dropped);
+	cr_assert_eq(emitted, 1);
+	cr_assert_eq(dropped, 3, "every faulted emit is a counted drop");
+	struct evr_producer_info pi;
+	cr_assert_eq(evr_ring_producer_info(other, evr_producer_id(p), &pi), 0);
+	cr_assert_eq(pi.dropped, 3, "and another process sees it in the table (evring info)");
+	cr_assert_eq(pi.emitted, 1);
+	evr_ring_close(other);
 	evr_producer_close(p);
 }
 
