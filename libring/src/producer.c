@@ -42,6 +42,7 @@ struct evr_producer {
 	bool forked; /* this is a fork() child's copy: disarmed (set by the atfork handler) */
 	uint32_t lane_mask;
 	uint32_t last_lane;
+	uint32_t type_count; /* the ring's types: evr_emit refuses the others */
 	uint64_t emitted, dropped; /* private copies of the entry's counters */
 	int live_fd;               /* our own description of NAME~live; holds the entry's lock */
 	uint64_t gen;              /* the generation we registered */
@@ -200,6 +201,7 @@ int evr_producer_open(struct evr_ring *r, const char *service, struct evr_produc
 	p->id = (uint16_t)idx;
 	p->live_fd = fd;
 	p->lane_mask = r->lanes - 1;
+	p->type_count = r->desc->type_count;
 	for (unsigned l = 0; l < r->lanes; l++)
 		p->lanes[l] = evr_ring_lane(r, l);
 	list_add(p);
@@ -229,9 +231,18 @@ static void count_drop(struct evr_producer *p)
 	atomic_store_explicit(&p->entry->dropped, ++p->dropped, memory_order_relaxed);
 }
 
+/* Slow path of evr_emit for a type the ring does not know: -EPROTO when this producer's table has
+ * it (the ring was created with an older table), -EINVAL when nobody does. */
+static int unknown_type(const struct evr_producer *p, const struct evr_record *rec)
+{
+	return rec->type < p->ring->mine->type_count ? -EPROTO : -EINVAL;
+}
+
 int evr_emit(struct evr_producer *p, struct evr_record *rec)
 {
-	if (rec->type >= EVR_EVENT_COUNT || (rec->flags & ~EVR_REC_FLAGS_KNOWN))
+	if (rec->type >= p->type_count)
+		return unknown_type(p, rec);
+	if (rec->flags & ~EVR_REC_FLAGS_KNOWN)
 		return -EINVAL;
 	if (p->forked)
 		return -ECHILD;
@@ -245,7 +256,11 @@ int evr_emit(struct evr_producer *p, struct evr_record *rec)
 	rec->ts = evr_ts_now(p->ring->ts_source);
 	rec->producer_id = p->id;
 	rec->lane = (uint16_t)lane;
-	int rc = evr_lane_write(&p->lanes[lane], lane, p->id, rec, sizeof *rec);
+	struct evr_record adapted;
+	const struct evr_record *out = rec;
+	if (__builtin_expect(p->ring->fix != NULL, 0) && p->ring->fix[rec->type])
+		out = evr_desc_adapt(p->ring, rec, &adapted); /* this table lays the type out otherwise */
+	int rc = evr_lane_write(&p->lanes[lane], lane, p->id, out, sizeof *rec);
 	/* relaxed: a fault during this write (the segment truncated under us) makes it a drop */
 	if (atomic_load_explicit(&p->ring->broken, memory_order_relaxed))
 		rc = -EFAULT;

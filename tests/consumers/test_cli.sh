@@ -205,10 +205,11 @@ expect_exit 1 "unlink refuses a corrupt ring" "$EVR" unlink /$tag-d
 expect_err "--force" "unlink refusal message"
 expect_exit 0 "unlink --force" "$EVR" unlink --force /$tag-d
 [ ! -e /dev/shm/$tag-d ] && ok || bad "unlink --force removed it"
-# a forged lane head (lane 0's head is at 4096 + 256 producer lines = 20480): corruption, exit 1,
+# a forged lane head (lane 0's head is at 4096 + 8192 of schema description + 256 producer lines
+# = 28672): corruption, exit 1,
 # not billions of lost records
 cp /dev/shm/${R#/} /dev/shm/$tag-e
-printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of=/dev/shm/$tag-e bs=1 seek=20480 conv=notrunc 2>/dev/null
+printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of=/dev/shm/$tag-e bs=1 seek=28672 conv=notrunc 2>/dev/null
 expect_exit 1 "forged head" "$EVR" tail /$tag-e
 expect_err "corrupted: lane 0 head 18446744073709551615 is beyond" "forged head message"
 expect_exit 0 "help" "$EVR" tail --help
