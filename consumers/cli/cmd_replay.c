@@ -243,7 +243,7 @@ static int run(int argc, char **argv)
 	if (rp.limit)
 		deliver_last(&rp);
 	if (rp.summary)
-		evr_cli_print_type_counts(rp.by_type, rp.shown);
+		evr_cli_print_type_counts(evr_schema_desc(), rp.by_type, rp.shown);
 	evr_reorder_free(&rp.window);
 	free(rp.last);
 	fflush(stdout);
