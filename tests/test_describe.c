@@ -296,3 +296,9 @@ ParameterizedTest(unsigned *type, describe, every_builtin_type_decodes_from_the_
 	evr_consumer_close(c);
 	evr_test_ring_close(&fx);
 }
+
+Test(describe, a_type_whose_details_moved_under_the_same_fields_is_refused, .init = setup, .fini = teardown)
+{
+	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", EVR_DOMAIN_tool, done_v1_f, 2, 56, 72, 1}};
+	expect_refused(bad, (const char *const[]){"job_done", "details at offset 52", "at 56", NULL});
+}

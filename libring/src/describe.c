@@ -233,6 +233,11 @@ int evr_desc_compat(const struct evr_desc_header *ring, const struct evr_desc_he
 				   "table (v%u) has %s; a field never moves, shrinks or changes kind", a->name, j,
 				   ring->schema_version, ta, mine->schema_version, tb);
 		}
+		/* the same fields must leave the same details area, or one side's text is the other's padding */
+		if (a->field_count == b->field_count && a->details_offset != b->details_offset)
+			return bad(why, len, "incompatible schema: type %s: the ring (v%u) has its details at offset %u, this "
+				   "program's table (v%u) at %u, with the same fields", a->name, ring->schema_version,
+				   a->details_offset, mine->schema_version, b->details_offset);
 	}
 	return 0;
 }
