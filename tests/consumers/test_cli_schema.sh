@@ -27,6 +27,9 @@ expect_eq "schema NAME: the ring's own table" \
 38 tool_cancelled           tool       tool: string[23] (since v2) cancelled_by: string[15] (since v2) [type since v2]" \
 "$("$EVR" schema $R | grep -E '^(20|38) ')"
 expect_eq "schema NAME --json: version and type count" "2 39" "$("$EVR" schema $R --json | jq -r '"\(.schema_version) \(.types|length)"')"
+expect_eq "stats NAME: per-type names from the ring" '{"tool_retried":2,"tool_cancelled":1}' \
+  "$("$EVR" stats $R --json | jq -c '.types | map_values(.count)')"
+expect_eq "stats NAME: the new type counts in its domain" "3" "$("$EVR" stats $R --json | jq -c '.domains.tool')"
 expect_eq "schema without NAME: the built-in table" "1 38" "$("$EVR" schema --json | jq -r '"\(.schema_version) \(.types|length)"')"
 
 # a v1 ring: the v2 producer writes what the ring knows and is refused the rest
