@@ -32,6 +32,18 @@ expect_eq "stats NAME: per-type names from the ring" '{"tool_retried":2,"tool_ca
 expect_eq "stats NAME: the new type counts in its domain" "3" "$("$EVR" stats $R --json | jq -c '.domains.tool')"
 expect_eq "schema without NAME: the built-in table" "1 38" "$("$EVR" schema --json | jq -r '"\(.schema_version) \(.types|length)"')"
 
+# the record log carries the ring's description: replay (v1) decodes the v2 log by name, text and
+# JSON, with no ring left to ask; a v1 log (a v1 ring, below) replays the same way
+expect_exit 0 "record the v2 ring" "$EVR" record $R "$dir/v2.log" --exit-when-idle 0.2
+"$EVR" unlink $R >/dev/null
+expect_eq "replay --json of the v2 log, the ring gone" \
+'{"type":"tool_retried","jitter_ms":null,"details":"from v1"}
+{"type":"tool_retried","jitter_ms":75,"details":"from v2"}
+{"type":"tool_cancelled","jitter_ms":null,"details":""}' \
+"$("$EVR" replay "$dir/v2.log" --json 2>/dev/null | jq -c '{type,jitter_ms,details}')"
+expect_eq "replay text of the v2 log" "tool_cancelled p1 plan=42 tool=web_search cancelled_by=operator" \
+"$("$EVR" replay "$dir/v2.log" 2>/dev/null | tail -1 | cut -d' ' -f2- | tr -s ' ')"
+
 # a v1 ring: the v2 producer writes what the ring knows and is refused the rest
 R1=/$tag-v1
 expect_exit 0 "v1 create" "$EVR" create $R1 --lanes 1 --slots 64
@@ -41,4 +53,7 @@ expect_eq "v1 tail of the v1 ring: v2's tool_retried without the field the ring 
 '{"type":"tool_retried","attempt":3,"backoff_ms":500,"tool":"web_search","details":"from v2"}' \
 "$("$EVR" tail $R1 --json 2>/dev/null | jq -c '{type,attempt,backoff_ms,tool,jitter_ms,details} | del(.jitter_ms)')"
 expect_eq "no jitter_ms key in the v1 ring" "false" "$("$EVR" tail $R1 --json 2>/dev/null | jq -c 'has("jitter_ms")')"
+expect_exit 0 "record the v1 ring" "$EVR" record $R1 "$dir/v1.log" --exit-when-idle 0.2
+expect_eq "replay of the v1 log" '{"type":"tool_retried","attempt":3,"has_jitter":false}' \
+"$("$EVR" replay "$dir/v1.log" --json 2>/dev/null | jq -c '{type,attempt,has_jitter:has("jitter_ms")}')"
 finish
