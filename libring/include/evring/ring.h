@@ -7,7 +7,7 @@
  *
  * Errors: every call returns 0 or a negative errno; evr_strerror() gives the text, and calls that
  * can fail for a reason worth explaining fill an optional struct evr_err with a full sentence
- * ("schema hash differs: ring 0x.. vs library 0x..").
+ * ("incompatible schema: type job_done field 1: the ring (v1) has u32 status at offset 48 ...").
  */
 #ifndef EVRING_RING_H
 #define EVRING_RING_H

@@ -1,9 +1,11 @@
 /* evring event schema: the 38 event types of the platform and the fixed record layout.
  *
  * Everything about an event type comes from EVR_EVENTS below: the enum, the per-type payload
- * structs, the names, the field descriptors, the JSON printer, the decoder, the schema hash and the
- * docs (`evring schema --markdown`). Adding or changing a row changes evr_schema_hash(), so a ring
- * created with another table is refused on open.
+ * structs, the names, the field descriptors, and from those the description every ring stores
+ * (describe.h), which drives the JSON and text decoders, the schema hash and the docs (`evring
+ * schema --markdown`). Changing a row changes evr_schema_hash(). Rows and fields may only be
+ * appended (docs/design.md, evolution rules): a ring created with a table that differs otherwise
+ * is refused on open, naming the type and field.
  *
  * The record is the wire format (ring slots, record logs, the NATS bridge): 128 bytes, every field at
  * a fixed offset, pinned by static assertions. Strings are NUL-padded and always NUL-terminated inside
