@@ -160,6 +160,8 @@ static int adopt_schema(struct evr_ring *r, const unsigned char *region, uint32_
 {
 	char why[240];
 	r->mine = mine;
+	if (mine != evr_schema_desc() && evr_desc_validate(mine, mine->size, why, sizeof why))
+		return evr_fail(err, -EINVAL, "this program's schema description is invalid: %s", why);
 	if (!(r->desc = malloc(size)))
 		return evr_fail(err, -ENOMEM, "out of memory");
 	memcpy(r->desc, region, size);

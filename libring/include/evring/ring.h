@@ -73,9 +73,10 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
  * another ABI or layout, a damaged schema description, or a schema incompatible with the built-in
  * table); -ENOMEM; or the errno of shm_open, fstat or mmap (-EACCES, ...). */
 int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err);
-/* evr_ring_open for a process whose event table is `schema` (NULL: the built-in one). The ring's
- * stored description must be compatible with it (evr_desc_compat: either may have appended types or
- * fields); otherwise -EPROTO with a sentence naming the type, the field and both definitions. */
+/* evr_ring_open for a process whose event table is `schema` (NULL: the built-in one; otherwise it
+ * must pass evr_desc_validate, else -EINVAL). The ring's stored description must be compatible with
+ * it (evr_desc_compat: either may have appended types or fields); otherwise -EPROTO with a sentence
+ * naming the type, the field and both definitions. */
 int evr_ring_open_schema(const char *name, enum evr_role role, const struct evr_desc_header *schema,
 			 struct evr_ring **out, struct evr_err *err);
 /* The ring's own description, as validated at create or open: decode any record of the ring with
