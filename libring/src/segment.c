@@ -408,8 +408,13 @@ int evr_ring_open_schema(const char *name, enum evr_role role, const struct evr_
 		goto fail;
 	rc = validate_header(h, (uint64_t)st.st_size, err);
 	copy_layout(r, h);
+	/* read once, bounded again: a neighbour may rewrite the header after validation, and this size
+	 * is what the copy trusts */
+	uint32_t schema_size = *(const volatile uint32_t *)&h->schema_size;
+	if (rc == 0 && (schema_size > EVR_DESC_MAX_SIZE || EVR_HEADER_SIZE + (uint64_t)schema_size > (uint64_t)st.st_size))
+		rc = evr_fail(err, -EPROTO, "corrupt header: schema description of %u bytes", schema_size);
 	if (rc == 0)
-		rc = adopt_schema(r, (const unsigned char *)base + EVR_HEADER_SIZE, h->schema_size,
+		rc = adopt_schema(r, (const unsigned char *)base + EVR_HEADER_SIZE, schema_size,
 				  schema ? schema : evr_schema_desc(), err);
 	if (rc == 0 && (r->desc->schema_version != h->schema_version || evr_desc_hash(r->desc) != h->schema_hash))
 		rc = evr_fail(err, -EPROTO, "corrupt header: schema v%u hash 0x%016llx, its description is v%u hash 0x%016llx",
