@@ -156,7 +156,7 @@ static void copy_layout(struct evr_ring *r, const struct evr_shm_header *h)
  * it), check it, check that this process's table is compatible, and work out which types emit must
  * adapt. */
 static int adopt_schema(struct evr_ring *r, const unsigned char *region, uint32_t size,
-			const struct evr_desc_header *mine, struct evr_err *err)
+			const struct evr_desc_header *mine, const struct evr_shm_header *h, struct evr_err *err)
 {
 	char why[240];
 	r->mine = mine;
@@ -167,6 +167,14 @@ static int adopt_schema(struct evr_ring *r, const unsigned char *region, uint32_
 	memcpy(r->desc, region, size);
 	if (evr_desc_validate(r->desc, size, why, sizeof why))
 		return evr_fail(err, -EPROTO, "corrupt schema description: %s", why);
+	/* the header names its description by version and hash: a valid description that is not that
+	 * one was rewritten, and is corruption, not another table */
+	uint32_t hv = h->schema_version;
+	uint64_t hh = h->schema_hash;
+	if (r->desc->schema_version != hv || evr_desc_hash(r->desc) != hh)
+		return evr_fail(err, -EPROTO, "corrupt header: schema v%u hash 0x%016llx, its description is v%u hash "
+				"0x%016llx", hv, (unsigned long long)hh, r->desc->schema_version,
+				(unsigned long long)evr_desc_hash(r->desc));
 	if (evr_desc_compat(r->desc, mine, why, sizeof why))
 		return evr_fail(err, -EPROTO, "%s", why);
 	if (evr_desc_fix_table(r->desc, mine, &r->fix))
@@ -246,7 +254,7 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 	}
 	struct evr_shm_header *h = base;
 	fill_header(h, norm, opts, d, lanes, src, size); /* the rest is zero: new tmpfs pages are zero-filled */
-	if ((rc = adopt_schema(r, (unsigned char *)base + EVR_HEADER_SIZE, d->size, d, err)))
+	if ((rc = adopt_schema(r, (unsigned char *)base + EVR_HEADER_SIZE, d->size, d, h, err)))
 		goto fail;
 	if ((rc = evr_wake_create(norm, opts->mode, &r->wake_broken, &r->wake, err)))
 		goto fail;
@@ -415,11 +423,7 @@ int evr_ring_open_schema(const char *name, enum evr_role role, const struct evr_
 		rc = evr_fail(err, -EPROTO, "corrupt header: schema description of %u bytes", schema_size);
 	if (rc == 0)
 		rc = adopt_schema(r, (const unsigned char *)base + EVR_HEADER_SIZE, schema_size,
-				  schema ? schema : evr_schema_desc(), err);
-	if (rc == 0 && (r->desc->schema_version != h->schema_version || evr_desc_hash(r->desc) != h->schema_hash))
-		rc = evr_fail(err, -EPROTO, "corrupt header: schema v%u hash 0x%016llx, its description is v%u hash 0x%016llx",
-			      h->schema_version, (unsigned long long)h->schema_hash, r->desc->schema_version,
-			      (unsigned long long)evr_desc_hash(r->desc));
+				  schema ? schema : evr_schema_desc(), h, err);
 	/* relaxed: our own handler's flag. A truncation during validation or the copy leaves zero pages
 	 * where the header was: say so rather than blame the fields it zeroed. */
 	if (atomic_load_explicit(&r->broken, memory_order_relaxed))
