@@ -14,7 +14,7 @@ evr_build build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang 
 found=0
 # what libFuzzer left in $work; find, not ls: under pipefail an empty glob would end the script
 artifacts() { find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'timeout-*' -o -name 'leak-*' \) "$@"; }
-for t in record segment recordlog; do
+for t in record segment recordlog describe; do
   work=$(mktemp -d /tmp/evr-fuzz-$t.XXXX)
   cp tests/fuzz/corpus/$t/* "$work"/ 2>/dev/null
   echo "== fuzz_$t for $secs s"

@@ -332,8 +332,11 @@ Test(segment, an_emit_that_faults_is_counted_as_dropped_where_info_reads_it, .in
 	cr_assert_eq(evr_emit(p, &rec), 0);
 	struct evr_ring *other;
 	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &other, NULL), 0);
+	struct evr_ring_info ri;
+	evr_ring_get_info(ring, &ri);
+	uint64_t lanes_offset = ri.segment_size - ri.lanes * (128 + (uint64_t)ri.slots_per_lane * ri.record_size);
 	int fd = shm_open(name, O_RDWR, 0);
-	cr_assert_eq(ftruncate(fd, (off_t)(EVR_HEADER_SIZE + 4096)), 0); /* header and producer table */
+	cr_assert_eq(ftruncate(fd, (off_t)lanes_offset), 0); /* everything before the lanes stays */
 	close(fd);
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(evr_emit(p, &rec), -EFAULT);
@@ -438,4 +441,39 @@ Test(segment, larger_record_slots_carry_the_same_records)
 	evr_producer_close(p);
 	evr_ring_close(r);
 	evr_ring_unlink(n, NULL);
+}
+
+/* The stored description is validated like every header field, from a private copy. */
+static unsigned char *map_description_rw(void)
+{
+	int fd = shm_open(name, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	unsigned char *p = mmap(NULL, EVR_HEADER_SIZE + 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert_neq(p, MAP_FAILED);
+	return p;
+}
+
+Test(segment, a_damaged_schema_description_is_refused, .init = setup, .fini = teardown)
+{
+	unsigned char *p = map_description_rw();
+	p[EVR_HEADER_SIZE + 64 + 16] = 'X'; /* the first type's name: not [a-z0-9_] */
+	expect_open_fails(-EPROTO, "corrupt schema description", "type 0");
+	munmap(p, EVR_HEADER_SIZE + 8192);
+}
+
+Test(segment, a_description_that_is_not_the_one_the_header_names_is_refused, .init = setup, .fini = teardown)
+{
+	unsigned char *p = map_description_rw();
+	p[EVR_HEADER_SIZE + 64 + 16 + 1] = 'x'; /* "plan_created" -> "pxan_created": valid, another hash */
+	expect_open_fails(-EPROTO, "its description is", NULL);
+	munmap(p, EVR_HEADER_SIZE + 8192);
+}
+
+Test(segment, a_schema_size_beyond_its_bound_is_refused, .init = setup, .fini = teardown)
+{
+	struct evr_shm_header *h = map_header_rw();
+	h->schema_size = 1u << 30;
+	expect_open_fails(-EPROTO, "schema description at 4096", NULL);
+	munmap(h, EVR_HEADER_SIZE);
 }

@@ -233,6 +233,14 @@ static int setup(struct pub *p, struct evr_ring *ring, struct evr_consumer **c)
 {
 	struct evr_ring_info info;
 	evr_ring_get_info(ring, &info);
+	/* streams are tagged with this evring's table (stream.c) and subjects named from it: a ring
+	 * that describes another table is not bridged rather than published under the wrong names */
+	if (info.schema_hash != evr_schema_hash()) {
+		evr_cli_error(p->o->cmd, "ring %s describes schema v%u (0x%016" PRIx64 "), this evring's table is v%u "
+			      "(0x%016" PRIx64 "); the bridge carries only its own table", info.name, info.schema_version,
+			      info.schema_hash, EVR_SCHEMA_VERSION, evr_schema_hash());
+		return EVR_EXIT_FAIL;
+	}
 	p->ring_id = info.ring_id;
 	p->mask = p->o->window - 1;
 	p->win = calloc(p->o->window, sizeof *p->win);

@@ -321,12 +321,12 @@ int evr_cli_finish_output(const char *cmd, int rc)
 	return EVR_EXIT_FAIL;
 }
 
-void evr_cli_print_type_counts(const uint64_t by_type[EVR_EVENT_COUNT], uint64_t total)
+void evr_cli_print_type_counts(const struct evr_desc_header *d, const uint64_t *by_type, uint64_t total)
 {
 	printf("\n%-26s %10s\n", "type", "records");
-	for (unsigned i = 0; i < EVR_EVENT_COUNT; i++)
+	for (unsigned i = 0; i < d->type_count; i++)
 		if (by_type[i])
-			printf("%-26s %10" PRIu64 "\n", evr_type_name(i), by_type[i]);
+			printf("%-26s %10" PRIu64 "\n", evr_desc_type(d, i)->name, by_type[i]);
 	printf("%-26s %10" PRIu64 "\n", "total", total);
 }
 
@@ -337,4 +337,15 @@ void evr_cli_format_time(uint64_t wall_ns, char out[32])
 	gmtime_r(&secs, &tm);
 	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + n, 32 - n, ".%09lluZ", (unsigned long long)(wall_ns % 1000000000u));
+}
+
+struct evr_desc_header *evr_cli_schema_copy(const struct evr_ring *ring)
+{
+	const struct evr_desc_header *d = evr_ring_schema(ring);
+	struct evr_desc_header *copy = malloc(d->size);
+	if (!copy) {
+		evr_cli_error("evring", "out of memory");
+		exit(EVR_EXIT_FAIL);
+	}
+	return memcpy(copy, d, d->size);
 }

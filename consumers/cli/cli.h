@@ -84,7 +84,10 @@ bool evr_cli_output_closed(void);
 int evr_cli_finish_output(const char *cmd, int rc);
 
 /* The --summary table of tail and replay: records per event type, then the total (stdout). */
-void evr_cli_print_type_counts(const uint64_t by_type[EVR_EVENT_COUNT], uint64_t total);
+/* by_type has d->type_count entries; the names come from the description. */
+void evr_cli_print_type_counts(const struct evr_desc_header *d, const uint64_t *by_type, uint64_t total);
+/* A private copy of a ring's description (free it), to decode records held past the ring's close. */
+struct evr_desc_header *evr_cli_schema_copy(const struct evr_ring *ring);
 
 /* Wall-clock ns as "2026-11-25T02:03:04.123456789Z" (buffer of 32 bytes). */
 void evr_cli_format_time(uint64_t wall_ns, char out[32]);

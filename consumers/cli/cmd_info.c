@@ -41,8 +41,9 @@ static void print_text(struct evr_ring *ring, const struct evr_ring_info *in)
 	printf("ring        %s (id 0x%016" PRIx64 ")\n", in->name, in->ring_id);
 	printf("layout      %u lanes x %u slots x %u B = %" PRIu64 " bytes, %u producer entries, mode %04o\n",
 	       in->lanes, in->slots_per_lane, in->record_size, in->segment_size, in->max_producers, (unsigned)in->mode);
-	printf("schema      version %u, hash 0x%016" PRIx64 " (%u event types), ABI %u\n", in->schema_version,
-	       in->schema_hash, EVR_EVENT_COUNT, in->abi_version);
+	const struct evr_desc_header *d = evr_ring_schema(ring);
+	printf("schema      %s version %u, hash 0x%016" PRIx64 " (%u event types, described in %u bytes), ABI %u\n",
+	       d->name, in->schema_version, in->schema_hash, d->type_count, d->size, in->abi_version);
 	printf("clock       %s", in->ts_source == EVR_TS_TSC ? "tsc" : "monotonic");
 	if (in->ts_source == EVR_TS_TSC)
 		printf(" (%.3f GHz)", (double)in->tsc_hz / 1e9);

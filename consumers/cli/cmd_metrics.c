@@ -115,9 +115,9 @@ static void exposition(const struct evr_agg *a, const struct labels *lb, struct 
 	const char *r = lb->ring;
 	put(b, "# HELP evring_events_total Records this server consumed since it started, by event type.\n"
 	       "# TYPE evring_events_total counter\n");
-	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++)
-		put(b, "evring_events_total{%s,type=\"%s\",domain=\"%s\"} %" PRIu64 "\n", r, evr_type_name(t),
-		    evr_domain_name(evr_events[t].domain), n->by_type[t]);
+	for (unsigned t = 0; t < a->schema->type_count; t++) /* the ring's own types, by its names */
+		put(b, "evring_events_total{%s,type=\"%s\",domain=\"%s\"} %" PRIu64 "\n", r,
+		    evr_desc_type(a->schema, t)->name, evr_desc_type(a->schema, t)->domain, n->by_type[t]);
 	producer_family(a, lb, b, PRODUCER_EMITTED, "evring_producer_emitted_total", "counter",
 			"Records published by each producer (the ring's own counter).");
 	producer_family(a, lb, b, PRODUCER_DROPPED, "evring_producer_dropped_total", "counter",

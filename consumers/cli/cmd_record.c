@@ -91,6 +91,7 @@ static int parse(int argc, char **argv, struct record_opts *o)
 struct recorder {
 	struct record_opts o;
 	struct evr_ring_info info;
+	const struct evr_desc_header *schema; /* the ring's description: every log carries it */
 	struct evr_log_writer *w;
 	struct evr_cursor cur; /* the position after the last item taken from the consumer */
 	uint64_t records, blocks, lapped, abandoned, first_buffered_ns;
@@ -101,7 +102,7 @@ struct recorder {
 static int open_log(struct recorder *r, struct evr_cursor *resume)
 {
 	char err[1024], aside[4096];
-	int rc = evr_log_writer_open(r->o.path, &r->info, r->o.fsync, &r->w, resume, err, sizeof err);
+	int rc = evr_log_writer_open(r->o.path, &r->info, r->schema, r->o.fsync, &r->w, resume, err, sizeof err);
 	if (rc == -EBADMSG && !r->o.repair) {
 		evr_cli_error("record", "%s. Run again with --repair to move it, unchanged, to %s.%u and record on "
 			      "into a new %s", err, r->o.path, evr_log_last_rotation(r->o.path) + 1, r->o.path);
@@ -115,7 +116,7 @@ static int open_log(struct recorder *r, struct evr_cursor *resume)
 		}
 		fprintf(stderr, "evring record: --repair: moved %s, unchanged, to %s (evring replay reads around the "
 			"damage); recording on into a new %s\n", r->o.path, aside, r->o.path);
-		rc = evr_log_writer_open(r->o.path, &r->info, r->o.fsync, &r->w, resume, err, sizeof err);
+		rc = evr_log_writer_open(r->o.path, &r->info, r->schema, r->o.fsync, &r->w, resume, err, sizeof err);
 	}
 	if (rc)
 		evr_cli_error("record", "%s", err);
@@ -241,6 +242,7 @@ static int run(int argc, char **argv)
 	if (evr_cli_open_ring("record", r.o.name, EVR_ROLE_CONSUMER, &ring))
 		return EVR_EXIT_FAIL;
 	evr_ring_get_info(ring, &r.info);
+	r.schema = evr_ring_schema(ring);
 	struct evr_cursor resume;
 	if (open_log(&r, &resume)) {
 		evr_ring_close(ring);

@@ -37,7 +37,10 @@ struct replay {
 	struct evr_filter filter;
 	struct evr_reorder window;
 	bool summary;
-	uint64_t limit, shown, by_type[EVR_EVENT_COUNT];
+	uint64_t limit, shown, by_type[EVR_DESC_MAX_TYPES];
+	/* the description of the file being read (its own, or the built-in table for a version 1 log);
+	 * a copy, so that -n N can decode records after their file is closed */
+	struct evr_desc_header *schema;
 	struct evr_record *last; /* -n N: the newest N shown records, a circular buffer */
 };
 
@@ -50,7 +53,7 @@ static void deliver(struct replay *rp, struct evr_record *rec)
 		return;
 	}
 	rp->shown++;
-	if (rec->type < EVR_EVENT_COUNT) /* --raw passes invalid records on as recorded */
+	if (rec->type < rp->schema->type_count) /* --raw passes invalid records on as recorded */
 		rp->by_type[rec->type]++;
 	if (rp->out == OUT_RING) {
 		rec->flags |= EVR_REC_REPLAYED;
@@ -58,8 +61,8 @@ static void deliver(struct replay *rp, struct evr_record *rec)
 			rp->dropped++;
 	} else if (rp->out == OUT_RAW) {
 		fwrite(rec, sizeof *rec, 1, stdout);
-	} else if ((rp->out == OUT_JSON ? evr_record_to_json(rec, buf, sizeof buf)
-					: evr_format_line(rec, buf, sizeof buf)) > 0) {
+	} else if ((rp->out == OUT_JSON ? evr_desc_record_to_json(rp->schema, rec, buf, sizeof buf)
+					: evr_format_line_desc(rp->schema, rec, buf, sizeof buf)) > 0) {
 		puts(buf);
 	}
 }
@@ -99,9 +102,9 @@ static int one_record(struct replay *rp, const unsigned char *raw)
 	memcpy(&rec, raw, sizeof rec);
 	char buf[1024];
 	if (rp->out == OUT_RAW) {
-		if (evr_record_validate(&rec, NULL, 0) || evr_filter_match(&rp->filter, &rec))
+		if (evr_desc_record_validate(rp->schema, &rec, NULL, 0) || evr_filter_match(&rp->filter, &rec))
 			deliver(rp, &rec); /* as recorded: an invalid record too, and no reordering */
-	} else if (evr_record_validate(&rec, buf, sizeof buf)) {
+	} else if (evr_desc_record_validate(rp->schema, &rec, buf, sizeof buf)) {
 		rp->invalid++;
 		if (rp->out != OUT_RING && !rp->limit) {
 			drain(rp);
@@ -170,12 +173,26 @@ static int replay_file(struct replay *rp, const char *path)
 		fprintf(stderr, "evring replay: %s: %s\n", path, err);
 		rp->damaged_headers++;
 	}
-	else if (r.hdr.schema_hash != evr_schema_hash()) {
-		evr_cli_error("replay", "%s was recorded with schema 0x%016" PRIx64 ", this evring has 0x%016" PRIx64,
-			      path, r.hdr.schema_hash, evr_schema_hash());
+	else if (!r.schema && r.hdr.schema_hash != evr_schema_hash()) { /* a version 1 log of another table */
+		evr_cli_error("replay", "%s was recorded with schema 0x%016" PRIx64 ", this evring has 0x%016" PRIx64
+			      " and the log does not describe its own", path, r.hdr.schema_hash, evr_schema_hash());
 		evr_log_reader_close(&r);
 		return EVR_EXIT_FAIL;
 	}
+	if (r.schema_damaged) { /* its blocks are read all the same, and it counts as damage */
+		fprintf(stderr, "evring replay: %s: its schema section is damaged; decoding with this evring's "
+			"table\n", path);
+		damaged = 1;
+	}
+	const struct evr_desc_header *d = evr_log_reader_schema(&r);
+	free(rp->schema);
+	rp->schema = malloc(d->size);
+	if (!rp->schema) {
+		evr_cli_error("replay", "out of memory");
+		evr_log_reader_close(&r);
+		return EVR_EXIT_FAIL;
+	}
+	memcpy(rp->schema, d, d->size);
 	struct evr_log_block b;
 	for (;;) {
 		while ((rc = evr_log_next(&r, &b, err, sizeof err)) == 1)
@@ -243,9 +260,10 @@ static int run(int argc, char **argv)
 	if (rp.limit)
 		deliver_last(&rp);
 	if (rp.summary)
-		evr_cli_print_type_counts(rp.by_type, rp.shown);
+		evr_cli_print_type_counts(rp.schema ? rp.schema : evr_schema_desc(), rp.by_type, rp.shown);
 	evr_reorder_free(&rp.window);
 	free(rp.last);
+	free(rp.schema);
 	fflush(stdout);
 	char unreadable[192] = "";
 	int at = 0;

@@ -51,10 +51,10 @@ static void json_report(const struct evr_agg *a, bool rates)
 	       rates ? secs : 0.0, n->records - p->records, RATE(records), n->invalid - p->invalid, n->lost_lapped - p->lost_lapped,
 	       n->lost_abandoned - p->lost_abandoned, evr_agg_lag(a));
 	bool first = true;
-	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++) {
+	for (unsigned t = 0; t < a->schema->type_count; t++) {
 		if (n->by_type[t] == p->by_type[t])
 			continue;
-		printf("%s\"%s\":{\"count\":%" PRIu64 ",\"rate\":%.1f}", first ? "" : ",", evr_type_name(t),
+		printf("%s\"%s\":{\"count\":%" PRIu64 ",\"rate\":%.1f}", first ? "" : ",", evr_desc_type(a->schema, t)->name,
 		       n->by_type[t] - p->by_type[t], RATE(by_type[t]));
 		first = false;
 	}
@@ -98,10 +98,10 @@ static void text_report(const struct evr_agg *a, bool rates)
 	       n->records - p->records, n->lost_lapped - p->lost_lapped, n->lost_abandoned - p->lost_abandoned,
 	       n->invalid - p->invalid, evr_agg_lag(a));
 	printf("\n%-26s %12s%s\n", "type", "records", rates ? "       rate/s" : "");
-	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++) {
+	for (unsigned t = 0; t < a->schema->type_count; t++) {
 		if (n->by_type[t] == p->by_type[t])
 			continue;
-		printf("%-26s %12" PRIu64, evr_type_name(t), n->by_type[t] - p->by_type[t]);
+		printf("%-26s %12" PRIu64, evr_desc_type(a->schema, t)->name, n->by_type[t] - p->by_type[t]);
 		if (rates)
 			printf(" %13.1f", RATE(by_type[t]));
 		printf("\n");

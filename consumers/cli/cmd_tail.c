@@ -38,8 +38,9 @@ struct tail {
 	bool json, holding; /* holding: -n N and not caught up yet */
 	uint64_t limit, shown, invalid;
 	struct evr_filter filter;
-	uint64_t by_type[EVR_EVENT_COUNT];
+	uint64_t by_type[EVR_DESC_MAX_TYPES];
 	struct backlog held;
+	struct evr_desc_header *desc; /* the ring's own description: every record is decoded with it */
 };
 
 static void show(struct tail *t, const struct evr_item *it);
@@ -97,7 +98,7 @@ static void release(struct tail *t)
 static void print_invalid(struct tail *t, const struct evr_item *it)
 {
 	char why[128] = "";
-	evr_record_validate(&it->rec, why, sizeof why);
+	evr_desc_record_validate(t->desc, &it->rec, why, sizeof why);
 	t->invalid++;
 	if (t->json)
 		printf("{\"invalid\":true,\"lane\":%u,\"pos\":%" PRIu64 ",\"reason\":\"%s\"}\n", it->lane, it->pos, why);
@@ -125,7 +126,8 @@ static void show(struct tail *t, const struct evr_item *it)
 	if (it->kind != EVR_ITEM_RECORD)
 		return print_loss(t, it);
 	char buf[1024];
-	int n = t->json ? evr_record_to_json(&it->rec, buf, sizeof buf) : evr_format_line(&it->rec, buf, sizeof buf);
+	int n = t->json ? evr_desc_record_to_json(t->desc, &it->rec, buf, sizeof buf)
+			: evr_format_line_desc(t->desc, &it->rec, buf, sizeof buf);
 	if (n > 0) {
 		puts(buf);
 		t->shown++;
@@ -234,7 +236,7 @@ static void add_stats(struct evr_lane_stats *sum, const struct evr_consumer *c)
 	sum->lost_abandoned += st.lost_abandoned;
 }
 
-static void watch_name(const struct tail_opts *o, struct source *s)
+static void watch_name(const struct tail_opts *o, struct source *s, struct tail *t)
 {
 	enum evr_name_state st = evr_ring_name_state(o->name, s->ring_id);
 	if (st == EVR_NAME_UNLINKED && !s->orphaned) {
@@ -257,6 +259,8 @@ static void watch_name(const struct tail_opts *o, struct source *s)
 	add_stats(&s->before, s->c);
 	evr_consumer_close(s->c);
 	evr_ring_close(s->ring);
+	free(t->desc); /* the new ring describes itself; its records are decoded with that */
+	t->desc = evr_cli_schema_copy(ring);
 	struct evr_ring_info info;
 	evr_ring_get_info(ring, &info);
 	*s = (struct source){ .ring = ring, .c = c, .ring_id = info.ring_id, .before = s->before };
@@ -284,7 +288,7 @@ static int pump(struct evr_dispatcher *d, struct source *src, const struct tail_
 		if (t->filter.until && evr_cli_wall_ns() > t->filter.until)
 			break; /* following up to a time that has passed */
 		if (evr_mono_ns() >= next_watch) {
-			watch_name(o, src);
+			watch_name(o, src, t);
 			next_watch = evr_mono_ns() + WATCH_PERIOD_NS;
 		}
 		evr_consumer_wait(src->c, 200 * 1000 * 1000); /* wakes for data; the timeout checks ^C and the name */
@@ -310,6 +314,7 @@ static int run(int argc, char **argv)
 	struct evr_ring_info info;
 	evr_ring_get_info(src.ring, &info);
 	src.ring_id = info.ring_id;
+	t.desc = evr_cli_schema_copy(src.ring);
 	struct evr_dispatcher *d;
 	if (evr_dispatcher_create(&d))
 		return EVR_EXIT_FAIL;
@@ -322,7 +327,7 @@ static int run(int argc, char **argv)
 	rc = pump(d, &src, &o, &t);
 	release(&t); /* stopped before catching up: still show the newest N read */
 	if (o.summary && !evr_cli_output_closed())
-		evr_cli_print_type_counts(t.by_type, t.shown);
+		evr_cli_print_type_counts(t.desc, t.by_type, t.shown);
 	evr_cli_flush();
 	struct evr_lane_stats st = src.before;
 	add_stats(&st, src.c);
@@ -343,6 +348,7 @@ static int run(int argc, char **argv)
 	evr_dispatcher_destroy(d);
 	evr_consumer_close(src.c);
 	evr_ring_close(src.ring);
+	free(t.desc);
 	return rc;
 }
 

@@ -37,13 +37,14 @@ static void draw_domains(const struct evr_agg *a, int y)
 static void draw(const struct evr_agg *a, const char *name, double interval_s)
 {
 	const struct evr_counts *n = &a->now, *p = &a->prev;
-	struct rated rows[EVR_EVENT_COUNT];
+	struct rated rows[EVR_DESC_MAX_TYPES];
+	unsigned types = a->schema->type_count; /* the ring's own types, by its names */
 	double total = 0;
-	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++) {
+	for (unsigned t = 0; t < types; t++) {
 		rows[t] = (struct rated){ t, n->by_type[t], evr_agg_rate(a, n->by_type[t], p->by_type[t]) };
 		total += rows[t].rate;
 	}
-	qsort(rows, EVR_EVENT_COUNT, sizeof rows[0], by_rate);
+	qsort(rows, types, sizeof rows[0], by_rate);
 	erase();
 	int y = 0;
 	attron(A_BOLD);
@@ -57,8 +58,9 @@ static void draw(const struct evr_agg *a, const char *name, double interval_s)
 	mvprintw(y++, 0, "%-26s %12s %14s", "type", "rate/s", "records");
 	attroff(A_REVERSE);
 	int type_rows = LINES / 2 - 4;
-	for (int i = 0; i < EVR_EVENT_COUNT && i < type_rows; i++)
-		mvprintw(y++, 0, "%-26s %12.1f %14" PRIu64, evr_type_name(rows[i].type), rows[i].rate, rows[i].count);
+	for (int i = 0; i < (int)types && i < type_rows; i++)
+		mvprintw(y++, 0, "%-26s %12.1f %14" PRIu64, evr_desc_type(a->schema, rows[i].type)->name, rows[i].rate,
+			 rows[i].count);
 	y++;
 	draw_domains(a, y++);
 	y++;

@@ -16,6 +16,9 @@ int evr_agg_init(struct evr_agg *a, struct evr_ring *ring, struct evr_consumer *
 	a->consumer = c;
 	a->max_producers = info.max_producers;
 	a->lanes = info.lanes;
+	a->schema = evr_ring_schema(ring);
+	for (unsigned t = 0; t < a->schema->type_count; t++) /* domains by name: ids may differ across tables */
+		a->domain_of[t] = (int16_t)evr_domain_from_name(evr_desc_type(a->schema, t)->domain);
 	a->now.by_producer = mallocx(info.max_producers * sizeof(uint64_t), MALLOCX_ZERO);
 	a->prev.by_producer = mallocx(info.max_producers * sizeof(uint64_t), MALLOCX_ZERO);
 	if (!a->now.by_producer || !a->prev.by_producer) {
@@ -40,13 +43,14 @@ void evr_agg_add(struct evr_agg *a, const struct evr_item *it)
 	struct evr_counts *n = &a->now;
 	switch (it->kind) {
 	case EVR_ITEM_RECORD:
-		if (it->rec.type >= EVR_EVENT_COUNT) { /* validated by the consumer; the tables must not trust it */
+		if (it->rec.type >= a->schema->type_count) { /* validated by the consumer; the tables must not trust it */
 			n->invalid++;
 			break;
 		}
 		n->records++;
 		n->by_type[it->rec.type]++;
-		n->by_domain[evr_events[it->rec.type].domain]++;
+		if (a->domain_of[it->rec.type] >= 0)
+			n->by_domain[a->domain_of[it->rec.type]]++;
 		if (it->rec.producer_id < a->max_producers)
 			n->by_producer[it->rec.producer_id]++;
 		break;

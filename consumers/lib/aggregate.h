@@ -9,13 +9,14 @@
 #include <stdint.h>
 
 #include <evring/consumer.h>
+#include <evring/describe.h>
 
 #include "monotime.h"
 
 struct evr_counts {
 	uint64_t records, invalid, lost_lapped, lost_abandoned;
-	uint64_t by_type[EVR_EVENT_COUNT];
-	uint64_t by_domain[EVR_DOMAIN_COUNT];
+	uint64_t by_type[EVR_DESC_MAX_TYPES]; /* by the ring's type ids: names from its description */
+	uint64_t by_domain[EVR_DOMAIN_COUNT]; /* the built-in domains; a domain only a newer table has is not counted */
 	uint64_t *by_producer; /* max_producers entries: records seen from each producer id */
 	uint64_t at_ns;        /* CLOCK_MONOTONIC time of the snapshot */
 };
@@ -24,6 +25,8 @@ struct evr_agg {
 	struct evr_ring *ring;
 	struct evr_consumer *consumer;
 	unsigned max_producers, lanes;
+	const struct evr_desc_header *schema; /* the ring's own description */
+	int16_t domain_of[EVR_DESC_MAX_TYPES]; /* a type's built-in domain, or -1 */
 	struct evr_counts now, prev; /* running totals, and the last snapshot */
 };
 

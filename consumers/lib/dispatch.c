@@ -148,7 +148,7 @@ void evr_unsubscribe(struct evr_dispatcher *d, struct evr_subscription *s)
 unsigned evr_dispatch(struct evr_dispatcher *d, const struct evr_item *item)
 {
 	evr_type_mask bit = item->kind == EVR_ITEM_RECORD || item->kind == EVR_ITEM_INVALID
-				    ? (item->rec.type < EVR_EVENT_COUNT ? 1ull << item->rec.type : 0)
+				    ? (item->rec.type < EVR_EVENT_COUNT ? 1ull << item->rec.type : EVR_SUB_OTHER_TYPES)
 				    : EVR_SUB_LOSSES;
 	unsigned called = 0;
 	urcu_memb_read_lock();

@@ -23,8 +23,11 @@ struct evr_subscription;
 typedef void (*evr_dispatch_cb)(const struct evr_item *item, void *arg);
 
 typedef uint64_t evr_type_mask; /* bit t: event type t */
-#define EVR_SUB_ALL_TYPES ((evr_type_mask)((1ull << EVR_EVENT_COUNT) - 1))
+/* types this program's table does not have (a ring of a newer table: decoded from its description) */
+#define EVR_SUB_OTHER_TYPES (1ull << 62)
+#define EVR_SUB_ALL_TYPES ((evr_type_mask)((1ull << EVR_EVENT_COUNT) - 1) | EVR_SUB_OTHER_TYPES)
 #define EVR_SUB_LOSSES (1ull << 63) /* lost-lapped / lost-abandoned notices */
+_Static_assert(EVR_EVENT_COUNT <= 62, "a type bit per built-in type below the two special bits");
 
 int evr_dispatcher_create(struct evr_dispatcher **out);
 /* Every subscription must have been removed. */

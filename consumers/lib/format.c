@@ -82,42 +82,59 @@ size_t evr_format_escaped(const char *value, char *buf, size_t len)
 	return used;
 }
 
+/* One integer field of any kind, read with memcpy (fields are not aligned in general). */
+static int format_int(const unsigned char *p, unsigned kind, char *buf, size_t len)
+{
+	switch (kind) {
+	case EVR_FIELD_U8: return snprintf(buf, len, "%u", p[0]);
+	case EVR_FIELD_I8: return snprintf(buf, len, "%d", (int8_t)p[0]);
+	case EVR_FIELD_U16: { uint16_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%u", v); }
+	case EVR_FIELD_I16: { int16_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%d", v); }
+	case EVR_FIELD_U32: { uint32_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%" PRIu32, v); }
+	case EVR_FIELD_I32: { int32_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%" PRId32, v); }
+	case EVR_FIELD_U64: { uint64_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%" PRIu64, v); }
+	default: { int64_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%" PRId64, v); }
+	}
+}
+
 int evr_format_line(const struct evr_record *rec, char *buf, size_t len)
 {
-	if (evr_record_validate(rec, NULL, 0))
+	return evr_format_line_desc(evr_schema_desc(), rec, buf, len);
+}
+
+int evr_format_line_desc(const struct evr_desc_header *d, const struct evr_record *rec, char *buf, size_t len)
+{
+	if (evr_desc_record_validate(d, rec, NULL, 0))
 		return -EPROTO;
-	const struct evr_event_desc *d = evr_event_desc(rec->type);
+	const struct evr_desc_type *t = evr_desc_type(d, rec->type);
+	const struct evr_desc_field *f = evr_desc_fields(d) + t->first_field;
+	unsigned version = evr_record_version(rec);
 	size_t used = 0;
 	time_t secs = (time_t)(rec->ts / 1000000000u);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
 	char when[32];
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	APPEND("%s.%06lluZ %-22s p%u", when, (unsigned long long)(rec->ts % 1000000000u / 1000u), d->name,
+	APPEND("%s.%06lluZ %-22s p%u", when, (unsigned long long)(rec->ts % 1000000000u / 1000u), t->name,
 	       rec->producer_id);
 	if (rec->correlation_id)
 		APPEND(" corr=%" PRIu64, rec->correlation_id);
 	if (rec->plan_id)
 		APPEND(" plan=%" PRIu64, rec->plan_id);
 	const unsigned char *base = (const unsigned char *)rec;
-	for (unsigned f = 0; f < d->field_count; f++) {
-		const struct evr_field_desc *fd = &d->fields[f];
-		if (fd->kind == EVR_FIELD_U32) {
-			uint32_t v;
-			memcpy(&v, base + fd->offset, sizeof v);
-			APPEND(" %s=%" PRIu32, fd->name, v);
-		} else if (fd->kind == EVR_FIELD_U64) {
-			uint64_t v;
-			memcpy(&v, base + fd->offset, sizeof v);
-			APPEND(" %s=%" PRIu64, fd->name, v);
-		} else {
-			APPEND(" %s=", fd->name);
-			used += evr_format_escaped((const char *)base + fd->offset, buf + (used < len ? used : len),
-						   used < len ? len - used : 0);
-		}
+	for (unsigned j = 0; j < t->field_count; j++) {
+		if (version && f[j].since > version)
+			continue; /* its producer's table predates the field: not present */
+		APPEND(" %s=", f[j].name);
+		char *at = buf + (used < len ? used : len);
+		size_t room = used < len ? len - used : 0;
+		if (f[j].kind == EVR_FIELD_STR)
+			used += evr_format_escaped((const char *)base + f[j].offset, at, room);
+		else
+			used += (size_t)format_int(base + f[j].offset, f[j].kind, at, room);
 	}
-	const char *details = evr_record_details(rec);
-	if (details && *details) {
+	const char *details = (const char *)base + t->details_offset; /* terminated: validated above */
+	if (*details) {
 		APPEND(" details=");
 		used += evr_format_escaped(details, buf + (used < len ? used : len), used < len ? len - used : 0);
 	}

@@ -1,8 +1,12 @@
 /* Record logs: the durable, append-only file format of `evring record` and `evring replay`.
  *
- *   file   = header (64 B) block*
+ *   file   = header (64 B) schema (version 2 only) block*
  *   header = "EVRLOG1\0", version u32, record_size u32, schema_hash u64, schema_version u32,
  *            lanes u32, ring_id u64, created_ns u64, reserved, crc32 of the 60 bytes before it
+ *   schema = "EVRD" u32, size u32, crc32 u32 (of the description), reserved u32, then the ring's
+ *            schema description (evring/describe.h), zero-padded to a multiple of 8 bytes: a log
+ *            decodes with the table it was recorded with, whatever table its reader was built with.
+ *            Version 1 logs (before it) have none and decode with the built-in table.
  *   block  = block header (48 B), count records of record_size bytes, the cursor after the block
  *            (lanes x u64 lane positions)
  *   block header = "EVRB" u32, count u32, index u64 (0, 1, 2... in the file), lost_lapped u64,
@@ -28,9 +32,11 @@
 #include <stdint.h>
 
 #include <evring/consumer.h>
+#include <evring/describe.h>
 
 #define EVR_LOG_MAGIC "EVRLOG1"
-#define EVR_LOG_VERSION 1u
+#define EVR_LOG_VERSION 2u
+#define EVR_LOG_SCHEMA_MAGIC 0x44525645u /* "EVRD" */
 #define EVR_LOG_BLOCK_MAGIC 0x42525645u /* "EVRB" */
 #define EVR_LOG_MAX_BLOCK_RECORDS 4096u
 
@@ -45,6 +51,11 @@ struct evr_log_header {
 };
 _Static_assert(sizeof(struct evr_log_header) == 64, "log header is 64 bytes");
 
+struct evr_log_schema_header {
+	uint32_t magic, size, crc, reserved;
+};
+_Static_assert(sizeof(struct evr_log_schema_header) == 16, "schema section header is 16 bytes");
+
 struct evr_log_block_header {
 	uint32_t magic, count;
 	uint64_t index, lost_lapped, lost_abandoned;
@@ -58,13 +69,15 @@ enum evr_fsync_policy { EVR_FSYNC_NEVER, EVR_FSYNC_INTERVAL, EVR_FSYNC_EVERY };
 /* ---- writing ---- */
 struct evr_log_writer;
 
-/* Open (or create) a log for the ring described by `info`, and lock it for as long as it is open:
+/* Open (or create) a log for the ring described by `info` and `schema` (its evr_ring_schema; NULL:
+ * the built-in table), and lock it for as long as it is open:
  * -EBUSY when another writer holds it (err names its pid when it can). An existing file must have
  * the same ring id, schema and layout (-EEXIST); a torn last block is cut off. -EBADMSG: an evring
  * log with a damaged block or header (or of another format version), nothing written: see
  * evr_log_set_aside. -EPROTO: not an evring log at all (never to be moved aside). *resume gets the cursor stored in
  * the last complete block (resume->lanes == 0 when the file has no block yet). err gets a sentence. */
-int evr_log_writer_open(const char *path, const struct evr_ring_info *info, enum evr_fsync_policy policy,
+int evr_log_writer_open(const char *path, const struct evr_ring_info *info, const struct evr_desc_header *schema,
+			enum evr_fsync_policy policy,
 			struct evr_log_writer **out, struct evr_cursor *resume, char *err, size_t err_len);
 /* Buffer one record; the block is written by evr_log_flush (or when it is full: returns 1 then, and
  * the caller must flush with the cursor that follows this record). */
@@ -90,7 +103,17 @@ struct evr_log_reader {
 	void *map; /* when opened from a file */
 	size_t map_len;
 	bool header_damaged; /* salvaged: hdr holds only the layout; ring id and schema are unknown */
+	/* the log's own description (validated, a private copy), or NULL: a version 1 log, or a schema
+	 * section that is damaged (then decode with the built-in table; evr_log_reader_schema) */
+	struct evr_desc_header *schema;
+	bool schema_damaged; /* a version 2 log whose schema section fails its checks: skipped */
 };
+
+/* What to decode the log's records with: its own description, else the built-in table's. */
+static inline const struct evr_desc_header *evr_log_reader_schema(const struct evr_log_reader *r)
+{
+	return r->schema ? r->schema : evr_schema_desc();
+}
 
 struct evr_log_block {
 	const struct evr_log_block_header *hdr;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -37,6 +38,53 @@ static int block_at(const struct evr_log_reader *r, size_t off, uint64_t min_ind
 	return crc == hc.crc ? 1 : -EBADMSG;
 }
 
+/* The schema section at r->off (version 2 logs): 1 and r->schema set, r->off past it; 0 when there
+ * is none; -1 when it is there but damaged (its size cannot be trusted). r->off moves only on 1. */
+static int read_schema(struct evr_log_reader *r)
+{
+	struct evr_log_schema_header sh;
+	if (r->len - r->off < sizeof sh)
+		return 0;
+	memcpy(&sh, r->data + r->off, sizeof sh);
+	if (sh.magic != EVR_LOG_SCHEMA_MAGIC)
+		return 0;
+	if (sh.size > EVR_DESC_MAX_SIZE || r->len - r->off - sizeof sh < sh.size)
+		return -1;
+	const unsigned char *bytes = r->data + r->off + sizeof sh;
+	struct evr_desc_header *d = malloc(sh.size ? sh.size : 1); /* aligned, and ours to keep */
+	if (!d)
+		return -1;
+	memcpy(d, bytes, sh.size);
+	if (evr_log_crc(0, d, sh.size) != sh.crc || evr_desc_validate(d, sh.size, NULL, 0)) {
+		free(d);
+		return -1;
+	}
+	r->schema = d;
+	r->off += sizeof sh + ((sh.size + 7u) & ~7u);
+	if (r->off > r->len)
+		r->off = r->len;
+	return 1;
+}
+
+/* After a damaged schema section: move to the first block 0 that verifies (if none does, stay: the
+ * first evr_log_next reports the damage as usual). */
+static void skip_damaged_schema(struct evr_log_reader *r)
+{
+	static const uint32_t magic = EVR_LOG_BLOCK_MAGIC;
+	r->schema_damaged = true;
+	for (size_t off = r->off; off < r->len; off++) {
+		const unsigned char *m = memmem(r->data + off, r->len - off, &magic, sizeof magic);
+		if (!m)
+			return;
+		off = (size_t)(m - r->data);
+		struct evr_log_block_header hc;
+		if (block_at(r, off, 0, true, &hc) == 1) {
+			r->off = off;
+			return;
+		}
+	}
+}
+
 /* 0; -EBADMSG when the header is damaged (bad magic or checksum: evr_log_reader_salvage may help);
  * -EPROTO when it is whole but not ours (too short, another version, an impossible layout). */
 static int header_check(struct evr_log_reader *r, const void *data, size_t len, char *err, size_t err_len)
@@ -57,8 +105,8 @@ static int header_check(struct evr_log_reader *r, const void *data, size_t len, 
 		snprintf(err, err_len, "the log header fails its checksum");
 		return -EBADMSG;
 	}
-	if (r->hdr.version != EVR_LOG_VERSION) {
-		snprintf(err, err_len, "log format version %u, this evring reads version %u", r->hdr.version,
+	if (r->hdr.version != 1 && r->hdr.version != EVR_LOG_VERSION) {
+		snprintf(err, err_len, "log format version %u, this evring reads versions 1 and %u", r->hdr.version,
 			 EVR_LOG_VERSION);
 		return -EPROTO;
 	}
@@ -68,6 +116,10 @@ static int header_check(struct evr_log_reader *r, const void *data, size_t len, 
 		return -EPROTO;
 	}
 	r->off = sizeof r->hdr;
+	/* a damaged (or missing) schema section costs no block: the blocks start at the first block 0
+	 * that verifies after it, and records decode with the built-in table (r->schema NULL) */
+	if (r->hdr.version >= 2 && read_schema(r) != 1)
+		skip_damaged_schema(r);
 	return 0;
 }
 
@@ -111,6 +163,7 @@ int evr_log_reader_salvage(struct evr_log_reader *r, const void *data, size_t le
 			 memcmp(data, EVR_LOG_MAGIC, 8) ? "bad magic" : "it fails its checksum", r->hdr.lanes, off);
 		r->off = sizeof r->hdr;
 		r->header_damaged = true;
+		read_schema(r); /* a whole schema section right after the header still names the fields */
 		return 1;
 	}
 	memset(&r->hdr, 0, sizeof r->hdr);
@@ -174,6 +227,8 @@ void evr_log_reader_close(struct evr_log_reader *r)
 	if (r->map)
 		munmap(r->map, r->map_len);
 	r->map = NULL;
+	free(r->schema);
+	r->schema = NULL;
 }
 
 int evr_log_next(struct evr_log_reader *r, struct evr_log_block *b, char *err, size_t err_len)

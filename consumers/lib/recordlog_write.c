@@ -120,6 +120,11 @@ static int recover(struct evr_log_writer *w, const char *path, const struct evr_
 		evr_log_reader_close(&r);
 		return -EEXIST;
 	}
+	if (r.schema_damaged) { /* its blocks verify, but a recorder never appends to a damaged log */
+		snprintf(err, err_len, "%s: its schema section is damaged; nothing was written to it", path);
+		evr_log_reader_close(&r);
+		return -EBADMSG;
+	}
 	struct evr_log_block b;
 	while ((rc = evr_log_next(&r, &b, why, sizeof why)) == 1) {
 		resume->ring_id = info->ring_id;
@@ -141,7 +146,23 @@ static int recover(struct evr_log_writer *w, const char *path, const struct evr_
 	return 0;
 }
 
-int evr_log_writer_open(const char *path, const struct evr_ring_info *info, enum evr_fsync_policy policy,
+/* The schema section of a new log: its header, then the description padded to 8 bytes. */
+static int write_schema(int fd, const struct evr_desc_header *d, uint64_t *size)
+{
+	struct evr_log_schema_header sh = {EVR_LOG_SCHEMA_MAGIC, d->size, evr_log_crc(0, d, d->size), 0};
+	static const unsigned char pad[8];
+	size_t padded = (d->size + 7u) & ~7u;
+	if (pwrite(fd, &sh, sizeof sh, (off_t)*size) != (ssize_t)sizeof sh ||
+	    pwrite(fd, d, d->size, (off_t)(*size + sizeof sh)) != (ssize_t)d->size ||
+	    (padded > d->size &&
+	     pwrite(fd, pad, padded - d->size, (off_t)(*size + sizeof sh + d->size)) != (ssize_t)(padded - d->size)))
+		return -1;
+	*size += sizeof sh + padded;
+	return 0;
+}
+
+int evr_log_writer_open(const char *path, const struct evr_ring_info *info, const struct evr_desc_header *schema,
+			enum evr_fsync_policy policy,
 			struct evr_log_writer **out, struct evr_cursor *resume, char *err, size_t err_len)
 {
 	struct evr_log_writer *w = mallocx(sizeof *w, MALLOCX_ZERO);
@@ -184,9 +205,10 @@ int evr_log_writer_open(const char *path, const struct evr_ring_info *info, enum
 		clock_gettime(CLOCK_REALTIME, &ts);
 		h->created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		h->crc = evr_log_crc(0, h, offsetof(struct evr_log_header, crc));
-		if (pwrite(fd, h, sizeof *h, 0) != (ssize_t)sizeof *h || fsync(fd))
-			rc = fail(err, err_len, -errno, "cannot write the header of %s: %s", path);
 		w->size = sizeof *h;
+		if (pwrite(fd, h, sizeof *h, 0) != (ssize_t)sizeof *h ||
+		    write_schema(fd, schema ? schema : evr_schema_desc(), &w->size) || fsync(fd))
+			rc = fail(err, err_len, -errno, "cannot write the header of %s: %s", path);
 	}
 	w->cap = evr_log_block_bytes(&w->hdr, EVR_LOG_MAX_BLOCK_RECORDS);
 	w->buf = rc ? NULL : mallocx(w->cap, 0);

@@ -247,7 +247,8 @@ static int lane_step(struct evr_consumer *c, unsigned lane, struct evr_item *out
 	uint64_t pos = ls->cursor;
 	switch (evr_lane_read(&ls->ref, pos, &out->rec, sizeof out->rec)) {
 	case EVR_READ_OK:
-		out->kind = evr_record_validate(&out->rec, NULL, 0) ? EVR_ITEM_INVALID : EVR_ITEM_RECORD;
+		/* against the ring's own description: types and fields of a newer table are records too */
+		out->kind = evr_desc_record_validate(c->ring->desc, &out->rec, NULL, 0) ? EVR_ITEM_INVALID : EVR_ITEM_RECORD;
 		out->lane = (uint16_t)lane;
 		out->pos = pos;
 		out->count = 1;

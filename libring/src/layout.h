@@ -2,6 +2,8 @@
  * segment at its own address.
  *
  *   0                      header page (struct evr_shm_header), EVR_HEADER_SIZE bytes
+ *   schema_offset          the ring's schema description (evring/describe.h), schema_size bytes,
+ *                          its region rounded up to whole pages; written once, before the magic
  *   producers_offset       producer table: max_producers entries of 64 bytes, one cache line each
  *   lanes_offset           lane 0: struct evr_lane_hdr (128 bytes), then slots_per_lane slots of
  *                          record_size bytes; lane 1 at lanes_offset + lane_stride; ...
@@ -54,8 +56,12 @@ struct evr_shm_header {
 	uint64_t created_ts;         /* 112: the ring's timestamp source at creation */
 	uint64_t tsc_hz;             /* 120: TSC ticks per second, calibrated at creation (TSC only) */
 	char name[EVR_NAME_MAX + 8]; /* 128 */
+	uint64_t schema_offset;      /* 336: EVR_HEADER_SIZE */
+	uint32_t schema_size;        /* 344: bytes of the description */
+	uint32_t reserved;           /* 348: zero */
 };
 _Static_assert(offsetof(struct evr_shm_header, name) == 128, "header layout is fixed");
+_Static_assert(offsetof(struct evr_shm_header, schema_offset) == 336, "header layout is fixed");
 _Static_assert(sizeof(struct evr_shm_header) <= EVR_HEADER_SIZE, "header fits its page");
 
 /* One producer table entry, one cache line: only its owner writes the counters, so emitting never

@@ -42,6 +42,7 @@ struct evr_producer {
 	bool forked; /* this is a fork() child's copy: disarmed (set by the atfork handler) */
 	uint32_t lane_mask;
 	uint32_t last_lane;
+	uint32_t fast_types; /* types below it take the fast path: the ring has them, laid out as ours */
 	uint64_t emitted, dropped; /* private copies of the entry's counters */
 	int live_fd;               /* our own description of NAME~live; holds the entry's lock */
 	uint64_t gen;              /* the generation we registered */
@@ -210,6 +211,12 @@ int evr_producer_open(struct evr_ring *r, const char *service, struct evr_produc
 	p->live_fd = fd;
 	p->pid = getpid();
 	p->lane_mask = r->lanes - 1;
+	p->fast_types = r->desc->type_count;
+	for (unsigned t = 0; r->fix && t < r->desc->type_count; t++)
+		if (r->fix[t]) { /* the first type to adapt, and every type after it, go the slow way */
+			p->fast_types = t;
+			break;
+		}
 	for (unsigned l = 0; l < r->lanes; l++)
 		p->lanes[l] = evr_ring_lane(r, l);
 	list_add(p);
@@ -244,10 +251,10 @@ static void count_drop(struct evr_producer *p)
 	atomic_store_explicit(&p->entry->dropped, ++p->dropped, memory_order_relaxed);
 }
 
-int evr_emit(struct evr_producer *p, struct evr_record *rec)
+/* The emit itself. `adapt` is a constant at each call: the fast path's copy has no trace of it. */
+static inline __attribute__((always_inline)) int emit_body(struct evr_producer *p, struct evr_record *rec,
+							   bool adapt)
 {
-	if (rec->type >= EVR_EVENT_COUNT || (rec->flags & ~EVR_REC_FLAGS_KNOWN))
-		return -EINVAL;
 	if (p->forked)
 		return -ECHILD;
 	/* relaxed: process-local flag set by the SIGBUS shield */
@@ -260,7 +267,9 @@ int evr_emit(struct evr_producer *p, struct evr_record *rec)
 	rec->ts = evr_ts_now(p->ring->ts_source);
 	rec->producer_id = p->id;
 	rec->lane = (uint16_t)lane;
-	int rc = evr_lane_write(&p->lanes[lane], lane, p->id, rec, sizeof *rec);
+	struct evr_record adapted;
+	const struct evr_record *out = adapt ? evr_desc_adapt(p->ring, rec, &adapted) : rec;
+	int rc = evr_lane_write(&p->lanes[lane], lane, p->id, out, sizeof *rec);
 	/* relaxed: a fault during this write (the segment truncated under us) makes it a drop */
 	if (atomic_load_explicit(&p->ring->broken, memory_order_relaxed))
 		rc = -EFAULT;
@@ -278,6 +287,29 @@ int evr_emit(struct evr_producer *p, struct evr_record *rec)
 	if (w && atomic_load_explicit(&w->waiters, memory_order_relaxed))
 		evr_wake_sleepers(w);
 	return rc;
+}
+
+/* Flags beyond truncated|replayed (unknown ones are refused), or types at or above fast_types: one
+ * the ring does not have (-EPROTO when this producer's table has
+ * it, so the ring's table is older; -EINVAL when nobody does), or one whose layout this producer's
+ * table changed (appended fields): written in the ring's layout (adapt.c). */
+static __attribute__((noinline)) int emit_slow(struct evr_producer *p, struct evr_record *rec)
+{
+	const struct evr_ring *r = p->ring;
+	if (rec->type >= r->desc->type_count)
+		return rec->type < r->mine->type_count ? -EPROTO : -EINVAL;
+	if (rec->flags & ~EVR_REC_FLAGS_KNOWN)
+		return -EINVAL;
+	return emit_body(p, rec, r->fix && r->fix[rec->type]);
+}
+
+int evr_emit(struct evr_producer *p, struct evr_record *rec)
+{
+	/* types below fast_types are known to the ring, in this table's layout; flags with a version
+	 * (records replayed from a log or a bridge) are checked on the slow path too */
+	if (__builtin_expect(rec->type >= p->fast_types || rec->flags > (EVR_REC_TRUNCATED | EVR_REC_REPLAYED), 0))
+		return emit_slow(p, rec);
+	return emit_body(p, rec, false);
 }
 
 uint16_t evr_producer_id(const struct evr_producer *p)

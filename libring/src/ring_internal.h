@@ -4,6 +4,7 @@
 #ifndef EVR_RING_INTERNAL_H
 #define EVR_RING_INTERNAL_H
 
+#include "evring/describe.h"
 #include "evring/ring.h"
 #include "lane.h"
 #include "layout.h"
@@ -23,6 +24,13 @@ struct evr_ring {
 	int32_t creator_pid;
 	uint32_t mode;
 	uint64_t created_realtime_ns, created_mono_ns, created_ts, tsc_hz;
+	/* the ring's description: a private copy, validated at open (a neighbour rewriting the region
+	 * later cannot steer a decoder), and the table this process emits with (describe.h) */
+	struct evr_desc_header *desc;
+	const struct evr_desc_header *mine;
+	/* per type of the ring: 1 when this process's layout of it differs (an older or newer table):
+	 * evr_emit then adapts the record to the ring's layout (describe.c). NULL when none differs. */
+	uint8_t *fix;
 	/* set by the SIGBUS shield when the segment was truncated under us (see bus_shield.h) */
 	atomic_int broken;
 	/* the companion wake page; NULL when it could not be opened (consumers then poll with sleeps) */
@@ -60,6 +68,12 @@ int evr_fail(struct evr_err *err, int code, const char *fmt, ...) __attribute__(
 /* segment.c: the first call wins and its sentence is what evr_ring_fault() says; later polls and
  * emits of this process see evr_ring_status() == -EUCLEAN. */
 void evr_ring_mark_corrupt(struct evr_ring *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* describe.c: the fix table of a producer whose table differs from the ring's; rec adapted to the
+ * ring's layout into *tmp */
+int evr_desc_fix_table(const struct evr_desc_header *ring, const struct evr_desc_header *mine, uint8_t **out);
+const struct evr_record *evr_desc_adapt(const struct evr_ring *r, const struct evr_record *rec,
+					struct evr_record *tmp);
 
 /* wake.c */
 int evr_wake_create(const char *ring_name, mode_t mode, atomic_int *broken, struct evr_wake_page **out,

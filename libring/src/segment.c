@@ -19,7 +19,7 @@
 
 #include "bus_shield.h"
 #include "clock.h"
-#include "evring/schema.h"
+#include "evring/describe.h"
 #include "ring_internal.h"
 #include "test_hooks.h"
 
@@ -66,6 +66,12 @@ static uint64_t producers_bytes(uint32_t max_producers)
 	return evr_align_up((size_t)max_producers * EVR_CACHELINE, 4096);
 }
 
+/* The description's region: whole pages, so the producer table stays page-aligned. */
+static uint64_t schema_bytes(uint32_t schema_size)
+{
+	return evr_align_up(schema_size, 4096);
+}
+
 static unsigned online_cpus_pow2(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -97,11 +103,14 @@ static int check_opts(const struct evr_ring_opts *o, uint32_t *lanes, struct evr
 }
 
 static void fill_header(struct evr_shm_header *h, const char *name, const struct evr_ring_opts *o,
-			uint32_t lanes, enum evr_ts_source src, uint64_t size)
+			const struct evr_desc_header *d, uint32_t lanes, enum evr_ts_source src, uint64_t size)
 {
 	h->abi_version = EVR_ABI_VERSION;
-	h->schema_version = EVR_SCHEMA_VERSION;
-	h->schema_hash = evr_schema_hash();
+	h->schema_version = d->schema_version;
+	h->schema_hash = evr_desc_hash(d);
+	h->schema_offset = EVR_HEADER_SIZE;
+	h->schema_size = d->size;
+	memcpy((unsigned char *)h + EVR_HEADER_SIZE, d, d->size);
 	h->segment_size = size;
 	h->header_size = EVR_HEADER_SIZE;
 	h->record_size = o->record_size;
@@ -109,8 +118,8 @@ static void fill_header(struct evr_shm_header *h, const char *name, const struct
 	h->slots_per_lane = o->slots_per_lane;
 	h->max_producers = o->max_producers;
 	h->ts_source = src;
-	h->producers_offset = EVR_HEADER_SIZE;
-	h->lanes_offset = EVR_HEADER_SIZE + producers_bytes(o->max_producers);
+	h->producers_offset = EVR_HEADER_SIZE + schema_bytes(d->size);
+	h->lanes_offset = h->producers_offset + producers_bytes(o->max_producers);
 	h->lane_stride = EVR_LANE_HDR_SIZE + (uint64_t)o->slots_per_lane * o->record_size;
 	if (getrandom(&h->ring_id, sizeof h->ring_id, 0) != sizeof h->ring_id)
 		h->ring_id = evr_clock_ns(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 32);
@@ -142,6 +151,36 @@ static void copy_layout(struct evr_ring *r, const struct evr_shm_header *h)
 	r->created_mono_ns = h->created_mono_ns;
 	r->created_ts = h->created_ts;
 	r->tsc_hz = h->tsc_hz;
+}
+
+/* Take the ring's description: copy it out of the segment (validated where no neighbour can change
+ * it), check it, check that this process's table is compatible, and work out which types emit must
+ * adapt. */
+static int adopt_schema(struct evr_ring *r, const unsigned char *region, uint32_t size,
+			const struct evr_desc_header *mine, const struct evr_shm_header *h, struct evr_err *err)
+{
+	char why[240];
+	r->mine = mine;
+	if (mine != evr_schema_desc() && evr_desc_validate(mine, mine->size, why, sizeof why))
+		return evr_fail(err, -EINVAL, "this program's schema description is invalid: %s", why);
+	if (!(r->desc = malloc(size)))
+		return evr_fail(err, -ENOMEM, "out of memory");
+	memcpy(r->desc, region, size);
+	if (evr_desc_validate(r->desc, size, why, sizeof why))
+		return evr_fail(err, -EPROTO, "corrupt schema description: %s", why);
+	/* the header names its description by version and hash: a valid description that is not that
+	 * one was rewritten, and is corruption, not another table */
+	uint32_t hv = h->schema_version;
+	uint64_t hh = h->schema_hash;
+	if (r->desc->schema_version != hv || evr_desc_hash(r->desc) != hh)
+		return evr_fail(err, -EPROTO, "corrupt header: schema v%u hash 0x%016llx, its description is v%u hash "
+				"0x%016llx", hv, (unsigned long long)hh, r->desc->schema_version,
+				(unsigned long long)evr_desc_hash(r->desc));
+	if (evr_desc_compat(r->desc, mine, why, sizeof why))
+		return evr_fail(err, -EPROTO, "%s", why);
+	if (evr_desc_fix_table(r->desc, mine, &r->fix))
+		return evr_fail(err, -ENOMEM, "out of memory");
+	return 0;
 }
 
 /* Allocate every page of the object now. ftruncate alone makes a sparse object: on a /dev/shm too
@@ -177,7 +216,11 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 		return rc;
 	if (evr_ts_resolve(opts->ts_source, &src))
 		return evr_fail(err, -ENOTSUP, "timestamp source TSC is not available on this machine");
-	uint64_t size = EVR_HEADER_SIZE + producers_bytes(opts->max_producers) +
+	const struct evr_desc_header *d = opts->schema ? opts->schema : evr_schema_desc();
+	char why[200];
+	if (evr_desc_validate(d, d->size, why, sizeof why))
+		return evr_fail(err, -EINVAL, "the ring's schema description is invalid: %s", why);
+	uint64_t size = EVR_HEADER_SIZE + schema_bytes(d->size) + producers_bytes(opts->max_producers) +
 			(uint64_t)lanes * (EVR_LANE_HDR_SIZE + (uint64_t)opts->slots_per_lane * opts->record_size);
 	if (size > EVR_MAX_SEGMENT)
 		return evr_fail(err, -EFBIG, "ring of %llu bytes is larger than the %llu-byte limit",
@@ -211,7 +254,9 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 		goto fail;
 	}
 	struct evr_shm_header *h = base;
-	fill_header(h, norm, opts, lanes, src, size); /* the rest is zero: new tmpfs pages are zero-filled */
+	fill_header(h, norm, opts, d, lanes, src, size); /* the rest is zero: new tmpfs pages are zero-filled */
+	if ((rc = adopt_schema(r, (unsigned char *)base + EVR_HEADER_SIZE, d->size, d, h, err)))
+		goto fail;
 	if ((rc = evr_wake_create(norm, opts->mode, &r->wake_broken, &r->wake, err)))
 		goto fail;
 	if ((rc = evr_live_create(norm, opts->mode, &r->live_fd))) {
@@ -247,6 +292,10 @@ fail:
 		close(r->live_fd);
 		evr_live_unlink(norm);
 	}
+	if (r) {
+		free(r->desc);
+		free(r->fix);
+	}
 	free(r);
 	close(fd);
 	shm_unlink(norm);
@@ -260,10 +309,10 @@ static int validate_header(const struct evr_shm_header *h, uint64_t file_size, s
 	if (h->abi_version != EVR_ABI_VERSION)
 		BAD("ABI version mismatch: ring has version %u, this library speaks version %u", h->abi_version,
 		    EVR_ABI_VERSION);
-	if (h->schema_version != EVR_SCHEMA_VERSION || h->schema_hash != evr_schema_hash())
-		BAD("event schema mismatch: ring has schema v%u hash 0x%016llx, this library has v%u hash 0x%016llx",
-		    h->schema_version, (unsigned long long)h->schema_hash, EVR_SCHEMA_VERSION,
-		    (unsigned long long)evr_schema_hash());
+	if (h->schema_offset != EVR_HEADER_SIZE || h->schema_size < sizeof(struct evr_desc_header) ||
+	    h->schema_size > EVR_DESC_MAX_SIZE || h->reserved)
+		BAD("corrupt header: schema description at %llu, %u bytes", (unsigned long long)h->schema_offset,
+		    h->schema_size);
 	if (h->header_size != EVR_HEADER_SIZE)
 		BAD("corrupt header: header size %u, expected %u", h->header_size, EVR_HEADER_SIZE);
 	if (!evr_is_pow2(h->record_size) || h->record_size < EVR_RECORD_SIZE || h->record_size > 4096)
@@ -278,10 +327,11 @@ static int validate_header(const struct evr_shm_header *h, uint64_t file_size, s
 		BAD("corrupt header: timestamp source %u", h->ts_source);
 	if (h->ts_source == EVR_TS_TSC && (!EVR_HAVE_TSC || h->tsc_hz == 0))
 		BAD("ring uses TSC timestamps, which this machine or header cannot convert");
-	uint64_t lanes_off = EVR_HEADER_SIZE + producers_bytes(h->max_producers);
+	uint64_t prod_off = EVR_HEADER_SIZE + schema_bytes(h->schema_size);
+	uint64_t lanes_off = prod_off + producers_bytes(h->max_producers);
 	uint64_t stride = EVR_LANE_HDR_SIZE + (uint64_t)h->slots_per_lane * h->record_size;
 	uint64_t size = lanes_off + (uint64_t)h->lane_count * stride;
-	if (h->producers_offset != EVR_HEADER_SIZE || h->lanes_offset != lanes_off || h->lane_stride != stride)
+	if (h->producers_offset != prod_off || h->lanes_offset != lanes_off || h->lane_stride != stride)
 		BAD("corrupt header: offsets do not match the layout");
 	if (h->segment_size != size)
 		BAD("corrupt header: segment size %llu, layout needs %llu", (unsigned long long)h->segment_size,
@@ -332,7 +382,8 @@ static int still_named(const char *norm, int fd)
 	return same;
 }
 
-static int open_once(const char *norm, enum evr_role role, struct evr_ring **out, struct evr_err *err)
+static int open_once(const char *norm, enum evr_role role, const struct evr_desc_header *schema,
+		     struct evr_ring **out, struct evr_err *err)
 {
 	int rc;
 	int writable = role == EVR_ROLE_PRODUCER;
@@ -370,6 +421,14 @@ static int open_once(const char *norm, enum evr_role role, struct evr_ring **out
 		goto fail;
 	rc = validate_header(h, (uint64_t)st.st_size, err);
 	copy_layout(r, h);
+	/* read once, bounded again: a neighbour may rewrite the header after validation, and this size
+	 * is what the copy trusts */
+	uint32_t schema_size = *(const volatile uint32_t *)&h->schema_size;
+	if (rc == 0 && (schema_size > EVR_DESC_MAX_SIZE || EVR_HEADER_SIZE + (uint64_t)schema_size > (uint64_t)st.st_size))
+		rc = evr_fail(err, -EPROTO, "corrupt header: schema description of %u bytes", schema_size);
+	if (rc == 0)
+		rc = adopt_schema(r, (const unsigned char *)base + EVR_HEADER_SIZE, schema_size,
+				  schema ? schema : evr_schema_desc(), h, err);
 	/* relaxed: our own handler's flag. A truncation during validation or the copy leaves zero pages
 	 * where the header was: say so rather than blame the fields it zeroed. */
 	if (atomic_load_explicit(&r->broken, memory_order_relaxed))
@@ -403,12 +462,22 @@ fail:
 	}
 	if (r && r->live_fd >= 0)
 		close(r->live_fd);
+	if (r) {
+		free(r->desc);
+		free(r->fix);
+	}
 	free(r);
 	close(fd);
 	return rc;
 }
 
 int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err)
+{
+	return evr_ring_open_schema(name, role, NULL, out, err);
+}
+
+int evr_ring_open_schema(const char *name, enum evr_role role, const struct evr_desc_header *schema,
+			 struct evr_ring **out, struct evr_err *err)
 {
 	char norm[EVR_NAME_MAX + 1];
 	int rc = evr_name_normalize(name, norm, err);
@@ -418,7 +487,7 @@ int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, s
 		return evr_fail(err, -EINVAL, "role must be producer or consumer");
 	/* a replacement during the open is retried: the next attempt meets the new ring whole */
 	for (int attempt = 0;; attempt++)
-		if ((rc = open_once(norm, role, out, err)) != -ESTALE || attempt == 2)
+		if ((rc = open_once(norm, role, schema, out, err)) != -ESTALE || attempt == 2)
 			return rc;
 }
 
@@ -432,7 +501,14 @@ void evr_ring_close(struct evr_ring *r)
 	evr_bus_shield_remove(r->base);
 	munmap(r->base, r->size);
 	close(r->fd);
+	free(r->desc);
+	free(r->fix);
 	free(r);
+}
+
+const struct evr_desc_header *evr_ring_schema(const struct evr_ring *r)
+{
+	return r->desc;
 }
 
 int evr_ring_unlink(const char *name, struct evr_err *err)
@@ -458,7 +534,7 @@ void evr_ring_get_info(const struct evr_ring *r, struct evr_ring_info *i)
 	memset(i, 0, sizeof *i);
 	memcpy(i->name, r->name, sizeof i->name);
 	i->abi_version = EVR_ABI_VERSION;
-	i->schema_version = EVR_SCHEMA_VERSION;
+	i->schema_version = r->desc->schema_version;
 	i->schema_hash = r->schema_hash;
 	i->lanes = r->lanes;
 	i->slots_per_lane = r->slots;

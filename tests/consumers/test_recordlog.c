@@ -45,7 +45,7 @@ static struct evr_log_writer *open_writer(struct evr_cursor *resume)
 	evr_ring_get_info(ro, &info);
 	struct evr_log_writer *w;
 	char err[512];
-	cr_assert_eq(evr_log_writer_open(log_path, &info, EVR_FSYNC_NEVER, &w, resume, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(evr_log_writer_open(log_path, &info, NULL, EVR_FSYNC_NEVER, &w, resume, err, sizeof err), 0, "%s", err);
 	return w;
 }
 
@@ -102,6 +102,8 @@ Test(recordlog, round_trip_is_byte_identical_per_record)
 }
 
 #define BLOCK_BYTES (48 + 64 * 128 + 2 * 8) /* 64 records, 2 lanes */
+/* the first block: after the 64-byte header and the schema section (16 bytes + the description) */
+#define FIRST_BLOCK ((size_t)(64 + 16 + ((evr_schema_desc()->size + 7u) & ~7u)))
 
 static void flip_byte(off_t where)
 {
@@ -159,7 +161,7 @@ Test(recordlog, a_flipped_byte_costs_only_its_block_and_the_skip_is_reported)
 {
 	static struct evr_record copy[256];
 	record_256(copy);
-	flip_byte(64 + 2 * BLOCK_BYTES + 1000); /* inside the third block's records */
+	flip_byte(FIRST_BLOCK + 2 * BLOCK_BYTES + 1000); /* inside the third block's records */
 	struct evr_log_reader r;
 	char err[512];
 	cr_assert_eq(evr_log_reader_open(&r, log_path, err, sizeof err), 0);
@@ -167,14 +169,16 @@ Test(recordlog, a_flipped_byte_costs_only_its_block_and_the_skip_is_reported)
 	cr_assert_eq(evr_log_next(&r, &b, err, sizeof err), 1);
 	cr_assert_eq(evr_log_next(&r, &b, err, sizeof err), 1);
 	cr_assert_eq(evr_log_next(&r, &b, err, sizeof err), -EPROTO);
-	cr_assert(strstr(err, "block 2 at byte 16576 fails its checksum"), "message: %s", err);
+	char want[64];
+	snprintf(want, sizeof want, "block 2 at byte %zu fails its checksum", FIRST_BLOCK + 2 * BLOCK_BYTES);
+	cr_assert(strstr(err, want), "message: %s", err);
 	evr_log_reader_close(&r);
 	struct evr_log_skip skip;
 	int skips;
 	cr_assert_eq(read_around_damage(copy, &skip, &skips), 192, "blocks 0, 1 and 3 are read");
 	cr_assert_eq(skips, 1);
-	cr_assert_eq(skip.from, 64 + 2 * BLOCK_BYTES);
-	cr_assert_eq(skip.to, 64 + 3 * BLOCK_BYTES, "the skip ends where block 3 starts");
+	cr_assert_eq(skip.from, FIRST_BLOCK + 2 * BLOCK_BYTES);
+	cr_assert_eq(skip.to, FIRST_BLOCK + 3 * BLOCK_BYTES, "the skip ends where block 3 starts");
 	cr_assert_eq(skip.first_block, 2);
 	cr_assert_eq(skip.blocks, 1);
 	cr_assert_not(skip.to_end);
@@ -184,26 +188,59 @@ Test(recordlog, a_damaged_block_header_is_skipped_too)
 {
 	static struct evr_record copy[256];
 	record_256(copy);
-	flip_byte(64 + 1 * BLOCK_BYTES + 0); /* block 1's magic */
+	flip_byte(FIRST_BLOCK + 1 * BLOCK_BYTES + 0); /* block 1's magic */
 	struct evr_log_skip skip;
 	int skips;
 	cr_assert_eq(read_around_damage(copy, &skip, &skips), 192);
 	cr_assert_eq(skip.first_block, 1);
 	cr_assert_eq(skip.blocks, 1);
-	cr_assert_eq(skip.to, 64 + 2 * BLOCK_BYTES);
+	cr_assert_eq(skip.to, FIRST_BLOCK + 2 * BLOCK_BYTES);
 }
 
 Test(recordlog, damage_in_the_last_block_skips_to_the_end)
 {
 	static struct evr_record copy[256];
 	record_256(copy);
-	flip_byte(64 + 3 * BLOCK_BYTES + 100);
+	flip_byte(FIRST_BLOCK + 3 * BLOCK_BYTES + 100);
 	struct evr_log_skip skip;
 	int skips;
 	cr_assert_eq(read_around_damage(copy, &skip, &skips), 192);
 	cr_assert(skip.to_end);
-	cr_assert_eq(skip.from, 64 + 3 * BLOCK_BYTES);
-	cr_assert_eq(skip.to, 64 + 4 * BLOCK_BYTES);
+	cr_assert_eq(skip.from, FIRST_BLOCK + 3 * BLOCK_BYTES);
+	cr_assert_eq(skip.to, FIRST_BLOCK + 4 * BLOCK_BYTES);
+}
+
+/* The log carries the ring's description; a damaged description costs no block either. */
+Test(recordlog, the_log_carries_the_schema_and_a_damaged_one_costs_no_block)
+{
+	static struct evr_record copy[256];
+	record_256(copy);
+	struct evr_log_reader r;
+	char err[512];
+	cr_assert_eq(evr_log_reader_open(&r, log_path, err, sizeof err), 0, "%s", err);
+	cr_assert_not_null(r.schema);
+	cr_assert_eq(r.schema->size, evr_schema_desc()->size);
+	cr_assert_eq(memcmp(r.schema, evr_schema_desc(), r.schema->size), 0, "the ring's description, as stored");
+	evr_log_reader_close(&r);
+
+	flip_byte(64 + 16 + 100); /* inside the description: its CRC fails */
+	cr_assert_eq(evr_log_reader_open(&r, log_path, err, sizeof err), 0, "%s", err);
+	cr_assert(r.schema_damaged);
+	cr_assert_null(r.schema);
+	cr_assert_eq(evr_log_reader_schema(&r), evr_schema_desc(), "decode with the built-in table");
+	struct evr_log_block b;
+	unsigned n = 0;
+	while (evr_log_next(&r, &b, err, sizeof err) == 1)
+		n += b.hdr->count;
+	cr_assert_eq(n, 256, "every block is read");
+	evr_log_reader_close(&r);
+	struct evr_ring_info info;
+	evr_ring_get_info(fx.ro, &info);
+	struct evr_log_writer *w;
+	struct evr_cursor resume;
+	cr_assert_eq(evr_log_writer_open(log_path, &info, NULL, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err), -EBADMSG,
+		     "a recorder never appends to it");
+	cr_assert(strstr(err, "schema section is damaged"), "%s", err);
 }
 
 /* A flipped byte in the 64-byte header used to make the whole log unreadable. The blocks do not
@@ -219,7 +256,9 @@ Test(recordlog, a_damaged_header_costs_no_block)
 		cr_assert_eq(evr_log_reader_open(&r, log_path, err, sizeof err), -EPROTO, "strict open refuses");
 		cr_assert_eq(evr_log_reader_open_salvage(&r, log_path, err, sizeof err), 1, "%s", err);
 		cr_assert(strstr(err, "the log header is damaged"), "message: %s", err);
-		cr_assert(strstr(err, "lane count 2, as the block at byte 64 implies"), "message: %s", err);
+		char implies[80];
+		snprintf(implies, sizeof implies, "lane count 2, as the block at byte %zu implies", FIRST_BLOCK);
+		cr_assert(strstr(err, implies), "message: %s", err);
 		cr_assert(r.header_damaged);
 		struct evr_log_block b;
 		unsigned n = 0;
@@ -234,7 +273,7 @@ Test(recordlog, a_damaged_header_costs_no_block)
 		evr_ring_get_info(ro, &info);
 		struct evr_log_writer *w;
 		struct evr_cursor resume;
-		cr_assert_eq(evr_log_writer_open(log_path, &info, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err),
+		cr_assert_eq(evr_log_writer_open(log_path, &info, NULL, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err),
 			     -EBADMSG, "a recorder does not append to it either");
 		cr_assert(strstr(err, "4 readable blocks; nothing was written"), "message: %s", err);
 		flip_byte(where); /* mend it for the next round */
@@ -252,7 +291,7 @@ Test(recordlog, a_damaged_log_is_refused_then_set_aside_unchanged)
 {
 	static struct evr_record copy[256];
 	record_256(copy);
-	flip_byte(64 + 2 * BLOCK_BYTES + 1000);
+	flip_byte(FIRST_BLOCK + 2 * BLOCK_BYTES + 1000);
 	struct stat before, after;
 	cr_assert_eq(stat(log_path, &before), 0);
 	struct evr_ring_info info;
@@ -260,7 +299,7 @@ Test(recordlog, a_damaged_log_is_refused_then_set_aside_unchanged)
 	struct evr_log_writer *w;
 	struct evr_cursor resume;
 	char err[512], aside[256], want[256];
-	cr_assert_eq(evr_log_writer_open(log_path, &info, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err), -EBADMSG,
+	cr_assert_eq(evr_log_writer_open(log_path, &info, NULL, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err), -EBADMSG,
 		     "a recorder refuses to append after damage");
 	cr_assert(strstr(err, "fails its checksum, and 1 readable block follows it; nothing was written"),
 		  "message: %s", err);
@@ -301,7 +340,7 @@ Test(recordlog, a_second_writer_is_refused_and_told_who_holds_the_log, .timeout 
 	struct evr_ring_info info;
 	evr_ring_get_info(ro, &info);
 	char err[512], want[128];
-	cr_assert_eq(evr_log_writer_open(log_path, &info, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err), -EBUSY);
+	cr_assert_eq(evr_log_writer_open(log_path, &info, NULL, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err), -EBUSY);
 	snprintf(want, sizeof want, "is being written by another recorder (pid %d)", (int)pid);
 	cr_assert(strstr(err, want), "message: %s", err);
 	char aside[256];
@@ -313,7 +352,7 @@ Test(recordlog, a_second_writer_is_refused_and_told_who_holds_the_log, .timeout 
 	w = open_writer(&resume); /* the lock went with the first writer */
 	/* the same process cannot hold two writers either: the lock belongs to the open file */
 	struct evr_log_writer *w2;
-	cr_assert_eq(evr_log_writer_open(log_path, &info, EVR_FSYNC_NEVER, &w2, &resume, err, sizeof err), -EBUSY);
+	cr_assert_eq(evr_log_writer_open(log_path, &info, NULL, EVR_FSYNC_NEVER, &w2, &resume, err, sizeof err), -EBUSY);
 	evr_log_writer_close(w);
 	close(ready[0]);
 	close(ready[1]);
@@ -378,7 +417,7 @@ Test(recordlog, sigkill_mid_write_keeps_every_completed_block, .timeout = 60)
 	evr_log_writer_close(w);
 	struct stat st;
 	stat(log_path, &st);
-	cr_assert_eq((size_t)st.st_size, 64 + (size_t)(records / 100) * (48 + 100 * 128 + 16), "torn tail cut off");
+	cr_assert_eq((size_t)st.st_size, FIRST_BLOCK + (size_t)(records / 100) * (48 + 100 * 128 + 16), "torn tail cut off");
 }
 
 Test(recordlog, a_log_of_another_ring_is_refused)
@@ -390,7 +429,7 @@ Test(recordlog, a_log_of_another_ring_is_refused)
 	evr_ring_get_info(ro, &info);
 	info.ring_id ^= 1;
 	char err[512];
-	cr_assert_eq(evr_log_writer_open(log_path, &info, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err), -EEXIST);
+	cr_assert_eq(evr_log_writer_open(log_path, &info, NULL, EVR_FSYNC_NEVER, &w, &resume, err, sizeof err), -EEXIST);
 	cr_assert(strstr(err, "another ring"), "message: %s", err);
 }
 

@@ -37,6 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				memcpy(&rec, b.records + (size_t)i * EVR_RECORD_SIZE, sizeof rec);
 				if (evr_record_validate(&rec, NULL, 0) == 0 && evr_record_to_json(&rec, json, sizeof json) < 0)
 					abort();
+				/* and with the log's own description, when it carries a valid one */
+				const struct evr_desc_header *d = evr_log_reader_schema(&r);
+				if (evr_desc_record_validate(d, &rec, NULL, 0) == 0 &&
+				    evr_desc_record_to_json(d, &rec, json, sizeof json) < 0)
+					abort();
 			}
 			uint64_t cur;
 			memcpy(&cur, b.cursor, sizeof cur);
@@ -62,5 +67,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc < 0 && !err[0])
 		abort(); /* every stop has its message */
+	evr_log_reader_close(&r); /* frees the schema copy; no mapping here */
 	return 0;
 }

@@ -2,7 +2,8 @@
 # The public API: every function and object the public headers declare with the evr_ prefix, one
 # per line, sorted. Usage: public_symbols.sh INCLUDE_DIR
 set -euo pipefail
-api=$(echo '#include <evring/evring.h>' | ${CC:-cc} -E -P -I"$1" - | tr '\n' ' ')
+# static inline helpers (describe.h's accessors) are not symbols: their names are dropped first
+api=$(echo '#include <evring/evring.h>' | ${CC:-cc} -E -P -I"$1" - | tr '\n' ' ' | sed -E 's/static inline [^(]*\(/(/g')
 {
   # functions: a type, the name, "(" (the name last, so "enum evr_role evr_ring_role(" gives one)
   grep -oE '[A-Za-z0-9_*]+[ *]+evr_[a-z0-9_]+ *\(' <<<"$api" | grep -oE 'evr_[a-z0-9_]+ *\($' | tr -d ' ('

@@ -3,6 +3,7 @@
 #define EVRING_EVRING_H
 
 #include "consumer.h"
+#include "describe.h"
 #include "producer.h"
 #include "ring.h"
 #include "schema.h"

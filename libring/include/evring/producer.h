@@ -44,7 +44,10 @@ int evr_producer_open(struct evr_ring *ring, const char *service, struct evr_pro
 void evr_producer_close(struct evr_producer *p);
 
 /* Emit: fills rec->ts, producer_id and lane, then publishes the record. The caller's seq is ignored.
+ * A producer whose table differs from the ring's (evr_ring_open_schema) writes the ring's layout:
+ * see the evolution rules in docs/design.md.
  * Returns 0 when published, -EAGAIN when dropped (counted), -EINVAL for an unknown type or flags,
+ * -EPROTO for a type of this producer's table that the ring's (older) description does not have,
  * -EFAULT when the segment was found truncated before or during this emit (counted as dropped;
  * evr_ring_status), -ECHILD on a handle inherited through fork(). */
 int evr_emit(struct evr_producer *p, struct evr_record *rec);

@@ -7,7 +7,7 @@
  *
  * Errors: every call returns 0 or a negative errno; evr_strerror() gives the text, and calls that
  * can fail for a reason worth explaining fill an optional struct evr_err with a full sentence
- * ("schema hash differs: ring 0x.. vs library 0x..").
+ * ("incompatible schema: type job_done field 1: the ring (v1) has u32 status at offset 48 ...").
  */
 #ifndef EVRING_RING_H
 #define EVRING_RING_H
@@ -20,13 +20,14 @@
 extern "C" {
 #endif
 
-#define EVR_ABI_VERSION 2u
+#define EVR_ABI_VERSION 3u /* 3: the segment stores its schema description */
 #define EVR_NAME_MAX 200     /* bytes, including the leading '/' */
 #define EVR_MAX_LANES 256u
 #define EVR_MAX_PRODUCERS 4096u
 #define EVR_SERVICE_NAME_MAX 28 /* bytes, including the NUL */
 
 struct evr_ring;
+struct evr_desc_header; /* a schema description, evring/describe.h */
 
 struct evr_err {
 	int code;
@@ -48,6 +49,9 @@ struct evr_ring_opts {
 	uint32_t max_producers;  /* 1 .. 4096; default 256 */
 	mode_t mode;             /* default 0600 */
 	enum evr_ts_source ts_source;
+	/* the event table the ring describes and its creator emits with; NULL: the built-in table
+	 * (evr_schema_desc()). Copied into the segment; must pass evr_desc_validate. */
+	const struct evr_desc_header *schema;
 };
 
 /* Fill opts with the defaults above (one lane per CPU, 4096 slots of 128 bytes, 256 producers, mode
@@ -65,9 +69,20 @@ int evr_name_normalize(const char *name, char out[EVR_NAME_MAX + 1], struct evr_
 int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct evr_ring **out,
 		    struct evr_err *err);
 /* Open NAME: a producer maps it read-write, a consumer read-only. Returns 0; -EINVAL (a bad name or
- * role); -ENAMETOOLONG; -ENOENT (no such ring); -EPROTO (not an evring ring, never initialised, or
- * another ABI, schema or layout); -ENOMEM; or the errno of shm_open, fstat or mmap (-EACCES, ...). */
+ * role); -ENAMETOOLONG; -ENOENT (no such ring); -EPROTO (not an evring ring, never initialised,
+ * another ABI or layout, a damaged schema description, or a schema incompatible with the built-in
+ * table); -ENOMEM; or the errno of shm_open, fstat or mmap (-EACCES, ...). */
 int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err);
+/* evr_ring_open for a process whose event table is `schema` (NULL: the built-in one; otherwise it
+ * must pass evr_desc_validate, else -EINVAL). The ring's stored description must be compatible with
+ * it (evr_desc_compat: either may have appended types or fields); otherwise -EPROTO with a sentence
+ * naming the type, the field and both definitions. */
+int evr_ring_open_schema(const char *name, enum evr_role role, const struct evr_desc_header *schema,
+			 struct evr_ring **out, struct evr_err *err);
+/* The ring's own description, as validated at create or open: decode any record of the ring with
+ * it (evr_desc_record_to_json), whatever table this program was built with. Valid until
+ * evr_ring_close(). */
+const struct evr_desc_header *evr_ring_schema(const struct evr_ring *ring);
 /* Unmap the ring in this process; the ring itself stays until evr_ring_unlink. */
 void evr_ring_close(struct evr_ring *ring);
 /* Remove NAME and its companions NAME~wake and NAME~live. Processes that have it mapped keep their

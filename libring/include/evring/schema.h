@@ -1,9 +1,11 @@
 /* evring event schema: the 38 event types of the platform and the fixed record layout.
  *
  * Everything about an event type comes from EVR_EVENTS below: the enum, the per-type payload
- * structs, the names, the field descriptors, the JSON printer, the decoder, the schema hash and the
- * docs (`evring schema --markdown`). Adding or changing a row changes evr_schema_hash(), so a ring
- * created with another table is refused on open.
+ * structs, the names, the field descriptors, and from those the description every ring stores
+ * (describe.h), which drives the JSON and text decoders, the schema hash and the docs (`evring
+ * schema --markdown`). Changing a row changes evr_schema_hash(). Rows and fields may only be
+ * appended (docs/design.md, evolution rules): a ring created with a table that differs otherwise
+ * is refused on open, naming the type and field.
  *
  * The record is the wire format (ring slots, record logs, the NATS bridge): 128 bytes, every field at
  * a fixed offset, pinned by static assertions. Strings are NUL-padded and always NUL-terminated inside
@@ -27,6 +29,7 @@ extern "C" {
 #endif
 
 #define EVR_SCHEMA_VERSION 1u
+#define EVR_SCHEMA_NAME "agent-platform"
 #define EVR_RECORD_SIZE 128u
 #define EVR_RECORD_HDR_SIZE 40u
 #define EVR_PAYLOAD_SIZE (EVR_RECORD_SIZE - EVR_RECORD_HDR_SIZE) /* 88 */
@@ -149,7 +152,8 @@ EVR_EVENTS(EVR_X_PAYLOAD_STRUCT)
 /* Record flags. */
 #define EVR_REC_TRUNCATED 0x1u /* a string field or the details text was cut to fit */
 #define EVR_REC_REPLAYED 0x2u  /* re-emitted from a record log or a bridge, not by its service */
-#define EVR_REC_FLAGS_KNOWN (EVR_REC_TRUNCATED | EVR_REC_REPLAYED)
+#define EVR_REC_VERSION_SHIFT 8 /* bits 8-15: schema version of an older producer (see describe.h) */
+#define EVR_REC_FLAGS_KNOWN (EVR_REC_TRUNCATED | EVR_REC_REPLAYED | 0xff00u)
 
 /* The record. In a ring slot, bytes 0..7 are the slot's control word (private); in a record
  * delivered to a consumer they hold the record's position in its lane. */
@@ -180,13 +184,19 @@ EVR_EVENTS(EVR_X_DETAILS_ROOM)
 #undef EVR_X_DETAILS_ROOM
 
 /* Field and event descriptors, derived from the table. */
-enum evr_field_kind { EVR_FIELD_U32 = 1, EVR_FIELD_U64 = 2, EVR_FIELD_STR = 3 };
+/* Kinds, as stored in ring descriptions: the built-in table uses U32, U64 and STR; a description
+ * may use any (the generic decoder reads them all). Values never change. */
+enum evr_field_kind {
+	EVR_FIELD_U32 = 1, EVR_FIELD_U64 = 2, EVR_FIELD_STR = 3, EVR_FIELD_U8 = 4, EVR_FIELD_U16 = 5,
+	EVR_FIELD_I8 = 6, EVR_FIELD_I16 = 7, EVR_FIELD_I32 = 8, EVR_FIELD_I64 = 9,
+};
 
 struct evr_field_desc {
 	const char *name;
 	enum evr_field_kind kind;
 	uint16_t offset; /* from the start of the record */
 	uint16_t size;
+	uint16_t since; /* schema version that added the field; 0 means 1 */
 };
 
 struct evr_event_desc {
@@ -197,6 +207,7 @@ struct evr_event_desc {
 	uint16_t field_count;
 	uint16_t details_offset; /* from the start of the record */
 	uint16_t details_size;   /* bytes, including the terminating NUL */
+	uint16_t since;          /* schema version that added the type; 0 means 1 */
 };
 
 extern const struct evr_event_desc evr_events[EVR_EVENT_COUNT];
@@ -209,7 +220,9 @@ int evr_type_from_name(const char *name);
 const char *evr_domain_name(unsigned domain);
 int evr_domain_from_name(const char *name);
 
-/* FNV-1a over every name, kind, offset and size in a table: any change to the table changes it. */
+/* FNV-1a over the bytes of the table's description (describe.h: every name, kind, offset, size and
+ * since-version): any change to the table changes it. A ring's info carries the hash of its own
+ * description. */
 uint64_t evr_schema_hash(void);
 uint64_t evr_schema_hash_of(const struct evr_event_desc *table, size_t count);
 
