@@ -12,7 +12,9 @@
 #include "cli.h"
 #include "listen.h"
 
-/* HOST:PORT, [IPV6]:PORT or :PORT (the first wildcard address getaddrinfo gives: 0.0.0.0). HOST may be a name (localhost). Address
+/* The backlog is SOMAXCONN: a burst of event streams connecting at once (evring serve) must not
+ * wait for SYN retransmits.
+ * HOST:PORT, [IPV6]:PORT or :PORT (the first wildcard address getaddrinfo gives: 0.0.0.0). HOST may be a name (localhost). Address
  * errors are usage errors (2); a socket that cannot be bound is a runtime failure (1). */
 int evr_cli_listen(const char *cmd, const char *spec, int *out, char where[80])
 {
@@ -49,7 +51,7 @@ int evr_cli_listen(const char *cmd, const char *spec, int *out, char where[80])
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 		if (ai->ai_family == AF_INET6 && !*host) /* ":PORT": IPv4 too, through the same socket */
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 16)) {
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, SOMAXCONN)) {
 			err = errno;
 			close(fd);
 			fd = -1;
