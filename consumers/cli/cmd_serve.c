@@ -140,6 +140,24 @@ static enum MHD_Result metrics(struct server *s, struct MHD_Connection *conn)
 	return rc;
 }
 
+/* A JSON string's content: service names are whatever a producer passed (evr_producer_open does
+ * not restrict them). */
+static const char *json_str(const char *v, char *out, size_t size)
+{
+	size_t o = 0;
+	for (; *v && o + 7 < size; v++) {
+		unsigned char ch = (unsigned char)*v;
+		if (ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, size - o, "\\%c", ch);
+		else if (ch < 0x20)
+			o += (size_t)snprintf(out + o, size - o, "\\u%04x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = 0;
+	return out;
+}
+
 /* /api/stats for the page: counts since the server started, per domain, and the producer table;
  * the page turns two of them into rates. */
 static enum MHD_Result api_stats(struct server *s, struct MHD_Connection *conn)
@@ -159,9 +177,9 @@ static enum MHD_Result api_stats(struct server *s, struct MHD_Connection *conn)
 		struct evr_producer_info pi;
 		if (evr_ring_producer_info(s->ring, i, &pi))
 			continue;
-		/* service names are [A-Za-z0-9._-] (evr_producer_open checks): no escaping needed */
+		char svc[6 * EVR_SERVICE_NAME_MAX + 8];
 		evr_prom_put(&b, "%s{\"id\":%u,\"service\":\"%s\",\"pid\":%d,\"alive\":%s,\"emitted\":%" PRIu64
-			     ",\"dropped\":%" PRIu64 "}", first ? "" : ",", i, pi.service, pi.pid,
+			     ",\"dropped\":%" PRIu64 "}", first ? "" : ",", i, json_str(pi.service, svc, sizeof svc), pi.pid,
 			     pi.state == EVR_PRODUCER_LIVE && pi.alive ? "true" : "false", pi.emitted, pi.dropped);
 		first = 0;
 	}
@@ -273,6 +291,9 @@ static enum MHD_Result events(struct server *s, struct MHD_Connection *conn)
 			return refuse(conn, MHD_HTTP_BAD_REQUEST, "Last-Event-ID '%.64s' is a cursor of another ring", last);
 		if (rc)
 			return refuse(conn, MHD_HTTP_BAD_REQUEST, "Last-Event-ID '%.64s' is not a cursor (RINGID.POS0.POS1...)", last);
+		for (unsigned l = 0; l < cur.lanes; l++)
+			if (cur.pos[l] > evr_ring_lane_head(s->ring, l))
+				return refuse(conn, MHD_HTTP_BAD_REQUEST, "Last-Event-ID: lane %u is ahead of the ring", l);
 		from = EVR_HUB_FROM_CURSOR;
 	}
 	if (atomic_fetch_add(&s->clients, 1) >= s->max_clients) {

@@ -93,6 +93,7 @@ check "  says which" grep -q "unknown parameter 'color'" "$dir/body"
 expect_eq "bad Last-Event-ID: 400" 400 "$(status -H 'Last-Event-ID: zz' "http://127.0.0.1:$port/events")"
 expect_eq "another ring's cursor: 400" 400 "$(status -H 'Last-Event-ID: 1.0.0' "http://127.0.0.1:$port/events")"
 check "  says so" grep -q "another ring" "$dir/body"
+expect_eq "a cursor ahead of the ring: 400" 400 "$(status -H "Last-Event-ID: $(sed -n 's/^id: \([0-9a-f]*\)\..*/\1/p' "$dir/all" | head -1).ffff.0" "http://127.0.0.1:$port/events")"
 expect_eq "unknown path: 404" 404 "$(status "http://127.0.0.1:$port/nothing")"
 expect_eq "POST: 405" 405 "$(status -X POST "http://127.0.0.1:$port/events")"
 check "  with Allow" grep -qi '^Allow: GET, HEAD' <(curl -s -D - -o /dev/null -X DELETE "http://127.0.0.1:$port/")
