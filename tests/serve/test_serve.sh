@@ -82,7 +82,9 @@ check "/metrics: the exposition of evring metrics" grep -q "^evring_events_total
 check "/metrics: producers" grep -q "^evring_producer_emitted_total{ring=\"$A\",producer=\"1\",service=\"beta\"} 5$" "$dir/metrics"
 check "/api/stats is JSON with the domains" jq -e '.domains.plan == 10 and .domains.tool == 5 and (.producers | length) == 2' \
   <(curl -s "http://127.0.0.1:$port/api/stats") >/dev/null
-check "/ is the live page" grep -q '<canvas' <(curl -s "http://127.0.0.1:$port/")
+curl -s "http://127.0.0.1:$port/" >"$dir/page"
+check "/ is the live page" grep -q '<canvas' "$dir/page"
+check "the page loads nothing from elsewhere (works offline)" bash -c "! grep -Eq 'src=|href=|url\(|@import|https?:' '$dir/page'"
 
 # --- bad requests: status and one line of reason ------------------------------------------------
 expect_eq "unknown type: 400" 400 "$(status "http://127.0.0.1:$port/events?type=nope")"
