@@ -167,6 +167,17 @@ expect_eq "?token=: the stream" 5 "$(frames '?since=-1h&type=budget_warning&toke
 expect_eq "/metrics needs no token" 200 "$(status "http://127.0.0.1:$port/metrics")"
 stop_server
 
+# --- --max-clients: one stream more is a 503 with the reason ------------------------------------
+start_server $A --max-clients 1 --heartbeat 0.3
+curl -sN "http://127.0.0.1:$port/events" >"$dir/one" &
+reader=$!
+for _ in $(seq 200); do grep -q '^: evring serve' "$dir/one" && break; sleep 0.05; done
+expect_eq "a second stream: 503" 503 "$(status "http://127.0.0.1:$port/events")"
+check "  says why" grep -q 'too many event streams (--max-clients 1)' "$dir/body"
+expect_eq "/metrics still answers" 200 "$(status "http://127.0.0.1:$port/metrics")"
+kill $reader; wait $reader 2>/dev/null; reader=
+stop_server
+
 # --- usage and runtime errors -------------------------------------------------------------------
 "$EVR" serve $A --listen 300.1.1.1:80 >/dev/null 2>&1; expect_eq "bad address: exit 2" 2 $?
 "$EVR" serve $A --heartbeat x >/dev/null 2>&1; expect_eq "bad heartbeat: exit 2" 2 $?
