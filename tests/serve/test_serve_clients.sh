@@ -12,7 +12,7 @@ server= clients=
 cleanup() {
   if [ -n "$clients" ]; then kill "$clients" 2>/dev/null; wait "$clients" 2>/dev/null; fi
   if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; fi
-  for r in /dev/shm/$tag-*; do [ -e "$r" ] && "$EVR" unlink --force "/${r#/dev/shm/}" >/dev/null 2>&1; done
+  for r in /dev/shm/$tag*; do [ -e "$r" ] && "$EVR" unlink --force "/${r#/dev/shm/}" >/dev/null 2>&1; done
   rm -rf "$dir"
 }
 trap cleanup EXIT
