@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <evring/schema.h>
@@ -38,6 +39,9 @@ enum { EVR_FILTER_TYPE = 0x100, EVR_FILTER_DOMAIN, EVR_FILTER_PLAN, EVR_FILTER_C
  * message naming cmd. */
 int evr_filter_option(const char *cmd, struct evr_filter *f, int c, const char *arg);
 /* Whether a valid record passes (its ts must be wall-clock ns, as delivered or recorded). */
+/* The same without printing (for `evring serve`'s query strings): 0; -EINVAL with the reason in
+ * why; -ENOENT when c is not a filter option. */
+int evr_filter_parse(struct evr_filter *f, int c, const char *arg, char *why, size_t why_len);
 bool evr_filter_match(const struct evr_filter *f, const struct evr_record *rec);
 
 #endif
