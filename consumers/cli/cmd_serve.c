@@ -375,7 +375,7 @@ static int open_ring(struct server *s, const char *name, size_t buffer)
 	evr_consumer_cursor(s->consumer, &start);
 	for (unsigned l = 0; l < start.lanes; l++)
 		s->start_head[l] = evr_ring_lane_head(s->ring, l);
-	if (evr_agg_init(&s->agg, s->ring, s->consumer) || evr_hub_create(buffer, &start, &s->hub)) {
+	if (evr_agg_init(&s->agg, s->ring, s->consumer) || evr_hub_create(buffer, &start, evr_ring_schema(s->ring), &s->hub)) {
 		evr_cli_error(CMD, "out of memory (--buffer %zu)", buffer);
 		return EVR_EXIT_FAIL;
 	}

@@ -27,6 +27,7 @@ struct evr_hub {
 	pthread_cond_t cv; /* broadcast: new entries, or closed */
 	unsigned lanes;
 	uint64_t ring_id;
+	const struct evr_desc_header *desc; /* the ring's own description: names and fields of its types */
 	size_t cap, stride, frame_max, id_max;
 	char *slots;
 	uint64_t head;    /* sequence number of the next entry; [head - cap, head) are held */
@@ -64,11 +65,13 @@ static int token(const struct evr_hub *h, const uint64_t *cur, char *out, size_t
 	return n;
 }
 
-int evr_hub_create(size_t cap, const struct evr_cursor *start, struct evr_hub **out)
+int evr_hub_create(size_t cap, const struct evr_cursor *start, const struct evr_desc_header *desc,
+		   struct evr_hub **out)
 {
 	struct evr_hub *h = calloc(1, sizeof *h);
 	if (!h || !cap)
 		return free(h), -EINVAL;
+	h->desc = desc;
 	h->lanes = start->lanes;
 	h->ring_id = start->ring_id;
 	h->cap = cap;
@@ -121,18 +124,21 @@ static void format(struct evr_hub *h, const struct evr_item *it, struct entry *e
 	e->lane = it->lane;
 	e->kind = (uint8_t)it->kind;
 	int n = 0;
-	if (it->kind == EVR_ITEM_RECORD) {
-		n += snprintf(e->frame + n, h->frame_max - (size_t)n, "event: %s\ndata: ", evr_type_name(it->rec.type));
-		int j = evr_record_to_json(&it->rec, e->frame + n, h->frame_max - (size_t)n - 2);
+	const struct evr_desc_type *type = evr_desc_type(h->desc, it->rec.type);
+	if (it->kind == EVR_ITEM_RECORD && !type)
+		e->kind = EVR_ITEM_INVALID; /* validated records have a type of the ring; never trust it blindly */
+	if (e->kind == EVR_ITEM_RECORD) {
+		/* decoded from the ring's description: types and fields of a newer table keep their names */
+		n += snprintf(e->frame + n, h->frame_max - (size_t)n, "event: %s\ndata: ", type->name);
+		int j = evr_desc_record_to_json(h->desc, &it->rec, e->frame + n, h->frame_max - (size_t)n - 2);
 		if (j < 0 || (size_t)j >= h->frame_max - (size_t)n - 2)
 			e->kind = EVR_ITEM_INVALID; /* cannot happen with JSON_MAX; never a torn frame */
 		else
 			n += snprintf(e->frame + n + j, 3, "\n\n") + j;
 	}
-	if (e->kind == EVR_ITEM_INVALID) {
-		n = snprintf(e->frame + n, h->frame_max - (size_t)n,
-			      "event: invalid\ndata: {\"lane\":%u,\"pos\":%" PRIu64 "}\n\n", it->lane, it->pos);
-	}
+	if (e->kind == EVR_ITEM_INVALID) /* from the frame's start: nothing half-written goes out */
+		n = snprintf(e->frame, h->frame_max, "event: invalid\ndata: {\"lane\":%u,\"pos\":%" PRIu64 "}\n\n",
+			     it->lane, it->pos);
 	e->len = (uint32_t)n;
 }
 

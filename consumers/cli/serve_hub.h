@@ -29,7 +29,8 @@
 struct evr_hub;
 
 /* cap entries, for a ring of `lanes` lanes whose consumer starts at `start` (cursor). */
-int evr_hub_create(size_t cap, const struct evr_cursor *start, struct evr_hub **out);
+int evr_hub_create(size_t cap, const struct evr_cursor *start, const struct evr_desc_header *desc,
+		   struct evr_hub **out);
 void evr_hub_destroy(struct evr_hub *h);
 
 /* Pump side: append items (records are formatted here, outside the lock). */
