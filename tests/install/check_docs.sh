@@ -8,9 +8,7 @@ build=$1 src=$2
 work=$(mktemp -d)
 ring=/evrt-docs-$$
 trap 'rm -rf "$work"; rm -f /dev/shm$ring /dev/shm$ring~wake /dev/shm$ring~live' EXIT
-fails=0 checks=0
-ok() { checks=$((checks + 1)); }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
+source "$(dirname "$0")/../lib/checks.sh"
 
 cmake --install "$build" --prefix "$work/prefix" >/dev/null || { echo "cmake --install failed"; exit 1; }
 man=$work/prefix/share/man
@@ -50,5 +48,4 @@ out=$(bash -c '
 expect=$(printf '%s\n' tail --follow "$ring" tool_retried backoff_ms= plan_created,tool_retried unlink)
 [ "$out" == "$expect" ] && ok || { bad "completions"; diff <(echo "$expect") <(echo "$out"); }
 
-echo "docs: $checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish docs

@@ -9,7 +9,7 @@ set -uo pipefail
 EVR=$1 RUDE=$2 FILL=$3 SIM=$4
 tag=evrt-metrics-$$
 dir=$(mktemp -d /tmp/$tag.XXXX)
-fails=0 checks=0 server= holder=
+server= holder=
 cleanup() {
   if [ -n "$holder" ]; then kill -KILL "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; fi
   if [ -n "$server" ]; then kill -CONT "$server" 2>/dev/null; kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; fi
@@ -17,15 +17,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-ok() { checks=$((checks + 1)); }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-expect_eq() { if [ "$2" == "$3" ]; then ok; else bad "$1"; echo "  expected: $2"; echo "  actual:   $3"; fi; }
-expect_exit() {
-  local want=$1 what=$2; shift 2
-  "$@" >"$dir/out" 2>"$dir/err" </dev/null; local got=$?
-  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; cat "$dir/err"; fi
-}
+source "$(dirname "$0")/../lib/checks.sh"
 # start_server RING [flags]: a metrics server on a free port; sets $server and $port
 start_server() {
   : >"$dir/server.out"
@@ -245,5 +237,4 @@ expect_exit 1 "top of a missing ring (in a terminal)" env TERM=xterm script -qec
 expect_exit 1 "top with an unknown TERM" env TERM=no-such-term script -qec "$EVR top $A" /dev/null
 check "unknown TERM: says so" grep -aq "cannot drive terminal type 'no-such-term'" "$dir/out"
 
-echo "$checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish

@@ -9,7 +9,7 @@ EVR=$1 FILL=$2 ART=$3
 tag=evrt-serve-$$
 dir=$(mktemp -d /tmp/$tag.XXXX)
 mkdir -p "$ART"
-fails=0 checks=0 server= reader=
+server= reader=
 cleanup() {
   if [ -n "$reader" ]; then kill -CONT "$reader" 2>/dev/null; kill "$reader" 2>/dev/null; wait "$reader" 2>/dev/null; fi
   if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; fi
@@ -17,10 +17,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-ok() { checks=$((checks + 1)); }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-expect_eq() { if [ "$2" == "$3" ]; then ok; else bad "$1"; echo "  expected: $2"; echo "  actual:   $3"; fi; }
+source "$(dirname "$0")/../lib/checks.sh"
 
 # start_server RING [flags]: a server on a free port; sets $server and $port
 start_server() {
@@ -184,5 +181,4 @@ stop_server
 "$EVR" serve /$tag-none --listen 127.0.0.1:0 >/dev/null 2>&1; expect_eq "no such ring: exit 1" 1 $?
 "$EVR" serve $A --token-file "$dir/missing" >/dev/null 2>&1; expect_eq "missing token file: exit 1" 1 $?
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+finish
