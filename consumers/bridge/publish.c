@@ -285,7 +285,10 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 		}
 		int acked = drain_acks(&p, 0);
 		retire(&p);
-		if (got)
+		bool empty = p.tail == p.head;
+		/* idle means the ring had nothing new for us: while messages wait on NATS (an outage fills
+		 * the window and stops the polls above), the idle clock does not run */
+		if (got || !empty)
 			last_item = now;
 		if (now - last_scan > 50000000u) {
 			resend_due(&p, now);
@@ -295,7 +298,6 @@ int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *
 			rc = save_cursor(&p);
 			last_save = now;
 		}
-		bool empty = p.tail == p.head;
 		if (o->count && st->acked >= o->count && empty)
 			break;
 		if (o->idle_exit_ns && empty && now - last_item >= o->idle_exit_ns)
