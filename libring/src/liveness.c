@@ -35,11 +35,6 @@
 
 #include "ring_internal.h"
 
-static void live_name(const char *ring_name, char *out, size_t len)
-{
-	snprintf(out, len, "%s~live", ring_name);
-}
-
 static mode_t live_mode(mode_t ring_mode)
 {
 	return (ring_mode & 0222) | 0200;
@@ -47,8 +42,8 @@ static mode_t live_mode(mode_t ring_mode)
 
 int evr_live_create(const char *ring_name, mode_t ring_mode, int *fd_out)
 {
-	char n[EVR_NAME_MAX + 16];
-	live_name(ring_name, n, sizeof n);
+	char n[EVR_COMPANION_NAME_MAX];
+	evr_companion_name(ring_name, "live", n);
 	int fd = shm_open(n, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0200);
 	if (fd < 0)
 		return -errno;
@@ -67,8 +62,8 @@ int evr_live_create(const char *ring_name, mode_t ring_mode, int *fd_out)
  * means nothing: any producer may ftruncate it, which changes no lock.) */
 int evr_live_open(const char *ring_name, int ring_fd, int *fd_out)
 {
-	char n[EVR_NAME_MAX + 16];
-	live_name(ring_name, n, sizeof n);
+	char n[EVR_COMPANION_NAME_MAX];
+	evr_companion_name(ring_name, "live", n);
 	int fd = shm_open(n, O_WRONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -88,8 +83,8 @@ int evr_live_open(const char *ring_name, int ring_fd, int *fd_out)
 
 int evr_live_unlink(const char *ring_name)
 {
-	char n[EVR_NAME_MAX + 16];
-	live_name(ring_name, n, sizeof n);
+	char n[EVR_COMPANION_NAME_MAX];
+	evr_companion_name(ring_name, "live", n);
 	return shm_unlink(n) ? -errno : 0;
 }
 
@@ -107,14 +102,13 @@ int evr_live_reopen(int live_fd, const char *ring_name)
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 	}
 	if (fd < 0) {
-		char n[EVR_NAME_MAX + 16];
-		live_name(ring_name, n, sizeof n);
+		char n[EVR_COMPANION_NAME_MAX];
+		evr_companion_name(ring_name, "live", n);
 		fd = shm_open(n, O_WRONLY | O_CLOEXEC, 0);
 	}
 	if (fd < 0)
 		return -errno;
-	struct stat a, b;
-	if (fstat(fd, &a) || fstat(live_fd, &b) || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+	if (!evr_same_object(fd, live_fd)) {
 		close(fd);
 		return -ESTALE;
 	}

@@ -5,6 +5,9 @@
 #define EVR_RING_INTERNAL_H
 
 #include "evring/describe.h"
+#include <stdio.h>
+#include <sys/stat.h>
+
 #include "evring/ring.h"
 #include "lane.h"
 #include "layout.h"
@@ -60,6 +63,20 @@ static inline struct evr_lane_ref evr_ring_lane(const struct evr_ring *r, unsign
 static inline struct evr_producer_entry *evr_ring_producer(const struct evr_ring *r, unsigned idx)
 {
 	return (struct evr_producer_entry *)(void *)(r->base + r->producers_offset) + idx;
+}
+
+/* The name of a ring's companion object: "NAME~wake", "NAME~live". */
+#define EVR_COMPANION_NAME_MAX (EVR_NAME_MAX + 16)
+static inline void evr_companion_name(const char *ring_name, const char *suffix, char out[EVR_COMPANION_NAME_MAX])
+{
+	snprintf(out, EVR_COMPANION_NAME_MAX, "%s~%s", ring_name, suffix);
+}
+
+/* Whether two descriptors refer to one object (both fstat-able, same inode on the same device). */
+static inline bool evr_same_object(int a, int b)
+{
+	struct stat sa, sb;
+	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
 }
 
 /* errors.c */

@@ -376,8 +376,7 @@ static int still_named(const char *norm, int fd)
 	int again = shm_open(norm, O_RDONLY | O_CLOEXEC, 0);
 	if (again < 0)
 		return 0;
-	struct stat a, b;
-	int same = !fstat(again, &a) && !fstat(fd, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	bool same = evr_same_object(again, fd);
 	close(again);
 	return same;
 }

@@ -51,11 +51,6 @@ static _Thread_local struct {
 	uint64_t quiet_until;
 } last_wake;
 
-static void wake_name(const char *ring_name, char *out, size_t len)
-{
-	snprintf(out, len, "%s~wake", ring_name);
-}
-
 /* Map the page and shield it: a reader that truncates it must cost us nothing but wakes (the handler
  * maps a private zero page over it, so waiters then reads 0 and producers stop waking). */
 static struct evr_wake_page *map_fd(int fd, atomic_int *broken)
@@ -92,8 +87,8 @@ static int name_taken(const char *n, const char *ring_name, struct evr_err *err)
 int evr_wake_create(const char *ring_name, mode_t mode, atomic_int *broken, struct evr_wake_page **out,
 		    struct evr_err *err)
 {
-	char n[EVR_NAME_MAX + 16];
-	wake_name(ring_name, n, sizeof n);
+	char n[EVR_COMPANION_NAME_MAX];
+	evr_companion_name(ring_name, "wake", n);
 	int fd = shm_open(n, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST) {
 		int rc = name_taken(n, ring_name, err);
@@ -125,8 +120,8 @@ int evr_wake_create(const char *ring_name, mode_t mode, atomic_int *broken, stru
 
 struct evr_wake_page *evr_wake_open(const char *ring_name, uid_t ring_owner, atomic_int *broken)
 {
-	char n[EVR_NAME_MAX + 16];
-	wake_name(ring_name, n, sizeof n);
+	char n[EVR_COMPANION_NAME_MAX];
+	evr_companion_name(ring_name, "wake", n);
 	int fd = shm_open(n, O_RDWR | O_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
@@ -149,8 +144,8 @@ void evr_wake_close(struct evr_wake_page *w)
 
 int evr_wake_unlink(const char *ring_name)
 {
-	char n[EVR_NAME_MAX + 16];
-	wake_name(ring_name, n, sizeof n);
+	char n[EVR_COMPANION_NAME_MAX];
+	evr_companion_name(ring_name, "wake", n);
 	return shm_unlink(n) ? -errno : 0;
 }
 
