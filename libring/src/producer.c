@@ -53,9 +53,9 @@ struct evr_producer {
 
 /* Every open producer of this process, so a fork child can close its copies of their locks. The
  * mutex also keeps fork() out of the windows where this process holds a liveness lock the list does
- * not know of: between taking an entry's lock and listing the producer, and during a reclaim (see
- * evr_fork_guard). A child that inherited such a descriptor unnoticed would keep the lock alive after
- * the parent closed or died. */
+ * not know of: from taking an entry's lock to listing the producer, from unlisting it to dropping the
+ * lock, and during a reclaim (evr_fork_guard_enter). A child that inherited such a descriptor
+ * unnoticed would keep the lock alive after the parent closed or died. */
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct evr_producer *open_list;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -167,8 +167,9 @@ static int claim_entry(struct evr_ring *r, int fd, const char *service, unsigned
 	return -ENOSPC;
 }
 
-/* Give the entry up: CLOSED (keeping the final counters for display), then drop the lock. The CAS
- * from our own LIVE word fails only if the entry is no longer ours; it is then left alone. */
+/* Give the entry up: CLOSED, keeping the final counters for display; the caller drops the lock
+ * after. The CAS from our own LIVE word fails only if the entry is no longer ours; it is then left
+ * alone. */
 static void release_entry(struct evr_producer_entry *e, uint64_t gen)
 {
 	uint64_t live = evr_entry_word(EVR_PRODUCER_LIVE, gen);
