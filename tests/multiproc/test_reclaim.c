@@ -14,6 +14,7 @@
 #include <grp.h>
 #include <setjmp.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 
 #include "lane.h"
@@ -348,6 +349,12 @@ Test(reclaim, producer_in_another_pid_namespace_is_alive, .fini = teardown)
 			_exit(3);
 		pid_t inner = fork(); /* pid 1 of the new namespace */
 		if (inner == 0) {
+			/* as a container has it: its own /proc, where pids are the namespace's (the host's
+			 * /proc would show the host's process of the same number, and a pid guess would
+			 * compare two readings of the wrong process) */
+			if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+			    mount("proc", "/proc", "proc", 0, NULL))
+				_exit(6);
 			pid_t w = fork(); /* pid 2 there: the producer (init cannot be stopped from inside) */
 			if (w == 0) {
 				evr_test_hook_owned = stop_at_pos5;
