@@ -20,15 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
+
 #define RUNS 7
 #define EMITS 1000000
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 static int cmp(const void *a, const void *b)
 {
@@ -54,7 +49,7 @@ static double run(struct evr_producer *p, _Atomic uint32_t *set_each)
 {
 	double ns[RUNS];
 	for (int k = 0; k < RUNS; k++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = evr_mono_ns();
 		for (uint64_t i = 0; i < EMITS; i++) {
 			struct evr_record rec;
 			evr_record_init(&rec, EVR_TOOL_COMPLETED, 1, i);
@@ -62,7 +57,7 @@ static double run(struct evr_producer *p, _Atomic uint32_t *set_each)
 				atomic_store_explicit(set_each, 1, memory_order_relaxed);
 			evr_emit(p, &rec);
 		}
-		ns[k] = (double)(now_ns() - t0) / EMITS;
+		ns[k] = (double)(evr_mono_ns() - t0) / EMITS;
 	}
 	qsort(ns, RUNS, sizeof ns[0], cmp);
 	return ns[RUNS / 2];

@@ -144,6 +144,22 @@ int evr_cli_save_cursor(const char *cmd, const char *path, const struct evr_curs
 	return 0;
 }
 
+const char *evr_cli_json_escape(const char *v, char *out, size_t size)
+{
+	size_t o = 0;
+	for (; *v && o + 7 < size; v++) {
+		unsigned char ch = (unsigned char)*v;
+		if (ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, size - o, "\\%c", ch);
+		else if (ch < 0x20)
+			o += (size_t)snprintf(out + o, size - o, "\\u%04x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = 0;
+	return out;
+}
+
 int evr_cli_parse_u64(const char *s, bool suffixes, uint64_t *out)
 {
 	if (!s || !*s || *s == '-' || *s == '+')

@@ -37,6 +37,9 @@ bool evr_cli_wants_help(const struct evr_command *cmd, int argc, char **argv);
 int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, struct evr_ring **out);
 /* "CMD: the ring became unreadable: WHY", WHY being what evr_ring_fault() found (truncation,
  * corruption) or else the text of rc. */
+/* The content of a JSON string for v (quote, backslash and control characters escaped), cut at a
+ * whole character when out is too small; returns out. */
+const char *evr_cli_json_escape(const char *v, char *out, size_t size);
 void evr_cli_ring_unreadable(const char *cmd, const struct evr_ring *ring, int rc);
 
 struct evr_agg;

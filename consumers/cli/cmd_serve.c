@@ -140,24 +140,6 @@ static enum MHD_Result metrics(struct server *s, struct MHD_Connection *conn)
 	return rc;
 }
 
-/* A JSON string's content: service names are whatever a producer passed (evr_producer_open does
- * not restrict them). */
-static const char *json_str(const char *v, char *out, size_t size)
-{
-	size_t o = 0;
-	for (; *v && o + 7 < size; v++) {
-		unsigned char ch = (unsigned char)*v;
-		if (ch == '"' || ch == '\\')
-			o += (size_t)snprintf(out + o, size - o, "\\%c", ch);
-		else if (ch < 0x20)
-			o += (size_t)snprintf(out + o, size - o, "\\u%04x", ch);
-		else
-			out[o++] = (char)ch;
-	}
-	out[o] = 0;
-	return out;
-}
-
 /* /api/stats for the page: counts since the server started, per domain, and the producer table;
  * the page turns two of them into rates. */
 static enum MHD_Result api_stats(struct server *s, struct MHD_Connection *conn)
@@ -179,7 +161,7 @@ static enum MHD_Result api_stats(struct server *s, struct MHD_Connection *conn)
 			continue;
 		char svc[6 * EVR_SERVICE_NAME_MAX + 8];
 		evr_prom_put(&b, "%s{\"id\":%u,\"service\":\"%s\",\"pid\":%d,\"alive\":%s,\"emitted\":%" PRIu64
-			     ",\"dropped\":%" PRIu64 "}", first ? "" : ",", i, json_str(pi.service, svc, sizeof svc), pi.pid,
+			     ",\"dropped\":%" PRIu64 "}", first ? "" : ",", i, evr_cli_json_escape(pi.service, svc, sizeof svc), pi.pid,
 			     pi.state == EVR_PRODUCER_LIVE && pi.alive ? "true" : "false", pi.emitted, pi.dropped);
 		first = 0;
 	}

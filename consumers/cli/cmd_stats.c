@@ -26,17 +26,8 @@ struct stats_opts {
 /* A service name as a JSON string: producers choose their names, so quote and escape them. */
 static void json_string(const char *v)
 {
-	putchar('"');
-	for (; *v; v++) {
-		unsigned char ch = (unsigned char)*v;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
+	char esc[6 * EVR_SERVICE_NAME_MAX + 8]; /* room for every byte escaped: nothing is cut */
+	printf("\"%s\"", evr_cli_json_escape(v, esc, sizeof esc));
 }
 
 /* Events per second of one counter over the current interval; 0 in a one-shot summary. */

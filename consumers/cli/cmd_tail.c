@@ -36,7 +36,7 @@ struct backlog {
 
 struct tail {
 	bool json, holding; /* holding: -n N and not caught up yet */
-	uint64_t limit, shown, invalid;
+	uint64_t limit, shown;
 	struct evr_filter filter;
 	uint64_t by_type[EVR_DESC_MAX_TYPES];
 	struct backlog held;
@@ -99,7 +99,6 @@ static void print_invalid(struct tail *t, const struct evr_item *it)
 {
 	char why[128] = "";
 	evr_desc_record_validate(t->desc, &it->rec, why, sizeof why);
-	t->invalid++;
 	if (t->json)
 		printf("{\"invalid\":true,\"lane\":%u,\"pos\":%" PRIu64 ",\"reason\":\"%s\"}\n", it->lane, it->pos, why);
 	else

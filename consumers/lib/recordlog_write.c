@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "recordlog_internal.h"
 
 struct evr_log_writer {
@@ -23,13 +24,6 @@ struct evr_log_writer {
 	unsigned char *buf; /* block header + records + cursor */
 	size_t cap;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int fail(char *err, size_t len, int rc, const char *fmt, const char *path)
 {
@@ -221,7 +215,7 @@ int evr_log_writer_open(const char *path, const struct evr_ring_info *info, cons
 	}
 	name_lock(fd); /* after recover(): its close of the reader's descriptor would drop it */
 	w->fd = fd;
-	w->last_sync_ns = mono_ns();
+	w->last_sync_ns = evr_mono_ns();
 	*out = w;
 	return 0;
 }
@@ -294,7 +288,7 @@ int evr_log_flush(struct evr_log_writer *w, const struct evr_cursor *cur)
 	w->next_index++;
 	w->count = 0;
 	w->lost_lapped = w->lost_abandoned = 0;
-	uint64_t now = mono_ns();
+	uint64_t now = evr_mono_ns();
 	if (w->policy == EVR_FSYNC_EVERY || (w->policy == EVR_FSYNC_INTERVAL && now - w->last_sync_ns >= 1000000000u)) {
 		if (fdatasync(w->fd))
 			return -errno;
