@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "monotime.h"
 #include "cli.h"
 #include "recordlog.h"
 
@@ -30,13 +31,6 @@ struct record_opts {
 	uint64_t rotate, count, idle_exit_ns, block;
 	bool repair;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int parse(int argc, char **argv, struct record_opts *o)
 {
@@ -162,7 +156,7 @@ static int take(struct recorder *r, const struct evr_item *it)
 		return 0;
 	}
 	if (!r->buffered)
-		r->first_buffered_ns = mono_ns();
+		r->first_buffered_ns = evr_mono_ns();
 	r->records++;
 	r->buffered++;
 	evr_log_append(r->w, &it->rec); /* invalid records are kept too: the log is a faithful copy */
@@ -206,7 +200,7 @@ static int resume_cursor(struct recorder *r, struct evr_cursor *resume, char *fr
 static int loop(struct recorder *r, const struct evr_ring *ring, struct evr_consumer *c)
 {
 	struct evr_item items[64];
-	uint64_t idle_since = mono_ns();
+	uint64_t idle_since = evr_mono_ns();
 	while (!evr_cli_stop && !(r->o.count && r->records >= r->o.count)) {
 		int n = evr_consumer_poll_batch(c, items, r->o.count ? 1 : 64);
 		if (n < 0) {
@@ -216,7 +210,7 @@ static int loop(struct recorder *r, const struct evr_ring *ring, struct evr_cons
 		for (int i = 0; i < n; i++)
 			if (take(r, &items[i]))
 				return EVR_EXIT_FAIL;
-		uint64_t now = mono_ns();
+		uint64_t now = evr_mono_ns();
 		if (n > 0) {
 			idle_since = now;
 			if (r->buffered && now - r->first_buffered_ns >= FLUSH_AFTER_NS && flush(r))
@@ -239,8 +233,8 @@ static int run(int argc, char **argv)
 	if (rc)
 		return rc;
 	struct evr_ring *ring;
-	if (evr_cli_open_ring("record", r.o.name, EVR_ROLE_CONSUMER, &ring))
-		return EVR_EXIT_FAIL;
+	if ((rc = evr_cli_open_ring("record", r.o.name, EVR_ROLE_CONSUMER, &ring)))
+		return rc; /* 2 for a name that cannot be a ring's, as in every command */
 	evr_ring_get_info(ring, &r.info);
 	r.schema = evr_ring_schema(ring);
 	struct evr_cursor resume;

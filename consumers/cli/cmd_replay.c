@@ -245,8 +245,9 @@ static int run(int argc, char **argv)
 	struct evr_ring *ring = NULL;
 	if (into) {
 		struct evr_err err = { 0 };
-		if (evr_cli_open_ring("replay", into, EVR_ROLE_PRODUCER, &ring))
-			return EVR_EXIT_FAIL;
+		int orc = evr_cli_open_ring("replay", into, EVR_ROLE_PRODUCER, &ring);
+		if (orc)
+			return orc; /* 2 for a name that cannot be a ring's, as in every command */
 		if (evr_producer_open(ring, "evring-replay", &rp.p, &err)) {
 			evr_cli_error("replay", "%s", err.msg);
 			evr_ring_close(ring);

@@ -314,8 +314,8 @@ int main(int argc, char **argv)
 			;
 		bool died = !WIFEXITED(status) || WEXITSTATUS(status);
 		failed |= died;
-		if (!died && reported[i])
-			continue;
+		if (reported[i])
+			continue; /* its report says how it ended (a fault is in the summary) */
 		char why[128];
 		if (WIFSIGNALED(status))
 			snprintf(why, sizeof why, "pid %d killed by signal %d (%s): no report", (int)pids[i],
