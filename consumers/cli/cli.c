@@ -90,6 +90,7 @@ int evr_cli_open_agg(const char *cmd, const char *name, enum evr_start start, st
 		evr_cli_error(cmd, "out of memory");
 		evr_consumer_close(c);
 		evr_ring_close(ring);
+		memset(a, 0, sizeof *a); /* nothing of it is open: a caller's cleanup sees a->consumer NULL */
 		return EVR_EXIT_FAIL;
 	}
 	return 0;

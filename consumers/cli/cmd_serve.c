@@ -36,11 +36,9 @@
 #define CMD "serve"
 
 struct server {
-	struct evr_ring *ring;
-	struct evr_consumer *consumer;
 	struct evr_hub *hub;
 	pthread_mutex_t agg_mu; /* the aggregation, and the consumer's stats it reads (lag) */
-	struct evr_agg agg;
+	struct evr_agg agg;     /* also holds the ring and its one consumer (evr_cli_open_agg) */
 	uint64_t start_head[EVR_MAX_LANES]; /* /metrics counts the items from here */
 	struct evr_prom_labels lb;
 	char token[256];
@@ -74,7 +72,7 @@ static void *pump(void *arg)
 	const char *why = "server stopping";
 	while (!atomic_load(&s->stop)) {
 		pthread_mutex_lock(&s->agg_mu);
-		int n = evr_consumer_poll_batch(s->consumer, items, 256);
+		int n = evr_consumer_poll_batch(s->agg.consumer, items, 256);
 		for (int i = 0; i < n; i++) {
 			struct evr_item c = since_start(s, &items[i]);
 			if (c.count)
@@ -82,7 +80,7 @@ static void *pump(void *arg)
 		}
 		pthread_mutex_unlock(&s->agg_mu);
 		if (n < 0) {
-			evr_cli_ring_unreadable(CMD, s->ring, n);
+			evr_cli_ring_unreadable(CMD, s->agg.ring, n);
 			why = "the ring became unreadable";
 			atomic_store(&s->stop, true);
 			break;
@@ -90,7 +88,7 @@ static void *pump(void *arg)
 		if (n > 0)
 			evr_hub_publish(s->hub, items, n);
 		else
-			evr_consumer_wait(s->consumer, 50000000); /* 50 ms: how late a stop is seen */
+			evr_consumer_wait(s->agg.consumer, 50000000); /* 50 ms: how late a stop is seen */
 	}
 	evr_hub_close(s->hub, why);
 	return NULL;
@@ -157,7 +155,7 @@ static enum MHD_Result api_stats(struct server *s, struct MHD_Connection *conn)
 	evr_prom_put(&b, "},\"producers\":[");
 	for (unsigned i = 0, first = 1; i < s->agg.max_producers; i++) {
 		struct evr_producer_info pi;
-		if (evr_ring_producer_info(s->ring, i, &pi))
+		if (evr_ring_producer_info(s->agg.ring, i, &pi))
 			continue;
 		char svc[6 * EVR_SERVICE_NAME_MAX + 8];
 		evr_prom_put(&b, "%s{\"id\":%u,\"service\":\"%s\",\"pid\":%d,\"alive\":%s,\"emitted\":%" PRIu64
@@ -274,7 +272,7 @@ static enum MHD_Result events(struct server *s, struct MHD_Connection *conn)
 		if (rc)
 			return refuse(conn, MHD_HTTP_BAD_REQUEST, "Last-Event-ID '%.64s' is not a cursor (RINGID.POS0.POS1...)", last);
 		for (unsigned l = 0; l < cur.lanes; l++)
-			if (cur.pos[l] > evr_ring_lane_head(s->ring, l))
+			if (cur.pos[l] > evr_ring_lane_head(s->agg.ring, l))
 				return refuse(conn, MHD_HTTP_BAD_REQUEST, "Last-Event-ID: lane %u is ahead of the ring", l);
 		from = EVR_HUB_FROM_CURSOR;
 	}
@@ -344,24 +342,18 @@ static int read_token(const char *path, struct server *s)
 
 static int open_ring(struct server *s, const char *name, size_t buffer)
 {
-	struct evr_err err = { 0 };
-	struct evr_consumer_opts co = { .start = EVR_START_OLDEST };
-	int rc = evr_cli_open_ring(CMD, name, EVR_ROLE_CONSUMER, &s->ring);
+	int rc = evr_cli_open_agg(CMD, name, EVR_START_OLDEST, &s->agg);
 	if (rc)
 		return rc;
-	if (evr_consumer_open(s->ring, &co, &s->consumer, &err)) {
-		evr_cli_error(CMD, "%s", err.msg);
-		return EVR_EXIT_FAIL;
-	}
 	struct evr_cursor start;
-	evr_consumer_cursor(s->consumer, &start);
+	evr_consumer_cursor(s->agg.consumer, &start);
 	for (unsigned l = 0; l < start.lanes; l++)
-		s->start_head[l] = evr_ring_lane_head(s->ring, l);
-	if (evr_agg_init(&s->agg, s->ring, s->consumer) || evr_hub_create(buffer, &start, evr_ring_schema(s->ring), &s->hub)) {
+		s->start_head[l] = evr_ring_lane_head(s->agg.ring, l);
+	if (evr_hub_create(buffer, &start, evr_ring_schema(s->agg.ring), &s->hub)) {
 		evr_cli_error(CMD, "out of memory (--buffer %zu)", buffer);
 		return EVR_EXIT_FAIL;
 	}
-	evr_prom_labels_init(&s->lb, s->ring);
+	evr_prom_labels_init(&s->lb, s->agg.ring);
 	return 0;
 }
 
@@ -440,11 +432,7 @@ out:
 		close(lfd);
 	evr_hub_destroy(s.hub);
 	if (s.agg.consumer)
-		evr_agg_free(&s.agg);
-	if (s.consumer)
-		evr_consumer_close(s.consumer);
-	if (s.ring)
-		evr_ring_close(s.ring);
+		evr_cli_close_agg(&s.agg);
 	return rc;
 }
 
