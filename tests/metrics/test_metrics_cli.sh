@@ -18,16 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 source "$(dirname "$0")/../lib/checks.sh"
-# start_server RING [flags]: a metrics server on a free port; sets $server and $port
-start_server() {
-  : >"$dir/server.out"
-  "$EVR" metrics "$@" --listen 127.0.0.1:0 >"$dir/server.out" 2>&1 &
-  server=$! port=
-  for _ in $(seq 100); do grep -q serving "$dir/server.out" && break; sleep 0.05; done
-  port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/metrics|\1|p' "$dir/server.out")
-  [ -n "$port" ] || { bad "metrics server did not start"; cat "$dir/server.out"; }
-}
-stop_server() { kill "$server" 2>/dev/null; wait "$server"; local rc=$?; server=; return $rc; }
+source "$(dirname "$0")/../lib/server.sh"
 scrape() { curl -sf --max-time 5 "http://127.0.0.1:$port/metrics"; }
 # value of one exact series, named without its ring label (checked on its own below)
 sample() { awk -v n="$1" '{ sub(/ring="[^"]*",?/, "", $1); sub(/\{\}/, "", $1) } $1 == n {print $2}' "$2"; }
@@ -35,7 +26,7 @@ sample() { awk -v n="$1" '{ sub(/ring="[^"]*",?/, "", $1); sub(/\{\}/, "", $1) }
 # --- ring A: producer 0 (alpha) emits 10 plan_created, producer 1 (beta) 5 tool_retried ---------
 A=/$tag-a
 "$EVR" create $A --lanes 2 --slots 256 >/dev/null # room for every record of this test: nothing lapped
-start_server $A # metrics counts from the latest record: the server starts before the records
+start_server metrics $A # metrics counts from the latest record: the server starts before the records
 "$FILL" $A alpha:plan_created:10 beta:tool_retried:5 || bad "fill ring A"
 
 # stats: one summary of what the ring holds
@@ -166,7 +157,7 @@ expect_eq "--once exits 0 after one scrape" 0 "$?"
 # --- ring B: a scraper stopped while 40 records go through 16 slots loses exactly 24 -------------
 B=/$tag-b
 "$EVR" create $B --lanes 1 --slots 16 >/dev/null
-start_server $B
+start_server metrics $B
 kill -STOP "$server"
 "$FILL" $B alpha:plan_created:40 || bad "fill ring B"
 kill -CONT "$server"
@@ -182,7 +173,7 @@ expect_eq "stats of a lapped ring reads what it still holds" '{"records":16,"los
 # sleeps on the ring keeps up and loses nothing (one that slept 100 ms on its socket lost ~half)
 C=/$tag-c
 "$EVR" create $C --lanes 1 --slots 1024 >/dev/null
-start_server $C
+start_server metrics $C
 "$SIM" --ring $C --procs 1 --rate 20000 --duration 1 --quiet >/dev/null || bad "evring-sim on ring C"
 scrape >"$dir/c" && ok || bad "scrape of ring C"
 expect_eq "burst: nothing lapped" 0 "$(sample 'evring_consumer_lost_total{reason="lapped"}' "$dir/c")"
@@ -194,14 +185,14 @@ stop_server
 E=/$tag-e
 "$EVR" create $E --lanes 1 --slots 64 >/dev/null
 "$FILL" $E alpha:plan_created:10 || bad "fill ring E"
-start_server $E
+start_server metrics $E
 scrape >"$dir/e1" && ok || bad "scrape of ring E"
 expect_eq "a new server does not count retained records" 0 "$(sample 'evring_events_total{type="plan_created",domain="plan"}' "$dir/e1")"
 expect_eq "the ring's own total does" 10 "$(sample 'evring_lane_claimed_total{lane="0"}' "$dir/e1")"
 "$FILL" $E alpha:plan_created:3 || bad "refill ring E"
 expect_eq "new records count" 3 "$(scrape | sample 'evring_events_total{type="plan_created",domain="plan"}' /dev/stdin)"
 stop_server
-start_server $E
+start_server metrics $E
 expect_eq "after a restart: 0 again, not 13" 0 "$(scrape | sample 'evring_events_total{type="plan_created",domain="plan"}' /dev/stdin)"
 stop_server
 # --listen forms: a name, IPv6 in brackets, and :PORT

@@ -19,16 +19,7 @@ cleanup() {
 trap cleanup EXIT
 source "$(dirname "$0")/../lib/checks.sh"
 
-# start_server RING [flags]: a server on a free port; sets $server and $port
-start_server() {
-  : >"$dir/server.out"
-  "$EVR" serve "$@" --listen 127.0.0.1:0 >"$dir/server.out" 2>&1 &
-  server=$! port=
-  for _ in $(seq 200); do grep -q serving "$dir/server.out" && break; sleep 0.05; done
-  port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/$|\1|p' "$dir/server.out")
-  [ -n "$port" ] || { bad "server did not start"; cat "$dir/server.out"; }
-}
-stop_server() { kill "$server" 2>/dev/null; wait "$server"; local rc=$?; server=; return $rc; }
+source "$(dirname "$0")/../lib/server.sh"
 # wait_published N: until the server read N ring positions (records and losses; bounded: 10 s)
 wait_published() {
   for _ in $(seq 200); do
@@ -59,7 +50,7 @@ status() { curl -s -o "$dir/body" -w '%{http_code}' "$@"; }
 # --- ring A: alpha (plan 1) 10 plan_created, beta (plan 2) 5 tool_retried -----------------------
 A=/$tag-a
 "$EVR" create $A --lanes 2 --slots 1024 >/dev/null
-start_server $A --heartbeat 0.3
+start_server serve $A --heartbeat 0.3
 "$FILL" $A alpha:plan_created:10 beta:tool_retried:5 || bad "fill ring A"
 wait_published 15
 frames '?since=-1h' 15 >"$dir/all"
@@ -105,7 +96,7 @@ frames '?since=-1h' 7 >"$dir/first"
 last=$(sed -n 's/^id: //p' "$dir/first" | tail -1)
 stop_server || bad "server exits 0 on SIGTERM"
 "$FILL" $A gamma:budget_warning:5 || bad "fill ring A again"
-start_server $A --heartbeat 0.3
+start_server serve $A --heartbeat 0.3
 wait_published 20
 frames '' 13 -H "Last-Event-ID: $last" >"$dir/second"
 frames '?since=-1h' 20 >"$dir/whole"
@@ -125,7 +116,7 @@ stop_server
 B=/$tag-b
 "$EVR" create $B --lanes 1 --slots 1024 >/dev/null
 "$FILL" $B alpha:plan_created:300 || bad "fill ring B"
-start_server $B --buffer 64 --heartbeat 0.3
+start_server serve $B --buffer 64 --heartbeat 0.3
 wait_published 300
 ringid=$(frames '?since=-1h' 1 | sed -n 's/^id: \([0-9a-f]*\)\..*/\1/p' | head -1)
 frames '' 65 -H "Last-Event-ID: $ringid.0" >"$dir/behind"
@@ -138,7 +129,7 @@ stop_server
 # --- a client that stops reading while the server overtakes it: notice, then it goes on --------
 C=/$tag-c
 "$EVR" create $C --lanes 2 --slots 65536 >/dev/null
-start_server $C --buffer 256 --heartbeat 0.3
+start_server serve $C --buffer 256 --heartbeat 0.3
 curl -sN "http://127.0.0.1:$port/events" >"$dir/stalled" &
 reader=$!
 for _ in $(seq 200); do grep -q '^: evring serve' "$dir/stalled" && break; sleep 0.05; done
@@ -156,7 +147,7 @@ stop_server
 
 # --- a token for /events ------------------------------------------------------------------------
 echo s3cret >"$dir/token"
-start_server $A --token-file "$dir/token" --heartbeat 0.3
+start_server serve $A --token-file "$dir/token" --heartbeat 0.3
 expect_eq "no token: 401" 401 "$(status "http://127.0.0.1:$port/events")"
 expect_eq "wrong token: 401" 401 "$(status -H 'Authorization: Bearer nope' "http://127.0.0.1:$port/events")"
 expect_eq "bearer token: the stream" 5 "$(frames '?since=-1h&type=budget_warning' 5 -H 'Authorization: Bearer s3cret' | names | wc -l)"
@@ -165,7 +156,7 @@ expect_eq "/metrics needs no token" 200 "$(status "http://127.0.0.1:$port/metric
 stop_server
 
 # --- --max-clients: one stream more is a 503 with the reason ------------------------------------
-start_server $A --max-clients 1 --heartbeat 0.3
+start_server serve $A --max-clients 1 --heartbeat 0.3
 curl -sN "http://127.0.0.1:$port/events" >"$dir/one" &
 reader=$!
 for _ in $(seq 200); do grep -q '^: evring serve' "$dir/one" && break; sleep 0.05; done

@@ -10,6 +10,8 @@ tag=evrt-serve-browser-$$
 dir=$(mktemp -d /tmp/$tag.XXXX)
 mkdir -p "$ART"
 server= sim=
+source "$here/../lib/checks.sh"
+source "$here/../lib/server.sh"
 cleanup() {
   if [ -n "$sim" ]; then kill "$sim" 2>/dev/null; wait "$sim" 2>/dev/null; fi
   if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; fi
@@ -21,11 +23,7 @@ chromium=$(command -v chromium || command -v chromium-browser) || { echo "FAIL: 
 
 R=/$tag
 "$EVR" create $R --lanes 2 --slots 4096 >/dev/null
-"$EVR" serve $R --listen 127.0.0.1:0 >"$dir/server.out" 2>&1 &
-server=$!
-for _ in $(seq 200); do grep -q serving "$dir/server.out" && break; sleep 0.05; done
-port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/$|\1|p' "$dir/server.out")
-[ -n "$port" ] || { echo "FAIL: server did not start"; cat "$dir/server.out"; exit 1; }
+start_server serve $R || exit 1
 "$SIM" --ring $R --procs 2 --rate 300 --duration 60 --quiet >/dev/null &
 sim=$!
 HOME=$dir python3 "$here/browser_check.py" "$chromium" "http://127.0.0.1:$port/" "$ART/live-page.png" "$dir/profile"

@@ -16,17 +16,13 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-fails=0
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
+source "$(dirname "$0")/../lib/checks.sh"
+source "$(dirname "$0")/../lib/server.sh"
 
 R=/$tag
 "$EVR" create $R --lanes 2 --slots 65536 >/dev/null
 # --buffer 8192 holds every record of this test: a stream may lag, but never lose one
-"$EVR" serve $R --listen 127.0.0.1:0 --buffer 8192 --max-clients 256 >"$dir/server.out" 2>&1 &
-server=$!
-for _ in $(seq 200); do grep -q serving "$dir/server.out" && break; sleep 0.05; done
-port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/$|\1|p' "$dir/server.out")
-[ -n "$port" ] || { echo "FAIL: server did not start"; cat "$dir/server.out"; exit 1; }
+start_server serve $R --buffer 8192 --max-clients 256 || exit 1
 
 "$CLIENTS" "$port" 199 5000 --stall 1 --deadline 60 >"$dir/clients.out" &
 clients=$!
@@ -43,6 +39,5 @@ hwm=$(awk '/^VmHWM/ {print $2}' /proc/$server/status)
 echo "server peak RSS: $hwm kB, threads: $(awk '/^Threads/ {print $2}' /proc/$server/status)"
 # the hub: 8192 entries of about 1.9 KiB; per stream a 64 KiB stage and a little of its stack
 [ "$hwm" -lt $((128 * 1024)) ] || bad "server peak RSS $hwm kB, over 128 MiB"
-kill "$server"; wait "$server" || bad "server exits 0 on SIGTERM"
-server=
+stop_server || bad "server exits 0 on SIGTERM"
 [ "$fails" -eq 0 ]
