@@ -22,7 +22,7 @@ static const char *ring_name = "/evr-bench-emit";
 static struct evr_ring *make_ring(uint32_t lanes, uint32_t slots, uint32_t record_size, enum evr_ts_source ts)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = lanes;
 	o.slots_per_lane = slots;
 	o.record_size = record_size;

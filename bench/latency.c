@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <evring/evring.h>
+#include <evring/platform.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <signal.h>
@@ -46,7 +47,7 @@ static bool ev_sleep;
 static int ev_prepare(void)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.slots_per_lane = 1u << 16;
 	evr_ring_unlink(lat_ring, NULL);
 	struct evr_ring *r;
@@ -69,7 +70,7 @@ static void ev_send(const unsigned char *m)
 {
 	struct evr_record r;
 	evr_record_init(&r, EVR_TOOL_COMPLETED, 1, 2);
-	memcpy(&r.u.tool_completed.duration_ns, m, 8); /* the send time rides in a u64 field */
+	memcpy(&EVR_EV(&r, tool_completed)->duration_ns, m, 8); /* the send time rides in a u64 field */
 	evr_emit(ev_p, &r);
 }
 
@@ -85,7 +86,7 @@ static int ev_recv(unsigned char *m)
 			continue;
 		}
 		if (it.kind == EVR_ITEM_RECORD) {
-			memcpy(m, &it.rec.u.tool_completed.duration_ns, 8);
+			memcpy(m, &EVR_EV(&it.rec, tool_completed)->duration_ns, 8);
 			return 1;
 		}
 	}

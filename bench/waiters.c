@@ -9,6 +9,7 @@
  * Usage: evr-bench-waiters [clear|self|process]...   (default: all three)
  */
 #include <evring/evring.h>
+#include <evring/platform.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
 	char ring[64];
 	snprintf(ring, sizeof ring, "/evr-bench-waiters-%d", (int)getpid());
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	struct evr_ring *r;
 	struct evr_producer *p;

@@ -1,12 +1,15 @@
-/* Event schema: descriptors derived from EVR_EVENTS, name lookups, the schema hash (of the table's
- * description, describe.c), record building and validation. JSON comes from the generic decoder in
- * describe_json.c. */
+/* The platform schema: descriptors derived from EVR_EVENTS, its description, name lookups, the
+ * schema hash, record building and validation. JSON comes from libring's generic decoder, given
+ * this table's description. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "evring/platform.h"
 #include "evring/describe.h"
 
 #define FIELD_DESC(T, kind, fname, n)                                                             \
@@ -16,7 +19,7 @@
 EVR_EVENTS(FIELD_ARRAY)
 
 #define EVENT_DESC(U, l, d)                                                                       \
-	[EVR_##U] = {#l, #U, EVR_DOMAIN_##d, fields_##l, sizeof fields_##l / sizeof fields_##l[0],   \
+	[EVR_##U] = {#l, #U, #d, fields_##l, sizeof fields_##l / sizeof fields_##l[0],   \
 		     EVR_RECORD_HDR_SIZE + sizeof(struct evr_ev_##l),                                \
 		     EVR_PAYLOAD_SIZE - sizeof(struct evr_ev_##l), 1},
 const struct evr_event_desc evr_events[EVR_EVENT_COUNT] = {EVR_EVENTS(EVENT_DESC)};
@@ -81,7 +84,7 @@ static uint64_t walk_hash(const struct evr_event_desc *table, size_t count)
 	h = fnv_u32(h, EVR_SCHEMA_VERSION);
 	for (size_t t = 0; t < count; t++) {
 		const struct evr_event_desc *e = &table[t];
-		h = fnv_str(fnv_str(h, e->name), evr_domain_name(e->domain) ? evr_domain_name(e->domain) : "?");
+		h = fnv_str(fnv_str(h, e->name), e->domain ? e->domain : "?");
 		h = fnv_u32(fnv_u32(h, e->details_offset), e->details_size);
 		for (unsigned f = 0; f < e->field_count; f++) {
 			h = fnv_str(h, e->fields[f].name);
@@ -91,12 +94,38 @@ static uint64_t walk_hash(const struct evr_event_desc *table, size_t count)
 	return h;
 }
 
-uint64_t evr_desc_hash(const struct evr_desc_header *d)
+static const struct evr_desc_header *built;
+static pthread_once_t built_once = PTHREAD_ONCE_INIT;
+
+static void build_desc(void)
 {
-	return fnv(0xcbf29ce484222325ull, d, d->size);
+	int n = evr_desc_build(evr_events, EVR_EVENT_COUNT, EVR_SCHEMA_NAME, EVR_SCHEMA_VERSION, NULL, 0);
+	void *buf = n > 0 ? malloc((size_t)n) : NULL;
+	if (buf && evr_desc_build(evr_events, EVR_EVENT_COUNT, EVR_SCHEMA_NAME, EVR_SCHEMA_VERSION, buf,
+				  (size_t)n) == n)
+		built = buf;
+	else
+		abort(); /* the compiled table is checked by the tests; this cannot fail at run time */
 }
 
-uint64_t evr_schema_hash_of(const struct evr_event_desc *table, size_t count)
+const struct evr_desc_header *evr_platform_desc(void)
+{
+	pthread_once(&built_once, build_desc);
+	return built;
+}
+
+void evr_platform_opts(struct evr_ring_opts *opts)
+{
+	evr_ring_opts_default(opts);
+	opts->schema = evr_platform_desc();
+}
+
+int evr_platform_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err)
+{
+	return evr_ring_open_schema(name, role, evr_platform_desc(), out, err);
+}
+
+uint64_t evr_platform_hash_of(const struct evr_event_desc *table, size_t count)
 {
 	int n = evr_desc_build(table, count, EVR_SCHEMA_NAME, EVR_SCHEMA_VERSION, NULL, 0);
 	void *buf = n > 0 ? malloc((size_t)n) : NULL;
@@ -107,13 +136,13 @@ uint64_t evr_schema_hash_of(const struct evr_event_desc *table, size_t count)
 	return h;
 }
 
-uint64_t evr_schema_hash(void)
+uint64_t evr_platform_hash(void)
 {
 	static _Atomic uint64_t cached;
 	/* relaxed: racing first callers compute and store the same value; nothing else is published */
 	uint64_t h = atomic_load_explicit(&cached, memory_order_relaxed);
 	if (!h) {
-		h = evr_desc_hash(evr_schema_desc());
+		h = evr_desc_hash(evr_platform_desc());
 		atomic_store_explicit(&cached, h, memory_order_relaxed);
 	}
 	return h;
@@ -125,22 +154,6 @@ void evr_record_init(struct evr_record *r, enum evr_type type, uint64_t correlat
 	r->type = (uint16_t)type;
 	r->correlation_id = correlation_id;
 	r->plan_id = plan_id;
-}
-
-int evr_record_set_str(struct evr_record *r, char *field, size_t field_size, const char *src)
-{
-	size_t n = src ? strlen(src) : 0;
-	int truncated = n >= field_size;
-	if (truncated) {
-		n = field_size - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--; /* do not cut a UTF-8 sequence in half */
-		r->flags |= EVR_REC_TRUNCATED;
-	}
-	memset(field, 0, field_size);
-	if (n)
-		memcpy(field, src, n);
-	return truncated;
 }
 
 static char *details_ptr(struct evr_record *r, size_t *cap)
@@ -244,4 +257,12 @@ int evr_record_validate(const struct evr_record *r, char *why_buf, size_t why_le
 	if (!memchr((const char *)r + e->details_offset, 0, e->details_size))
 		return why(why_buf, why_len, "unterminated details", NULL);
 	return 0;
+}
+
+int evr_record_to_json(const struct evr_record *r, char *buf, size_t len)
+{
+	/* the compiled check first: a record of this table, flags and strings included */
+	if (evr_record_validate(r, NULL, 0))
+		return -EPROTO;
+	return evr_desc_record_to_json(evr_platform_desc(), r, buf, len);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "test_util.h"
+#include <evring/platform.h>
 
 /* v1: job_started { u64 job_id; u32 attempt; char queue[16]; } job_done { u64 job_id; u32 status; } */
 static const struct evr_field_desc started_f[] = {
@@ -19,13 +20,13 @@ static const struct evr_field_desc done_v2_f[] = {
 static const struct evr_field_desc moved_f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 2}, {"to", EVR_FIELD_STR, 48, 16, 2}};
 
 static const struct evr_event_desc v1[] = {
-	{"job_started", "JOB_STARTED", EVR_DOMAIN_tool, started_f, 3, 68, 60, 1},
-	{"job_done", "JOB_DONE", EVR_DOMAIN_tool, done_v1_f, 2, 52, 76, 1},
+	{"job_started", "JOB_STARTED", "tool", started_f, 3, 68, 60, 1},
+	{"job_done", "JOB_DONE", "tool", done_v1_f, 2, 52, 76, 1},
 };
 static const struct evr_event_desc v2[] = {
-	{"job_started", "JOB_STARTED", EVR_DOMAIN_tool, started_f, 3, 68, 60, 1},
-	{"job_done", "JOB_DONE", EVR_DOMAIN_tool, done_v2_f, 3, 56, 72, 1},
-	{"job_moved", "JOB_MOVED", EVR_DOMAIN_tool, moved_f, 2, 64, 64, 2},
+	{"job_started", "JOB_STARTED", "tool", started_f, 3, 68, 60, 1},
+	{"job_done", "JOB_DONE", "tool", done_v2_f, 3, 56, 72, 1},
+	{"job_moved", "JOB_MOVED", "tool", moved_f, 2, 64, 64, 2},
 };
 
 static struct evr_desc_header *build(const struct evr_event_desc *t, size_t n, uint32_t version)
@@ -57,7 +58,7 @@ static void teardown(void)
 static void create_with(const struct evr_desc_header *d)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = 16;
 	o.schema = d;
@@ -181,21 +182,21 @@ static void expect_refused(const struct evr_event_desc *bad, const char *const *
 Test(describe, a_moved_field_is_refused_naming_type_field_and_both_definitions, .init = setup, .fini = teardown)
 {
 	static const struct evr_field_desc f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1}, {"status", EVR_FIELD_U32, 52, 4, 1}};
-	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", EVR_DOMAIN_tool, f, 2, 56, 72, 1}};
+	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", "tool", f, 2, 56, 72, 1}};
 	expect_refused(bad, (const char *const[]){"job_done", "u32 status at offset 48", "u32 status at offset 52", NULL});
 }
 
 Test(describe, a_retyped_field_is_refused_naming_type_field_and_both_definitions, .init = setup, .fini = teardown)
 {
 	static const struct evr_field_desc f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1}, {"status", EVR_FIELD_U64, 48, 8, 1}};
-	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", EVR_DOMAIN_tool, f, 2, 56, 72, 1}};
+	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", "tool", f, 2, 56, 72, 1}};
 	expect_refused(bad, (const char *const[]){"job_done", "u32 status at offset 48 (4 bytes)",
 						  "u64 status at offset 48 (8 bytes)", NULL});
 }
 
 Test(describe, a_reused_type_id_is_refused_naming_both_types, .init = setup, .fini = teardown)
 {
-	const struct evr_event_desc bad[] = {v1[0], {"job_failed", "JOB_FAILED", EVR_DOMAIN_tool, done_v1_f, 2, 52, 76, 1}};
+	const struct evr_event_desc bad[] = {v1[0], {"job_failed", "JOB_FAILED", "tool", done_v1_f, 2, 52, 76, 1}};
 	expect_refused(bad, (const char *const[]){"type id 1", "job_done", "job_failed", NULL});
 }
 
@@ -225,7 +226,7 @@ ParameterizedTestParameters(describe, a_damaged_description_is_refused)
 
 ParameterizedTest(struct mutant *m, describe, a_damaged_description_is_refused)
 {
-	const struct evr_desc_header *d = evr_schema_desc();
+	const struct evr_desc_header *d = evr_platform_desc();
 	unsigned char *copy = malloc(d->size);
 	memcpy(copy, d, d->size);
 	cr_assert_eq(evr_desc_validate(copy, d->size, NULL, 0), 0);
@@ -243,13 +244,13 @@ Test(describe, a_duplicate_type_or_field_name_is_refused)
 	char buf[512];
 	cr_assert_eq(evr_desc_build(dup, 2, "jobs", 1, buf, sizeof buf), -EINVAL);
 	static const struct evr_field_desc f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1}, {"job_id", EVR_FIELD_U32, 48, 4, 1}};
-	const struct evr_event_desc two[] = {{"job_done", "JOB_DONE", EVR_DOMAIN_tool, f, 2, 52, 76, 1}};
+	const struct evr_event_desc two[] = {{"job_done", "JOB_DONE", "tool", f, 2, 52, 76, 1}};
 	cr_assert_eq(evr_desc_build(two, 1, "jobs", 1, buf, sizeof buf), -EINVAL);
 }
 
 Test(describe, the_builtin_description_has_38_types_and_fits_two_pages)
 {
-	const struct evr_desc_header *d = evr_schema_desc();
+	const struct evr_desc_header *d = evr_platform_desc();
 	cr_assert_eq(d->type_count, EVR_EVENT_COUNT);
 	unsigned fields = 0;
 	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++)
@@ -257,7 +258,7 @@ Test(describe, the_builtin_description_has_38_types_and_fits_two_pages)
 	cr_assert_eq(d->field_count, fields);
 	cr_assert_eq(d->size, 64 + 64 * EVR_EVENT_COUNT + 32 * fields);
 	cr_assert_leq(d->size, 8192u);
-	cr_assert_eq(evr_desc_hash(d), evr_schema_hash());
+	cr_assert_eq(evr_desc_hash(d), evr_platform_hash());
 }
 
 ParameterizedTestParameters(describe, every_builtin_type_decodes_from_the_ring_as_the_typed_path_does)
@@ -299,6 +300,6 @@ ParameterizedTest(unsigned *type, describe, every_builtin_type_decodes_from_the_
 
 Test(describe, a_type_whose_details_moved_under_the_same_fields_is_refused, .init = setup, .fini = teardown)
 {
-	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", EVR_DOMAIN_tool, done_v1_f, 2, 56, 72, 1}};
+	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", "tool", done_v1_f, 2, 56, 72, 1}};
 	expect_refused(bad, (const char *const[]){"job_done", "details at offset 52", "at 56", NULL});
 }

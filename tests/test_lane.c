@@ -6,6 +6,7 @@
 #include "lane.h"
 #include "ring_internal.h"
 #include "test_util.h"
+#include <evring/platform.h>
 
 static struct evr_test_ring fx;
 static struct evr_ring *ring, *ro; /* fx's, by their short names */
@@ -33,7 +34,7 @@ static int emit_n(uint64_t from, uint64_t n)
 	for (uint64_t i = from; i < from + n; i++) {
 		struct evr_record r;
 		evr_record_init(&r, EVR_SESSION_MESSAGE_SENT, i, 0);
-		r.u.session_message_sent.message_id = i;
+		EVR_EV(&r, session_message_sent)->message_id = i;
 		ok += evr_emit(prod, &r) == 0;
 	}
 	return ok;

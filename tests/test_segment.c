@@ -9,13 +9,14 @@
 #include "layout.h"
 #include "ring_internal.h"
 #include "test_util.h"
+#include <evring/platform.h>
 
 static char name[64];
 static struct evr_ring *ring;
 
 static void small_opts(struct evr_ring_opts *o)
 {
-	evr_ring_opts_default(o);
+	evr_platform_opts(o);
 	o->lanes = 1;
 	o->slots_per_lane = 16;
 }
@@ -88,7 +89,7 @@ Test(segment, zero_and_non_power_of_two_sizes_are_refused)
 		struct evr_err err;
 		struct evr_ring *r;
 		char n[64];
-		evr_ring_opts_default(&o);
+		evr_platform_opts(&o);
 		o.lanes = bad[i].lanes;
 		o.slots_per_lane = bad[i].slots;
 		o.record_size = bad[i].rsize;
@@ -110,7 +111,7 @@ Test(segment, existing_name_is_refused_and_its_data_kept, .init = setup, .fini =
 
 	struct evr_err err;
 	struct evr_ring *again;
-	cr_assert_eq(evr_ring_create(name, NULL, &again, &err), -EEXIST);
+	cr_assert_eq(evr_ring_create(name, evr_test_opts(), &again, &err), -EEXIST);
 	cr_assert(strstr(err.msg, "already exists"), "%s", err.msg);
 
 	struct evr_ring *ro;
@@ -173,7 +174,7 @@ Test(segment, header_describes_the_layout, .init = setup, .fini = teardown)
 	cr_assert_eq(i.lanes, 1);
 	cr_assert_eq(i.slots_per_lane, 16);
 	cr_assert_eq(i.record_size, EVR_RECORD_SIZE);
-	cr_assert_eq(i.schema_hash, evr_schema_hash());
+	cr_assert_eq(i.schema_hash, evr_platform_hash());
 	cr_assert_eq(i.abi_version, EVR_ABI_VERSION);
 	cr_assert_eq(i.creator_pid, getpid());
 	cr_assert(i.ts_source == EVR_TS_MONOTONIC || i.ts_source == EVR_TS_TSC);
@@ -222,7 +223,7 @@ Test(segment, wrong_schema_hash_is_refused_naming_both, .init = setup, .fini = t
 	struct evr_shm_header *h = map_header_rw();
 	h->schema_hash ^= 0xdeadbeefull;
 	char mine[32];
-	snprintf(mine, sizeof mine, "0x%016llx", (unsigned long long)evr_schema_hash());
+	snprintf(mine, sizeof mine, "0x%016llx", (unsigned long long)evr_platform_hash());
 	expect_open_fails(-EPROTO, "schema", mine);
 	munmap(h, EVR_HEADER_SIZE);
 }
@@ -413,7 +414,7 @@ Test(segment, larger_record_slots_carry_the_same_records)
 	for (uint64_t i = 0; i < 40; i++) {
 		struct evr_record rec;
 		evr_record_init(&rec, EVR_CHECKPOINT_CREATED, i, i * 3);
-		rec.u.checkpoint_created.checkpoint_id = i * 7;
+		EVR_EV(&rec, checkpoint_created)->checkpoint_id = i * 7;
 		cr_assert_eq(evr_emit(p, &rec), 0);
 	}
 	cr_assert_eq(evr_ring_open(n, EVR_ROLE_CONSUMER, &ro, NULL), 0);
@@ -426,7 +427,7 @@ Test(segment, larger_record_slots_carry_the_same_records)
 	while (evr_consumer_poll(c, &it) == 1) {
 		if (it.kind != EVR_ITEM_RECORD)
 			continue;
-		cr_assert_eq(it.rec.u.checkpoint_created.checkpoint_id, it.rec.correlation_id * 7);
+		cr_assert_eq(EVR_EV(&it.rec, checkpoint_created)->checkpoint_id, it.rec.correlation_id * 7);
 		cr_assert_eq(it.rec.plan_id, it.rec.correlation_id * 3);
 		got++;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "test_util.h"
+#include <evring/platform.h>
 
 #define THREADS 4
 
@@ -22,9 +23,9 @@ struct run {
 static void fill(struct evr_record *r, uint64_t thread, uint64_t n)
 {
 	evr_record_init(r, EVR_RESOURCE_MODIFIED, thread, n);
-	r->u.resource_modified.resource_id = n * 2654435761u + thread;
-	r->u.resource_modified.bytes = ~r->u.resource_modified.resource_id;
-	snprintf(r->u.resource_modified.path, sizeof r->u.resource_modified.path, "/t%llu/%llu",
+	EVR_EV(r, resource_modified)->resource_id = n * 2654435761u + thread;
+	EVR_EV(r, resource_modified)->bytes = ~EVR_EV(r, resource_modified)->resource_id;
+	snprintf(EVR_EV(r, resource_modified)->path, sizeof EVR_EV(r, resource_modified)->path, "/t%llu/%llu",
 		 (unsigned long long)thread, (unsigned long long)n);
 }
 

@@ -5,6 +5,7 @@
 #define EVR_TEST_UTIL_H
 
 #include <evring/evring.h>
+#include <evring/platform.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +33,19 @@ struct evr_test_ring {
 };
 
 /* 0, or the first failing call's error (what was opened is closed again). */
+/* The ring options every test starts from: the defaults, with the platform's table as the schema. */
+static inline const struct evr_ring_opts *evr_test_opts(void)
+{
+	static struct evr_ring_opts o;
+	evr_platform_opts(&o);
+	return &o;
+}
+
 static inline int evr_test_ring_open(struct evr_test_ring *t, const char *tag, uint32_t lanes, uint32_t slots,
 				     const char *service)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = lanes;
 	o.slots_per_lane = slots;
 	*t = (struct evr_test_ring){ .ring = NULL };
@@ -75,7 +84,7 @@ static inline int evr_test_mode_ring(char *name, size_t len, const char *tag, mo
 				     char *path, size_t plen, char *wake, size_t wlen)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.mode = mode;
 	int rc = evr_ring_create(evr_test_name(name, len, tag), &o, r, NULL);

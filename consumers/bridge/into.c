@@ -13,6 +13,7 @@
 
 #include "bridge.h"
 #include "cli.h"
+#include <evring/platform.h>
 
 /* Durable names allow [A-Za-z0-9_-]: derive one from the ring name. */
 static void durable_name(const struct evr_bridge_opts *o, const char *ring, char *out, size_t len)
@@ -32,7 +33,7 @@ static int to_record(const struct evr_bridge_opts *o, natsMsg *m, struct evr_rec
 {
 	const char *schema = NULL, *fmt = NULL;
 	char want[24];
-	snprintf(want, sizeof want, "0x%016" PRIx64, evr_schema_hash());
+	snprintf(want, sizeof want, "0x%016" PRIx64, evr_platform_hash());
 	natsMsgHeader_Get(m, EVR_BRIDGE_SCHEMA_HDR, &schema);
 	natsMsgHeader_Get(m, EVR_BRIDGE_FORMAT_HDR, &fmt);
 	char why[128] = "";

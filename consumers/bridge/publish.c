@@ -20,6 +20,7 @@
 
 #include "bridge.h"
 #include "cli.h"
+#include <evring/platform.h>
 
 enum { ENT_FREE = 0, ENT_PENDING, ENT_DONE };
 
@@ -51,7 +52,7 @@ struct pub {
 static void subject_of(const struct pub *p, const struct evr_record *r, char *out, size_t len)
 {
 	const struct evr_event_desc *d = evr_event_desc(r->type);
-	snprintf(out, len, "%s.%s.%s", p->o->prefix, evr_domain_name(d->domain), d->name);
+	snprintf(out, len, "%s.%s.%s", p->o->prefix, d->domain, d->name);
 }
 
 /* Build and send one message for entry e. Failure (reconnect buffer full, closed) leaves it for
@@ -62,7 +63,7 @@ static void send_entry(struct pub *p, struct entry *e, uint64_t now)
 	subject_of(p, &e->rec, subj, sizeof subj);
 	snprintf(reply, sizeof reply, "%s.%" PRIu64, p->inbox, e->g);
 	snprintf(id, sizeof id, "%016" PRIx64 ":%u:%" PRIu64, p->ring_id, e->lane, e->pos);
-	snprintf(schema, sizeof schema, "0x%016" PRIx64, evr_schema_hash());
+	snprintf(schema, sizeof schema, "0x%016" PRIx64, evr_platform_hash());
 	const char *data = (const char *)&e->rec;
 	int len = (int)sizeof e->rec;
 	if (p->o->json) {
@@ -235,10 +236,10 @@ static int setup(struct pub *p, struct evr_ring *ring, struct evr_consumer **c)
 	evr_ring_get_info(ring, &info);
 	/* streams are tagged with this evring's table (stream.c) and subjects named from it: a ring
 	 * that describes another table is not bridged rather than published under the wrong names */
-	if (info.schema_hash != evr_schema_hash()) {
+	if (info.schema_hash != evr_platform_hash()) {
 		evr_cli_error(p->o->cmd, "ring %s describes schema v%u (0x%016" PRIx64 "), this evring's table is v%u "
 			      "(0x%016" PRIx64 "); the bridge carries only its own table", info.name, info.schema_version,
-			      info.schema_hash, EVR_SCHEMA_VERSION, evr_schema_hash());
+			      info.schema_hash, EVR_SCHEMA_VERSION, evr_platform_hash());
 		return EVR_EXIT_FAIL;
 	}
 	p->ring_id = info.ring_id;

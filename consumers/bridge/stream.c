@@ -9,10 +9,11 @@
 
 #include "bridge.h"
 #include "cli.h"
+#include <evring/platform.h>
 
 void evr_bridge_schema_tag(char out[40])
 {
-	snprintf(out, 40, "evring-schema=0x%016" PRIx64, evr_schema_hash());
+	snprintf(out, 40, "evring-schema=0x%016" PRIx64, evr_platform_hash());
 }
 
 /* The URLs for messages, with any user:password@ replaced: errors end up in logs. */
@@ -59,7 +60,7 @@ static int check_last_message(const struct evr_bridge_opts *o, struct evr_bridge
 		return 0; /* expired or deleted meanwhile: the description check stands */
 	const char *v = NULL;
 	char want[24];
-	snprintf(want, sizeof want, "0x%016" PRIx64, evr_schema_hash());
+	snprintf(want, sizeof want, "0x%016" PRIx64, evr_platform_hash());
 	int rc = 0;
 	if (natsMsgHeader_Get(m, EVR_BRIDGE_SCHEMA_HDR, &v) != NATS_OK || strcmp(v, want)) {
 		evr_cli_error(o->cmd, "stream %s: its newest message (seq %" PRIu64 ") has schema %s, this evring has %s",

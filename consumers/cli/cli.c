@@ -52,13 +52,19 @@ bool evr_cli_wants_help(const struct evr_command *cmd, int argc, char **argv)
 
 int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, struct evr_ring **out)
 {
+	return evr_cli_open_ring_schema(cmd, name, role, NULL, out);
+}
+
+int evr_cli_open_ring_schema(const char *cmd, const char *name, enum evr_role role,
+			     const struct evr_desc_header *schema, struct evr_ring **out)
+{
 	struct evr_err err = { 0 };
 	char norm[EVR_NAME_MAX + 1];
 	if (evr_name_normalize(name, norm, &err) < 0) { /* a name that cannot be a ring's: usage */
 		evr_cli_error(cmd, "%s", err.msg);
 		return EVR_EXIT_USAGE;
 	}
-	int rc = evr_ring_open(name, role, out, &err);
+	int rc = evr_ring_open_schema(name, role, schema, out, &err);
 	if (rc < 0) {
 		evr_cli_error(cmd, "%s", err.msg[0] ? err.msg : evr_strerror(rc));
 		return EVR_EXIT_FAIL;

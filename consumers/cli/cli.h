@@ -34,7 +34,12 @@ bool evr_cli_wants_help(const struct evr_command *cmd, int argc, char **argv);
 
 /* Open a ring, printing the library's reason on failure. Returns 0, EVR_EXIT_USAGE for a name
  * that no ring can have, or EVR_EXIT_FAIL (no such ring, refused, ...). */
+struct evr_desc_header;
 int evr_cli_open_ring(const char *cmd, const char *name, enum evr_role role, struct evr_ring **out);
+/* The same for a command that writes records of a compiled table (evring emit: the platform's), so
+ * a ring of an incompatible table is refused and an older or newer one adapted (evr_ring_open_schema). */
+int evr_cli_open_ring_schema(const char *cmd, const char *name, enum evr_role role,
+			     const struct evr_desc_header *schema, struct evr_ring **out);
 /* "CMD: the ring became unreadable: WHY", WHY being what evr_ring_fault() found (truncation,
  * corruption) or else the text of rc. */
 /* The content of a JSON string for v (quote, backslash and control characters escaped), cut at a

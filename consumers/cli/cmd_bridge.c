@@ -9,6 +9,7 @@
 
 #include "bridge.h"
 #include "cli.h"
+#include <evring/platform.h>
 
 #define CMD "bridge"
 
@@ -94,7 +95,7 @@ static int open_into(const struct evr_bridge_opts *o, const char *name, struct e
 	if (evr_ring_open(name, EVR_ROLE_PRODUCER, ring, &err) == 0)
 		return 0;
 	struct evr_ring_opts ro;
-	evr_ring_opts_default(&ro);
+	evr_platform_opts(&ro);
 	if (o->into_lanes)
 		ro.lanes = o->into_lanes;
 	if (o->into_slots)

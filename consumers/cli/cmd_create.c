@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include <evring/platform.h>
 
 static int parse_u32(const char *cmd, const char *flag, const char *val, uint32_t *out)
 {
@@ -28,7 +29,7 @@ static int run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct evr_ring_opts opts;
-	evr_ring_opts_default(&opts);
+	evr_platform_opts(&opts);
 	int c, rc;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {

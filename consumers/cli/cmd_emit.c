@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include <evring/platform.h>
 
 static void list_fields(const struct evr_event_desc *d, char *buf, size_t len)
 {
@@ -96,7 +97,7 @@ static int run(int argc, char **argv)
 		return rc;
 	struct evr_ring *ring;
 	struct evr_producer *p;
-	int open_rc = evr_cli_open_ring("emit", name, EVR_ROLE_PRODUCER, &ring);
+	int open_rc = evr_cli_open_ring_schema("emit", name, EVR_ROLE_PRODUCER, evr_platform_desc(), &ring);
 	if (open_rc)
 		return open_rc;
 	struct evr_err err = { 0 };

@@ -22,6 +22,7 @@
 #include "format.h"
 #include "recordlog.h"
 #include "reorder.h"
+#include <evring/platform.h>
 
 #define REORDER_WINDOW 4096 /* records; the recorder's lanes are interleaved far less than this */
 
@@ -173,9 +174,9 @@ static int replay_file(struct replay *rp, const char *path)
 		fprintf(stderr, "evring replay: %s: %s\n", path, err);
 		rp->damaged_headers++;
 	}
-	else if (!r.schema && r.hdr.schema_hash != evr_schema_hash()) { /* a version 1 log of another table */
+	else if (!r.schema && r.hdr.schema_hash != evr_platform_hash()) { /* a version 1 log of another table */
 		evr_cli_error("replay", "%s was recorded with schema 0x%016" PRIx64 ", this evring has 0x%016" PRIx64
-			      " and the log does not describe its own", path, r.hdr.schema_hash, evr_schema_hash());
+			      " and the log does not describe its own", path, r.hdr.schema_hash, evr_platform_hash());
 		evr_log_reader_close(&r);
 		return EVR_EXIT_FAIL;
 	}
@@ -193,6 +194,10 @@ static int replay_file(struct replay *rp, const char *path)
 		return EVR_EXIT_FAIL;
 	}
 	memcpy(rp->schema, d, d->size);
+	if (evr_filter_bind(&rp->filter, rp->schema, err, sizeof err)) { /* names of this log's own table */
+		evr_log_reader_close(&r);
+		return evr_cli_usage_error("replay", "%s: %s", path, err);
+	}
 	struct evr_log_block b;
 	for (;;) {
 		while ((rc = evr_log_next(&r, &b, err, sizeof err)) == 1)
@@ -255,13 +260,15 @@ static int run(int argc, char **argv)
 		}
 	}
 	int rc = EVR_EXIT_OK;
-	for (int i = optind; i < argc; i++) /* every file, even after a damaged one: lose nothing readable */
-		if (replay_file(&rp, argv[i]) != EVR_EXIT_OK)
-			rc = EVR_EXIT_FAIL;
+	for (int i = optind; i < argc && rc != EVR_EXIT_USAGE; i++) { /* every file, even after a damaged one */
+		int file_rc = replay_file(&rp, argv[i]);
+		if (file_rc != EVR_EXIT_OK)
+			rc = file_rc == EVR_EXIT_USAGE ? file_rc : EVR_EXIT_FAIL;
+	}
 	if (rp.limit)
 		deliver_last(&rp);
 	if (rp.summary)
-		evr_cli_print_type_counts(rp.schema ? rp.schema : evr_schema_desc(), rp.by_type, rp.shown);
+		evr_cli_print_type_counts(rp.schema ? rp.schema : evr_platform_desc(), rp.by_type, rp.shown);
 	evr_reorder_free(&rp.window);
 	free(rp.last);
 	free(rp.schema);

@@ -32,6 +32,7 @@
 #include "prom.h"
 #include "serve_hub.h"
 #include "serve_page.gen.h"
+#include <evring/platform.h>
 
 #define CMD "serve"
 
@@ -251,8 +252,10 @@ static bool same(const char *a, const char *b)
 static enum MHD_Result events(struct server *s, struct MHD_Connection *conn)
 {
 	struct query q = { 0 };
-	if (MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, &q) < 0 || q.why[0])
+	if (MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, &q) < 0 || q.why[0] ||
+	    evr_filter_bind(&q.f, evr_ring_schema(s->agg.ring), q.why, sizeof q.why)) {
 		return refuse(conn, MHD_HTTP_BAD_REQUEST, "%s", q.why);
+	}
 	if (s->has_token) {
 		const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		const char *given = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : q.token;

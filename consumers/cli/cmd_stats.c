@@ -16,6 +16,7 @@
 
 #include "aggregate.h"
 #include "cli.h"
+#include <evring/platform.h>
 
 struct stats_opts {
 	const char *name, *from;

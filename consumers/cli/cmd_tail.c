@@ -260,6 +260,9 @@ static void watch_name(const struct tail_opts *o, struct source *s, struct tail 
 	evr_ring_close(s->ring);
 	free(t->desc); /* the new ring describes itself; its records are decoded with that */
 	t->desc = evr_cli_schema_copy(ring);
+	char why[256];
+	if (evr_filter_bind(&t->filter, t->desc, why, sizeof why)) /* its table may not have them: keep none */
+		evr_cli_error("tail", "the new ring: %s; showing none of those", why);
 	struct evr_ring_info info;
 	evr_ring_get_info(ring, &info);
 	*s = (struct source){ .ring = ring, .c = c, .ring_id = info.ring_id, .before = s->before };
@@ -314,13 +317,20 @@ static int run(int argc, char **argv)
 	evr_ring_get_info(src.ring, &info);
 	src.ring_id = info.ring_id;
 	t.desc = evr_cli_schema_copy(src.ring);
+	char why[256];
+	if (t.desc && evr_filter_bind(&t.filter, t.desc, why, sizeof why)) {
+		rc = evr_cli_usage_error("tail", "%s", why);
+		free(t.desc);
+		evr_consumer_close(src.c);
+		evr_ring_close(src.ring);
+		return rc;
+	}
 	struct evr_dispatcher *d;
 	if (evr_dispatcher_create(&d))
 		return EVR_EXIT_FAIL;
 	evr_dispatch_thread_online();
-	/* types are filtered by the subscription, the rest in on_item */
-	struct evr_subscription *records = evr_subscribe(d, t.filter.types ? t.filter.types : EVR_SUB_ALL_TYPES,
-							 on_item, &t);
+	/* records are filtered in on_item: by the ring's own type ids, which a dispatcher mask may not hold */
+	struct evr_subscription *records = evr_subscribe(d, EVR_SUB_ALL_TYPES, on_item, &t);
 	struct evr_subscription *losses = evr_subscribe(d, EVR_SUB_LOSSES, on_item, &t);
 	evr_cli_handle_stop_signals();
 	rc = pump(d, &src, &o, &t);

@@ -11,6 +11,7 @@
 
 #include "aggregate.h"
 #include "cli.h"
+#include <evring/platform.h>
 
 struct rated {
 	unsigned type;

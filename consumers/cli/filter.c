@@ -3,41 +3,97 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
-#include "dispatch.h"
 #include "filter.h"
 
-/* "a,b,c" of type or domain names into a type mask; 0 with the reason in why on an unknown name. */
-static uint64_t parse_names(const char *list, bool domains, char *why, size_t why_len)
+/* Append "a,b" to a name list: repeated flags union. */
+static int add_names(char *list, size_t cap, const char *names, char *why, size_t why_len)
 {
-	uint64_t m = 0;
+	size_t old = strlen(list);
+	if (old + 1 + strlen(names) >= cap) {
+		snprintf(why, why_len, "more than %zu bytes of names", cap - 1);
+		return -EINVAL;
+	}
+	snprintf(list + old, cap - old, "%s%s", old ? "," : "", names);
+	return 0;
+}
+
+/* A name list, and what it must name. */
+static int names_valid(const char *list, const char *what, char *why, size_t why_len)
+{
+	if (strspn(list, ",") == strlen(list)) { /* "" or "," */
+		snprintf(why, why_len, "'%s' names no %s", list, what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The names d knows, for the message: "a, b, c" cut to fit. */
+static void known_names(const struct evr_desc_header *d, bool domains, char *out, size_t len)
+{
+	size_t pos = 0;
+	out[0] = '\0';
+	for (unsigned t = 0; t < d->type_count && pos + 1 < len; t++) {
+		const struct evr_desc_type *e = evr_desc_type(d, t);
+		const char *name = domains ? e->domain : e->name;
+		bool seen = false;
+		for (unsigned u = 0; domains && u < t && !seen; u++)
+			seen = !strcmp(evr_desc_type(d, u)->domain, name);
+		if (!seen)
+			pos += (size_t)snprintf(out + pos, len - pos, "%s%s", pos ? ", " : "", name);
+	}
+}
+
+static int bind_list(struct evr_filter *f, const struct evr_desc_header *d, const char *list, bool domains,
+		     char *why, size_t why_len)
+{
 	char *copy = strdup(list), *save = NULL;
-	for (char *tok = strtok_r(copy, ",", &save); copy && tok; tok = strtok_r(NULL, ",", &save)) {
-		int v = domains ? evr_domain_from_name(tok) : evr_type_from_name(tok);
-		if (v < 0) {
-			snprintf(why, why_len, "unknown %s '%s'", domains ? "domain" : "event type", tok);
-			free(copy);
-			return 0;
+	if (!copy) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		bool found = false;
+		for (unsigned t = 0; t < d->type_count; t++) {
+			const struct evr_desc_type *e = evr_desc_type(d, t);
+			if (!strcasecmp(tok, domains ? e->domain : e->name)) {
+				f->types[t / 64] |= 1ull << (t % 64);
+				found = true;
+			}
 		}
-		m |= domains ? evr_type_mask_of_domain((unsigned)v) : 1ull << v;
+		if (!found) {
+			char known[160];
+			known_names(d, domains, known, sizeof known);
+			snprintf(why, why_len, "unknown %s '%s' in schema %s v%u (known: %s)", domains ? "domain" : "event type",
+				 tok, d->name, d->schema_version, known);
+			free(copy);
+			return -ENOENT;
+		}
 	}
 	free(copy);
-	if (!m) /* "" or "," */
-		snprintf(why, why_len, "'%s' names no %s", list, domains ? "domain" : "event type");
-	return m;
+	return 0;
+}
+
+int evr_filter_bind(struct evr_filter *f, const struct evr_desc_header *d, char *why, size_t why_len)
+{
+	memset(f->types, 0, sizeof f->types);
+	f->by_type = f->type_names[0] || f->domain_names[0];
+	int rc = f->type_names[0] ? bind_list(f, d, f->type_names, false, why, why_len) : 0;
+	return rc ? rc : f->domain_names[0] ? bind_list(f, d, f->domain_names, true, why, why_len) : 0;
 }
 
 int evr_filter_parse(struct evr_filter *f, int c, const char *arg, char *why, size_t why_len)
 {
-	uint64_t m;
 	switch (c) {
 	case EVR_FILTER_TYPE:
 	case EVR_FILTER_DOMAIN:
-		if (!(m = parse_names(arg, c == EVR_FILTER_DOMAIN, why, why_len)))
+		if (names_valid(arg, c == EVR_FILTER_DOMAIN ? "domain" : "event type", why, why_len))
 			return -EINVAL;
-		f->types |= m;
-		return 0;
+		if (c == EVR_FILTER_DOMAIN)
+			return add_names(f->domain_names, sizeof f->domain_names, arg, why, why_len);
+		return add_names(f->type_names, sizeof f->type_names, arg, why, why_len);
 	case EVR_FILTER_PLAN:
 	case EVR_FILTER_CORR:
 		if (evr_cli_parse_u64(arg, false, c == EVR_FILTER_PLAN ? &f->plan : &f->corr)) {
@@ -70,7 +126,7 @@ int evr_filter_option(const char *cmd, struct evr_filter *f, int c, const char *
 
 bool evr_filter_match(const struct evr_filter *f, const struct evr_record *rec)
 {
-	return (!f->types || (rec->type < 64 && (f->types >> rec->type & 1))) &&
+	return (!f->by_type || (rec->type < EVR_DESC_MAX_TYPES && (f->types[rec->type / 64] >> (rec->type % 64) & 1))) &&
 	       (!f->has_plan || rec->plan_id == f->plan) && (!f->has_corr || rec->correlation_id == f->corr) &&
 	       rec->ts >= f->since && (!f->until || rec->ts <= f->until);
 }

@@ -1,6 +1,8 @@
-/* The record filters tail and replay share: the same flags, the same meaning, one parser.
+/* The record filters tail, replay and serve share: the same flags, the same meaning, one parser.
  * --type T,... and --domain D,... (names, unioned), --plan ID, --correlation ID, --since TIME and
- * --until TIME (evr_cli_parse_time; both bounds included). */
+ * --until TIME (evr_cli_parse_time; both bounds included). Type and domain names are those of the
+ * ring's (or the log's) own description, not of any table compiled in: they are kept as text when
+ * parsed and resolved by evr_filter_bind once the description is known. */
 #ifndef EVR_FILTER_H
 #define EVR_FILTER_H
 
@@ -9,10 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <evring/schema.h>
+#include <evring/describe.h>
 
 struct evr_filter {
-	uint64_t types; /* bit per enum evr_type; 0: every type */
+	char type_names[512], domain_names[256]; /* "a,b" as given (joined with ',' when repeated) */
+	bool by_type;                    /* bound: keep only the types set in types[] */
+	uint64_t types[EVR_DESC_MAX_TYPES / 64]; /* bit t: type id t of the bound description */
 	bool has_plan, has_corr;
 	uint64_t plan, corr, since, until; /* since/until: wall-clock ns; until 0: no bound */
 };
@@ -42,6 +46,10 @@ int evr_filter_option(const char *cmd, struct evr_filter *f, int c, const char *
 /* The same without printing (for `evring serve`'s query strings): 0; -EINVAL with the reason in
  * why; -ENOENT when c is not a filter option. */
 int evr_filter_parse(struct evr_filter *f, int c, const char *arg, char *why, size_t why_len);
+/* Resolve the type and domain names against description d (a ring's or a log's): 0, or -ENOENT with
+ * "unknown event type 'x' in schema NAME vN (known: a, b, ...)" in why. Bind again for another
+ * description (replay, file by file). */
+int evr_filter_bind(struct evr_filter *f, const struct evr_desc_header *d, char *why, size_t why_len);
 bool evr_filter_match(const struct evr_filter *f, const struct evr_record *rec);
 
 #endif

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <evring/platform.h>
+
 #include "cli.h"
 
 #define EVR_CMD(n) extern const struct evr_command evr_cmd_##n;
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
 		return evr_cli_write_man(argv[2], commands, sizeof(commands) / sizeof(commands[0]));
 	if (!strcmp(argv[1], "--version")) {
 		printf("evring %s (ABI %u, schema %u, schema hash 0x%016llx)\n", EVR_VERSION_STRING,
-		       EVR_ABI_VERSION, EVR_SCHEMA_VERSION, (unsigned long long)evr_schema_hash());
+		       EVR_ABI_VERSION, EVR_SCHEMA_VERSION, (unsigned long long)evr_platform_hash());
 		return EVR_EXIT_OK;
 	}
 	const struct evr_command *cmd = find(argv[1]);

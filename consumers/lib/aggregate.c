@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "aggregate.h"
+#include <evring/platform.h>
 
 int evr_agg_init(struct evr_agg *a, struct evr_ring *ring, struct evr_consumer *c)
 {

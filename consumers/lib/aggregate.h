@@ -10,6 +10,7 @@
 
 #include <evring/consumer.h>
 #include <evring/describe.h>
+#include <evring/platform.h>
 
 #include "monotime.h"
 

@@ -81,12 +81,12 @@ void evr_dispatcher_destroy(struct evr_dispatcher *d)
 	dallocx(d, 0);
 }
 
-evr_type_mask evr_type_mask_of_domain(unsigned domain)
+evr_type_mask evr_type_mask_of_domain(const struct evr_desc_header *d, const char *domain)
 {
 	evr_type_mask m = 0;
-	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++)
-		if (evr_events[t].domain == domain)
-			m |= 1ull << t;
+	for (unsigned t = 0; t < d->type_count; t++)
+		if (!strcmp(evr_desc_type(d, t)->domain, domain))
+			m |= t < EVR_SUB_TYPE_BITS ? 1ull << t : EVR_SUB_OTHER_TYPES;
 	return m;
 }
 
@@ -148,7 +148,7 @@ void evr_unsubscribe(struct evr_dispatcher *d, struct evr_subscription *s)
 unsigned evr_dispatch(struct evr_dispatcher *d, const struct evr_item *item)
 {
 	evr_type_mask bit = item->kind == EVR_ITEM_RECORD || item->kind == EVR_ITEM_INVALID
-				    ? (item->rec.type < EVR_EVENT_COUNT ? 1ull << item->rec.type : EVR_SUB_OTHER_TYPES)
+				    ? (item->rec.type < EVR_SUB_TYPE_BITS ? 1ull << item->rec.type : EVR_SUB_OTHER_TYPES)
 				    : EVR_SUB_LOSSES;
 	unsigned called = 0;
 	urcu_memb_read_lock();

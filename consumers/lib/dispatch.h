@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include <evring/consumer.h>
+#include <evring/describe.h>
 
 struct evr_dispatcher;
 struct evr_subscription;
@@ -22,18 +23,19 @@ struct evr_subscription;
  * go to subscribers of EVR_SUB_LOSSES). Must not call evr_unsubscribe on itself. */
 typedef void (*evr_dispatch_cb)(const struct evr_item *item, void *arg);
 
-typedef uint64_t evr_type_mask; /* bit t: event type t */
-/* types this program's table does not have (a ring of a newer table: decoded from its description) */
+typedef uint64_t evr_type_mask; /* bit t: event type t, for t below EVR_SUB_TYPE_BITS */
+#define EVR_SUB_TYPE_BITS 62u
+/* types from EVR_SUB_TYPE_BITS up (a description may have up to EVR_DESC_MAX_TYPES) */
 #define EVR_SUB_OTHER_TYPES (1ull << 62)
-#define EVR_SUB_ALL_TYPES ((evr_type_mask)((1ull << EVR_EVENT_COUNT) - 1) | EVR_SUB_OTHER_TYPES)
+#define EVR_SUB_ALL_TYPES ((evr_type_mask)((1ull << EVR_SUB_TYPE_BITS) - 1) | EVR_SUB_OTHER_TYPES)
 #define EVR_SUB_LOSSES (1ull << 63) /* lost-lapped / lost-abandoned notices */
-_Static_assert(EVR_EVENT_COUNT <= 62, "a type bit per built-in type below the two special bits");
 
 int evr_dispatcher_create(struct evr_dispatcher **out);
 /* Every subscription must have been removed. */
 void evr_dispatcher_destroy(struct evr_dispatcher *d);
 
-evr_type_mask evr_type_mask_of_domain(unsigned domain);
+/* The types of domain `domain` in description d (a ring's, evr_ring_schema); 0 when it has none. */
+evr_type_mask evr_type_mask_of_domain(const struct evr_desc_header *d, const char *domain);
 
 /* Returns NULL when out of memory or the mask is empty. */
 struct evr_subscription *evr_subscribe(struct evr_dispatcher *d, evr_type_mask mask, evr_dispatch_cb cb,

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "format.h"
+#include <evring/platform.h>
 
 #define APPEND(...)                                                                               \
 	do {                                                                                      \
@@ -99,7 +100,7 @@ static int format_int(const unsigned char *p, unsigned kind, char *buf, size_t l
 
 int evr_format_line(const struct evr_record *rec, char *buf, size_t len)
 {
-	return evr_format_line_desc(evr_schema_desc(), rec, buf, len);
+	return evr_format_line_desc(evr_platform_desc(), rec, buf, len);
 }
 
 int evr_format_line_desc(const struct evr_desc_header *d, const struct evr_record *rec, char *buf, size_t len)

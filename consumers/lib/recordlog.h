@@ -33,6 +33,7 @@
 
 #include <evring/consumer.h>
 #include <evring/describe.h>
+#include <evring/platform.h>
 
 #define EVR_LOG_MAGIC "EVRLOG1"
 #define EVR_LOG_VERSION 2u
@@ -112,7 +113,7 @@ struct evr_log_reader {
 /* What to decode the log's records with: its own description, else the built-in table's. */
 static inline const struct evr_desc_header *evr_log_reader_schema(const struct evr_log_reader *r)
 {
-	return r->schema ? r->schema : evr_schema_desc();
+	return r->schema ? r->schema : evr_platform_desc();
 }
 
 struct evr_log_block {

@@ -13,6 +13,7 @@
 
 #include "monotime.h"
 #include "recordlog_internal.h"
+#include <evring/platform.h>
 
 struct evr_log_writer {
 	int fd;
@@ -201,7 +202,7 @@ int evr_log_writer_open(const char *path, const struct evr_ring_info *info, cons
 		h->crc = evr_log_crc(0, h, offsetof(struct evr_log_header, crc));
 		w->size = sizeof *h;
 		if (pwrite(fd, h, sizeof *h, 0) != (ssize_t)sizeof *h ||
-		    write_schema(fd, schema ? schema : evr_schema_desc(), &w->size) || fsync(fd))
+		    write_schema(fd, schema ? schema : evr_platform_desc(), &w->size) || fsync(fd))
 			rc = fail(err, err_len, -errno, "cannot write the header of %s: %s", path);
 	}
 	w->cap = evr_log_block_bytes(&w->hdr, EVR_LOG_MAX_BLOCK_RECORDS);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <evring/schema.h>
+#include <evring/platform.h>
 
 struct evr_reorder {
 	struct evr_record *heap;

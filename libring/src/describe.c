@@ -6,7 +6,6 @@
  * name must be NUL-terminated inside its field, and every offset must lie inside the record, so a
  * decoder driven by a validated description never reads outside a 128-byte record. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,7 +168,7 @@ int evr_desc_build(const struct evr_event_desc *table, size_t count, const char 
 	unsigned next = 0;
 	for (size_t i = 0; i < count; i++) {
 		const struct evr_event_desc *e = &table[i];
-		const char *dom = evr_domain_name(e->domain);
+		const char *dom = e->domain;
 		t[i] = (struct evr_desc_type){.id = (uint16_t)i, .since = e->since ? e->since : 1,
 					      .first_field = (uint16_t)next, .field_count = e->field_count,
 					      .details_offset = e->details_offset, .details_size = e->details_size};
@@ -185,24 +184,13 @@ int evr_desc_build(const struct evr_event_desc *table, size_t count, const char 
 	return evr_desc_validate(buf, size, NULL, 0) ? -EINVAL : (int)size;
 }
 
-static const struct evr_desc_header *builtin;
-static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
-
-static void build_builtin(void)
+uint64_t evr_desc_hash(const struct evr_desc_header *d)
 {
-	int n = evr_desc_build(evr_events, EVR_EVENT_COUNT, EVR_SCHEMA_NAME, EVR_SCHEMA_VERSION, NULL, 0);
-	void *buf = n > 0 ? malloc((size_t)n) : NULL;
-	if (buf && evr_desc_build(evr_events, EVR_EVENT_COUNT, EVR_SCHEMA_NAME, EVR_SCHEMA_VERSION, buf,
-				  (size_t)n) == n)
-		builtin = buf;
-	else
-		abort(); /* the compiled table is checked by the tests; this cannot fail at run time */
-}
-
-const struct evr_desc_header *evr_schema_desc(void)
-{
-	pthread_once(&builtin_once, build_builtin);
-	return builtin;
+	uint64_t h = 0xcbf29ce484222325ull;
+	const unsigned char *b = (const unsigned char *)d;
+	for (uint32_t i = 0; i < d->size; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
 }
 
 static void field_text(const struct evr_desc_field *f, char *buf, size_t len)

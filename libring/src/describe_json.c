@@ -1,7 +1,7 @@
 /* The generic record decoder: validation and JSON driven by a description (describe.h), never by a
  * compiled table, so a reader decodes types and fields it was not built with. One object per record,
  * stable field names, valid UTF-8 always (bytes that are not valid UTF-8 become U+FFFD),
- * snprintf-style return. evr_record_to_json is this decoder with the built-in description. */
+ * snprintf-style return. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -161,12 +161,4 @@ int evr_desc_record_to_json(const struct evr_desc_header *d, const struct evr_re
 	if (len)
 		buf[o.pos < len ? o.pos : len - 1] = '\0';
 	return (int)o.pos;
-}
-
-int evr_record_to_json(const struct evr_record *r, char *buf, size_t len)
-{
-	/* the compiled check first: a record of this library's table, flags and strings included */
-	if (evr_record_validate(r, NULL, 0))
-		return -EPROTO;
-	return evr_desc_record_to_json(evr_schema_desc(), r, buf, len);
 }

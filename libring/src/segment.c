@@ -160,8 +160,7 @@ static int adopt_schema(struct evr_ring *r, const unsigned char *region, uint32_
 			const struct evr_desc_header *mine, const struct evr_shm_header *h, struct evr_err *err)
 {
 	char why[240];
-	r->mine = mine;
-	if (mine != evr_schema_desc() && evr_desc_validate(mine, mine->size, why, sizeof why))
+	if (mine && evr_desc_validate(mine, mine->size, why, sizeof why))
 		return evr_fail(err, -EINVAL, "this program's schema description is invalid: %s", why);
 	if (!(r->desc = malloc(size)))
 		return evr_fail(err, -ENOMEM, "out of memory");
@@ -176,9 +175,10 @@ static int adopt_schema(struct evr_ring *r, const unsigned char *region, uint32_
 		return evr_fail(err, -EPROTO, "corrupt header: schema v%u hash 0x%016llx, its description is v%u hash "
 				"0x%016llx", hv, (unsigned long long)hh, r->desc->schema_version,
 				(unsigned long long)evr_desc_hash(r->desc));
-	if (evr_desc_compat(r->desc, mine, why, sizeof why))
+	r->mine = mine ? mine : r->desc; /* no table of its own: the ring's is this process's */
+	if (evr_desc_compat(r->desc, r->mine, why, sizeof why))
 		return evr_fail(err, -EPROTO, "%s", why);
-	if (evr_desc_fix_table(r->desc, mine, &r->fix))
+	if (evr_desc_fix_table(r->desc, r->mine, &r->fix))
 		return evr_fail(err, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -201,22 +201,20 @@ static int reserve(int fd, const char *name, uint64_t size, struct evr_err *err)
 
 int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct evr_ring **out, struct evr_err *err)
 {
-	struct evr_ring_opts defaults;
-	if (!opts) {
-		evr_ring_opts_default(&defaults);
-		opts = &defaults;
-	}
 	char norm[EVR_NAME_MAX + 1];
 	uint32_t lanes;
 	enum evr_ts_source src;
 	int rc = evr_name_normalize(name, norm, err);
 	if (rc)
 		return rc;
+	if (!opts || !opts->schema)
+		return evr_fail(err, -EINVAL, "ring %s: no schema given (opts.schema: the description of the event table "
+				"it carries, e.g. evr_platform_desc())", norm);
 	if ((rc = check_opts(opts, &lanes, err)))
 		return rc;
 	if (evr_ts_resolve(opts->ts_source, &src))
 		return evr_fail(err, -ENOTSUP, "timestamp source TSC is not available on this machine");
-	const struct evr_desc_header *d = opts->schema ? opts->schema : evr_schema_desc();
+	const struct evr_desc_header *d = opts->schema;
 	char why[200];
 	if (evr_desc_validate(d, d->size, why, sizeof why))
 		return evr_fail(err, -EINVAL, "the ring's schema description is invalid: %s", why);
@@ -255,7 +253,7 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 	}
 	struct evr_shm_header *h = base;
 	fill_header(h, norm, opts, d, lanes, src, size); /* the rest is zero: new tmpfs pages are zero-filled */
-	if ((rc = adopt_schema(r, (unsigned char *)base + EVR_HEADER_SIZE, d->size, d, h, err)))
+	if ((rc = adopt_schema(r, (unsigned char *)base + EVR_HEADER_SIZE, d->size, NULL, h, err)))
 		goto fail;
 	if ((rc = evr_wake_create(norm, opts->mode, &r->wake_broken, &r->wake, err)))
 		goto fail;
@@ -427,7 +425,7 @@ static int open_once(const char *norm, enum evr_role role, const struct evr_desc
 		rc = evr_fail(err, -EPROTO, "corrupt header: schema description of %u bytes", schema_size);
 	if (rc == 0)
 		rc = adopt_schema(r, (const unsigned char *)base + EVR_HEADER_SIZE, schema_size,
-				  schema ? schema : evr_schema_desc(), h, err);
+				  schema, h, err);
 	/* relaxed: our own handler's flag. A truncation during validation or the copy leaves zero pages
 	 * where the header was: say so rather than blame the fields it zeroed. */
 	if (atomic_load_explicit(&r->broken, memory_order_relaxed))

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 int evr_actor_invoke(struct evr_svc *s, struct evr_actor_run *a)
 {

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 int evr_budget_init(struct evr_budget *b, const char *name, uint64_t plan_id, uint64_t corr,
 		    uint64_t limit_micros, uint32_t warn_pct)

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 int evr_context_build(struct evr_svc *s, uint64_t plan_id, uint64_t corr, uint32_t tokens, uint32_t budget,
 		      uint32_t items)

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 int evr_invariant_reconcile(struct evr_svc *s, struct evr_invariant *inv, bool holds)
 {

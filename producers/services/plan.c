@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 static const char *const phase_names[] = { "created", "strategize", "execute", "apply" };
 static const char *const state_names[] = { "pending", "processing", "completed", "failed", "cancelled" };

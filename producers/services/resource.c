@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 static bool valid_path(const char *path)
 {

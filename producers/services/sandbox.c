@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 int evr_sandbox_create(struct evr_svc *s, struct evr_sandbox *sb, uint64_t id, uint64_t plan_id, uint64_t corr,
 		       const char *base)

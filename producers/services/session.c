@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 int evr_session_create(struct evr_svc *s, struct evr_session *se, uint64_t id, uint64_t corr, const char *user)
 {

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 static int invoke(struct evr_svc *s, struct evr_tool_call *t)
 {

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "services.h"
+#include <evring/platform.h>
 
 int evr_validation_start(struct evr_svc *s, struct evr_validation *v, uint32_t checks)
 {

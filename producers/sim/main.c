@@ -20,6 +20,7 @@
 
 #include "monotime.h"
 #include "workload.h"
+#include <evring/platform.h>
 
 struct sim_opts {
 	const char *ring;
@@ -73,7 +74,7 @@ static int run_child(const struct sim_opts *o, unsigned index, int fd)
 	struct evr_ring *ring;
 	struct evr_producer *p;
 	struct evr_err err = { 0 };
-	if (evr_ring_open(o->ring, EVR_ROLE_PRODUCER, &ring, &err) || evr_producer_open(ring, service, &p, &err)) {
+	if (evr_platform_open(o->ring, EVR_ROLE_PRODUCER, &ring, &err) || evr_producer_open(ring, service, &p, &err)) {
 		fprintf(stderr, "evring-sim[%u]: %s\n", index, err.msg);
 		return 1;
 	}
@@ -256,7 +257,9 @@ int main(int argc, char **argv)
 	struct evr_err err = { 0 };
 	if (o.create) {
 		struct evr_ring *r;
-		rc = evr_ring_create(o.ring, NULL, &r, &err);
+		struct evr_ring_opts ro;
+		evr_platform_opts(&ro);
+		rc = evr_ring_create(o.ring, &ro, &r, &err);
 		if (rc == 0)
 			evr_ring_close(r);
 		else if (rc != -EEXIST) {

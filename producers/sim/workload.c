@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "workload.h"
+#include <evring/platform.h>
 
 static const char *const group_names[] = { "planner", "runtime", "workspace", "sessions" };
 

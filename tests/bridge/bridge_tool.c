@@ -19,6 +19,7 @@
 #include <nats/nats.h>
 
 #include <evring/evring.h>
+#include <evring/platform.h>
 
 static void fill(struct evr_record *r, uint64_t id)
 {
@@ -48,7 +49,7 @@ static int emit(const char *name, uint64_t n, uint64_t first, uint64_t rate)
 	struct evr_ring *ring;
 	struct evr_producer *p;
 	struct evr_err err = { 0 };
-	if (evr_ring_open(name, EVR_ROLE_PRODUCER, &ring, &err) < 0 || evr_producer_open(ring, "bridge-test", &p, &err) < 0) {
+	if (evr_platform_open(name, EVR_ROLE_PRODUCER, &ring, &err) < 0 || evr_producer_open(ring, "bridge-test", &p, &err) < 0) {
 		fprintf(stderr, "emit: %s\n", err.msg);
 		return 1;
 	}
@@ -101,7 +102,7 @@ static int check_msg(natsMsg *m, const char *prefix, uint64_t *corr, uint64_t *i
 	if (natsMsg_GetDataLength(m) != (int)sizeof r)
 		return 0;
 	memcpy(&r, natsMsg_GetData(m), sizeof r);
-	snprintf(s, sizeof s, "0x%016" PRIx64, evr_schema_hash());
+	snprintf(s, sizeof s, "0x%016" PRIx64, evr_platform_hash());
 	if (natsMsgHeader_Get(m, "Evring-Schema", &schema) != NATS_OK || strcmp(schema, s))
 		return 0;
 	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK)
@@ -113,7 +114,7 @@ static int check_msg(natsMsg *m, const char *prefix, uint64_t *corr, uint64_t *i
 	const struct evr_event_desc *d = evr_event_desc(r.type);
 	if (!d)
 		return 0;
-	snprintf(subj, sizeof subj, "%s.%s.%s", prefix, evr_domain_name(d->domain), d->name);
+	snprintf(subj, sizeof subj, "%s.%s.%s", prefix, d->domain, d->name);
 	if (strcmp(subj, natsMsg_GetSubject(m)))
 		return 0;
 	fill(&want, r.correlation_id);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <evring/evring.h>
+#include <evring/platform.h>
 
 static struct evr_field_desc retried[8];
 static const struct evr_field_desc cancelled_f[] = {{"tool", EVR_FIELD_STR, 40, 24, 2},
@@ -25,7 +26,7 @@ static struct evr_desc_header *build_v2(void)
 	v2[EVR_TOOL_RETRIED].field_count = (uint16_t)(r->field_count + 1);
 	v2[EVR_TOOL_RETRIED].details_offset = (uint16_t)(r->details_offset + 4);
 	v2[EVR_TOOL_RETRIED].details_size = (uint16_t)(r->details_size - 4);
-	v2[EVR_EVENT_COUNT] = (struct evr_event_desc){"tool_cancelled", "TOOL_CANCELLED", EVR_DOMAIN_tool, cancelled_f,
+	v2[EVR_EVENT_COUNT] = (struct evr_event_desc){"tool_cancelled", "TOOL_CANCELLED", "tool", cancelled_f,
 						      2, 80, 48, 2};
 	static char buf[8192];
 	if (evr_desc_build(v2, EVR_EVENT_COUNT + 1, EVR_SCHEMA_NAME, 2, buf, sizeof buf) <= 0)
@@ -45,9 +46,9 @@ static int emit(const char *name, const struct evr_desc_header *d)
 	}
 	struct evr_record r;
 	evr_record_init(&r, EVR_TOOL_RETRIED, 0, 42);
-	EVR_SET_STR(&r, r.u.tool_retried.tool, "web_search");
-	r.u.tool_retried.attempt = 3;
-	r.u.tool_retried.backoff_ms = 500;
+	EVR_SET_STR(&r, EVR_EV(&r, tool_retried)->tool, "web_search");
+	EVR_EV(&r, tool_retried)->attempt = 3;
+	EVR_EV(&r, tool_retried)->backoff_ms = 500;
 	uint32_t jitter = 75;
 	memcpy((char *)&r + retried[3].offset, &jitter, 4);
 	evr_record_set_str(&r, (char *)&r + v2[EVR_TOOL_RETRIED].details_offset, v2[EVR_TOOL_RETRIED].details_size,
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "emit"))
 		return emit(argv[2], d);
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = 64;
 	o.schema = d;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include <evring/platform.h>
 
 static void count_cb(const struct evr_item *it, void *arg)
 {
@@ -27,7 +28,7 @@ Test(dispatch, subscribers_get_exactly_their_types_domains_and_losses)
 	evr_dispatch_thread_online();
 	_Atomic unsigned by_type = 0, by_domain = 0, losses = 0, all = 0;
 	struct evr_subscription *s1 = evr_subscribe(d, 1ull << EVR_TOOL_RETRIED, count_cb, &by_type);
-	struct evr_subscription *s2 = evr_subscribe(d, evr_type_mask_of_domain(EVR_DOMAIN_plan), count_cb, &by_domain);
+	struct evr_subscription *s2 = evr_subscribe(d, evr_type_mask_of_domain(evr_platform_desc(), "plan"), count_cb, &by_domain);
 	struct evr_subscription *s3 = evr_subscribe(d, EVR_SUB_LOSSES, count_cb, &losses);
 	struct evr_subscription *s4 = evr_subscribe(d, EVR_SUB_ALL_TYPES, count_cb, &all);
 	cr_assert_null(evr_subscribe(d, 0, count_cb, &all), "an empty mask is refused");

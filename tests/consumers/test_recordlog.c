@@ -9,6 +9,7 @@
 
 #include "recordlog.h"
 #include "test_util.h"
+#include <evring/platform.h>
 
 static char log_path[128];
 static struct evr_test_ring fx;
@@ -103,7 +104,7 @@ Test(recordlog, round_trip_is_byte_identical_per_record)
 
 #define BLOCK_BYTES (48 + 64 * 128 + 2 * 8) /* 64 records, 2 lanes */
 /* the first block: after the 64-byte header and the schema section (16 bytes + the description) */
-#define FIRST_BLOCK ((size_t)(64 + 16 + ((evr_schema_desc()->size + 7u) & ~7u)))
+#define FIRST_BLOCK ((size_t)(64 + 16 + ((evr_platform_desc()->size + 7u) & ~7u)))
 
 static void flip_byte(off_t where)
 {
@@ -219,15 +220,15 @@ Test(recordlog, the_log_carries_the_schema_and_a_damaged_one_costs_no_block)
 	char err[512];
 	cr_assert_eq(evr_log_reader_open(&r, log_path, err, sizeof err), 0, "%s", err);
 	cr_assert_not_null(r.schema);
-	cr_assert_eq(r.schema->size, evr_schema_desc()->size);
-	cr_assert_eq(memcmp(r.schema, evr_schema_desc(), r.schema->size), 0, "the ring's description, as stored");
+	cr_assert_eq(r.schema->size, evr_platform_desc()->size);
+	cr_assert_eq(memcmp(r.schema, evr_platform_desc(), r.schema->size), 0, "the ring's description, as stored");
 	evr_log_reader_close(&r);
 
 	flip_byte(64 + 16 + 100); /* inside the description: its CRC fails */
 	cr_assert_eq(evr_log_reader_open(&r, log_path, err, sizeof err), 0, "%s", err);
 	cr_assert(r.schema_damaged);
 	cr_assert_null(r.schema);
-	cr_assert_eq(evr_log_reader_schema(&r), evr_schema_desc(), "decode with the built-in table");
+	cr_assert_eq(evr_log_reader_schema(&r), evr_platform_desc(), "decode with the built-in table");
 	struct evr_log_block b;
 	unsigned n = 0;
 	while (evr_log_next(&r, &b, err, sizeof err) == 1)

@@ -1,6 +1,7 @@
 // Every public header, compiled as C++20 with -Wall -Wextra -Wpedantic -Werror, linked against
 // libevring.so: the declarations have C linkage and the layout assertions hold in C++ too.
 #include <evring/evring.h>
+#include <evring/platform.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -22,8 +23,8 @@ int main()
 	check(evr_type_from_name("tool_retried") == EVR_TOOL_RETRIED, "evr_type_from_name");
 	evr_record r;
 	evr_record_init(&r, EVR_TOOL_RETRIED, 42, 7);
-	EVR_SET_STR(&r, r.u.tool_retried.tool, "web_search");
-	r.u.tool_retried.attempt = 2;
+	EVR_SET_STR(&r, EVR_EV(&r, tool_retried)->tool, "web_search");
+	EVR_EV(&r, tool_retried)->attempt = 2;
 	char json[512];
 	check(evr_record_to_json(&r, json, sizeof json) > 0 && std::strstr(json, "\"tool\":\"web_search\""),
 	      "evr_record_to_json");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <evring/evring.h>
+#include <evring/platform.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[256];
 	if (evr_desc_validate(d, size, why, sizeof why) == 0) {
 		const struct evr_desc_header *h = d;
-		evr_desc_compat(h, evr_schema_desc(), why, sizeof why);
-		evr_desc_compat(evr_schema_desc(), h, why, sizeof why);
+		evr_desc_compat(h, evr_platform_desc(), why, sizeof why);
+		evr_desc_compat(evr_platform_desc(), h, why, sizeof why);
 		for (unsigned t = 0; t < h->type_count && t < 64; t++) {
 			struct evr_record r;
 			size_t take = size < sizeof r ? size : sizeof r;

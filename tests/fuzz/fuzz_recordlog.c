@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "recordlog.h"
+#include <evring/platform.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <evring/evring.h>
+#include <evring/platform.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,7 +27,7 @@ static void make_pristine(void)
 {
 	snprintf(name, sizeof name, "/evrf-segment-%d", (int)getpid());
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 2;
 	o.slots_per_lane = 8;
 	o.max_producers = 4;

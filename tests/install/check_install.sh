@@ -9,7 +9,7 @@ cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 libdir=$(ls -d "$work"/prefix/lib*/ | head -1)
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 export LD_LIBRARY_PATH="$libdir"
-cc $(pkg-config --cflags evring) "$src_dir/example.c" $(pkg-config --libs evring) -o "$work/pc-example"
+cc $(pkg-config --cflags evring-platform) "$src_dir/example.c" $(pkg-config --libs evring-platform) -o "$work/pc-example"
 out=$("$work/pc-example")
 [ "$out" = "budget_exceeded 38" ] || { echo "pkg-config build printed: $out"; exit 1; }
 mkdir "$work/cm"

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The README's C example is a whole program: extract it, build it as written against the build
-# tree's static library, run it twice in a row (the second run meets no leftover ring), check the
+# tree's static libraries (libring and the platform schema), run it twice in a row (the second run meets no leftover ring), check the
 # JSON line it prints and that it leaves no shm object. The install command it names must name the
 # tree scripts/demo.sh builds.
 set -euo pipefail
-root=$1 lib=$2 evring=$3
+root=$1 lib=$2 evring=$3 platform_lib=$4
 work=$(mktemp -d)
 ring=/evrt-readme-$$
 trap 'rm -rf "$work" /dev/shm${ring} /dev/shm${ring}~wake /dev/shm${ring}~live' EXIT
 awk '/^```c$/{on=1; next} /^```$/{if(on) exit} on' "$root/README.md" > "$work/readme.c"
-cc -std=gnu11 -Wall -Wextra -Werror -I"$root/libring/include" "$work/readme.c" "$lib" -lpthread -lrt -o "$work/readme"
+cc -std=gnu11 -Wall -Wextra -Werror -I"$root/libring/include" -I"$root/schema/include" "$work/readme.c" \
+  "$platform_lib" "$lib" -lpthread -lrt -o "$work/readme"
 for run in 1 2; do
   out=$("$work/readme" "$ring")
   echo "$out"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <evring/evring.h>
+#include <evring/platform.h>
 
 #define MAX_SPECS 8
 
@@ -26,7 +27,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: evr_fill_ring [--hold] NAME SERVICE:TYPE:N...\n");
 		return 2;
 	}
-	if (evr_ring_open(argv[1], EVR_ROLE_PRODUCER, &ring, &err)) {
+	if (evr_platform_open(argv[1], EVR_ROLE_PRODUCER, &ring, &err)) {
 		fprintf(stderr, "%s: %s\n", argv[1], err.msg);
 		return 1;
 	}

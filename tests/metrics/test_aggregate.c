@@ -9,6 +9,7 @@
 
 #include "aggregate.h"
 #include "test_util.h"
+#include <evring/platform.h>
 
 static struct evr_test_ring fx;
 static struct evr_ring *ring, *ro; /* fx's, by their short names */
@@ -74,8 +75,8 @@ Test(aggregate, counts_known_content_exactly_per_type_domain_and_producer, .init
 		domains += agg.now.by_domain[d];
 	cr_assert_eq(types, 15, "no other type counted");
 	cr_assert_eq(domains, 15, "every record in exactly one domain");
-	cr_assert_eq(agg.now.by_domain[evr_events[EVR_PLAN_CREATED].domain], 10);
-	cr_assert_eq(agg.now.by_domain[evr_events[EVR_TOOL_RETRIED].domain], 5);
+	cr_assert_eq(agg.now.by_domain[EVR_DOMAIN_plan], 10);
+	cr_assert_eq(agg.now.by_domain[EVR_DOMAIN_tool], 5);
 	cr_assert_eq(agg.now.by_producer[producer_index("alpha")], 10);
 	cr_assert_eq(agg.now.by_producer[producer_index("beta")], 5);
 	cr_assert_eq(agg.now.lost_lapped + agg.now.lost_abandoned + agg.now.invalid, 0);

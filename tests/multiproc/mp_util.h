@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "test_util.h"
+#include <evring/platform.h>
 
 /* Children a test forked, killed (with their process groups) by mp_kill_tracked() in the test's
  * .fini, so a failed assertion never leaves a stopped child behind to hang the run. The last 64 are
@@ -36,9 +37,9 @@ static inline void mp_kill_tracked(void)
 static inline void mp_fill(struct evr_record *r, uint64_t producer, uint64_t n)
 {
 	evr_record_init(r, EVR_TOOL_COMPLETED, producer, n);
-	r->u.tool_completed.duration_ns = n * 0x9e3779b97f4a7c15ull ^ producer;
-	r->u.tool_completed.attempt = (uint32_t)(n * 31 + producer);
-	snprintf(r->u.tool_completed.tool, sizeof r->u.tool_completed.tool, "p%llu-%llu",
+	EVR_EV(r, tool_completed)->duration_ns = n * 0x9e3779b97f4a7c15ull ^ producer;
+	EVR_EV(r, tool_completed)->attempt = (uint32_t)(n * 31 + producer);
+	snprintf(EVR_EV(r, tool_completed)->tool, sizeof EVR_EV(r, tool_completed)->tool, "p%llu-%llu",
 		 (unsigned long long)producer, (unsigned long long)n);
 }
 

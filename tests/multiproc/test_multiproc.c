@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mp_util.h"
+#include <evring/platform.h>
 
 #define PRODUCERS 3
 
@@ -79,7 +80,7 @@ static void run(uint32_t slots, uint64_t per_producer, int slow, struct consumer
 	char name[64];
 	struct evr_ring *ring;
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 2;
 	o.slots_per_lane = slots;
 	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "mp"), &o, &ring, NULL), 0);

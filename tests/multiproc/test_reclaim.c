@@ -20,6 +20,7 @@
 #include "lane.h"
 #include "mp_util.h"
 #include "ring_internal.h"
+#include <evring/platform.h>
 
 #define SLOTS 16
 
@@ -29,7 +30,7 @@ static struct evr_ring *ring;
 static void make_ring(unsigned max_producers)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = SLOTS;
 	o.max_producers = max_producers;
@@ -519,7 +520,7 @@ Test(reclaim, a_liveness_object_of_another_user_is_refused, .fini = mp_kill_trac
 	snprintf(lname, sizeof lname, "%s~live", name);
 	cr_assert_eq(as_nobody_create(lname), 0);
 	struct evr_err err = {0};
-	int rc = evr_ring_create(name, NULL, &ring, &err);
+	int rc = evr_ring_create(name, evr_test_opts(), &ring, &err);
 	cr_log_info("create over a squatted liveness object: %s", err.msg);
 	int left = shm_open(name, O_RDONLY, 0);
 	shm_unlink(lname);
@@ -554,7 +555,7 @@ static void replace_ring_once(enum evr_hook_point at, unsigned idx)
 	evr_ring_close(ring);
 	evr_ring_unlink(name, NULL);
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = SLOTS;
 	cr_assert_eq(evr_ring_create(name, &o, &ring, NULL), 0);

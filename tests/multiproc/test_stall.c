@@ -7,6 +7,7 @@
 #include "lane.h"
 #include "mp_util.h"
 #include "ring_internal.h"
+#include <evring/platform.h>
 
 #define SLOTS 16
 #define VICTIM_POS 5
@@ -19,7 +20,7 @@ static struct evr_consumer *cons;
 static void setup(void)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = SLOTS;
 	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "stall"), &o, &ring, NULL), 0);
@@ -266,7 +267,7 @@ Test(stall, a_stopped_producer_costs_one_record_per_lap_at_500k_per_s, .fini = m
 {
 	char big[64];
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = BIG_SLOTS;
 	struct evr_ring *w, *r;

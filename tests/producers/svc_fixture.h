@@ -9,6 +9,7 @@
 
 #include "services.h"
 #include "test_util.h"
+#include <evring/platform.h>
 
 static struct evr_test_ring fx;
 static struct evr_ring *fx_ring, *fx_ro; /* fx's, by their short names */

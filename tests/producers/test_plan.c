@@ -1,18 +1,19 @@
 /* Plan and decision services: exact event sequences of every path, and refused transitions. */
 #include "svc_fixture.h"
+#include <evring/platform.h>
 
 TestSuite(plan, .init = fx_setup, .fini = fx_teardown);
 
 static void check_state(const struct evr_record *r, const char *from, const char *to)
 {
-	cr_assert_str_eq(r->u.plan_state_changed.state_from, from);
-	cr_assert_str_eq(r->u.plan_state_changed.state_to, to);
+	cr_assert_str_eq(EVR_EV(r, plan_state_changed)->state_from, from);
+	cr_assert_str_eq(EVR_EV(r, plan_state_changed)->state_to, to);
 }
 
 static void check_phase(const struct evr_record *r, const char *from, const char *to)
 {
-	cr_assert_str_eq(r->u.plan_phase_changed.phase_from, from);
-	cr_assert_str_eq(r->u.plan_phase_changed.phase_to, to);
+	cr_assert_str_eq(EVR_EV(r, plan_phase_changed)->phase_from, from);
+	cr_assert_str_eq(EVR_EV(r, plan_phase_changed)->phase_to, to);
 }
 
 Test(plan, full_lifecycle_emits_every_phase_and_state_change_then_applied)
@@ -27,7 +28,7 @@ Test(plan, full_lifecycle_emits_every_phase_and_state_change_then_applied)
 	FX_EXPECT(r, EVR_PLAN_CREATED, EVR_PLAN_PHASE_CHANGED, EVR_PLAN_STATE_CHANGED, EVR_PLAN_STATE_CHANGED,
 		  EVR_PLAN_PHASE_CHANGED, EVR_PLAN_STATE_CHANGED, EVR_PLAN_STATE_CHANGED, EVR_PLAN_PHASE_CHANGED,
 		  EVR_PLAN_STATE_CHANGED, EVR_PLAN_STATE_CHANGED, EVR_PLAN_APPLIED);
-	cr_assert_str_eq(r[0].u.plan_created.plan_name, "nightly");
+	cr_assert_str_eq(EVR_EV(&r[0], plan_created)->plan_name, "nightly");
 	for (int i = 0; i < 11; i++) {
 		cr_assert_eq(r[i].plan_id, 42);
 		cr_assert_eq(r[i].correlation_id, 7);
@@ -39,7 +40,7 @@ Test(plan, full_lifecycle_emits_every_phase_and_state_change_then_applied)
 	check_state(&r[5], "completed", "processing");
 	check_phase(&r[7], "execute", "apply");
 	check_state(&r[9], "processing", "completed");
-	cr_assert_gt(r[10].u.plan_applied.duration_ns, 0);
+	cr_assert_gt(EVR_EV(&r[10], plan_applied)->duration_ns, 0);
 	cr_assert_eq(fx_svc.emitted, 11);
 }
 
@@ -59,8 +60,8 @@ Test(plan, failing_in_each_processing_phase_emits_failed_state_then_errored)
 		cr_assert_eq(evr_plan_fail(&fx_svc, &pl, 503), 0);
 		FX_EXPECT(r, EVR_PLAN_STATE_CHANGED, EVR_PLAN_ERRORED);
 		check_state(&r[0], "processing", "failed");
-		cr_assert_eq(r[1].u.plan_errored.error_code, 503);
-		cr_assert_str_eq(r[1].u.plan_errored.phase, phases[fail_at]);
+		cr_assert_eq(EVR_EV(&r[1], plan_errored)->error_code, 503);
+		cr_assert_str_eq(EVR_EV(&r[1], plan_errored)->phase, phases[fail_at]);
 		cr_assert_eq(evr_plan_start_next(&fx_svc, &pl), -EPERM, "a failed plan is final");
 		FX_EXPECT_NOTHING();
 	}
@@ -76,8 +77,8 @@ Test(plan, cancel_emits_cancelled_state_and_plan_cancelled_and_is_final)
 	cr_assert_eq(evr_plan_cancel(&fx_svc, &pl, "operator"), 0);
 	FX_EXPECT(r, EVR_PLAN_STATE_CHANGED, EVR_PLAN_CANCELLED);
 	check_state(&r[0], "processing", "cancelled");
-	cr_assert_str_eq(r[1].u.plan_cancelled.phase, "strategize");
-	cr_assert_str_eq(r[1].u.plan_cancelled.cancelled_by, "operator");
+	cr_assert_str_eq(EVR_EV(&r[1], plan_cancelled)->phase, "strategize");
+	cr_assert_str_eq(EVR_EV(&r[1], plan_cancelled)->cancelled_by, "operator");
 	cr_assert_eq(evr_plan_cancel(&fx_svc, &pl, "operator"), -EPERM);
 	cr_assert_eq(evr_plan_complete(&fx_svc, &pl), -EPERM);
 	FX_EXPECT_NOTHING();
@@ -120,13 +121,13 @@ Test(decision, create_correct_approve_supersede_sequence_with_ids)
 	cr_assert_eq(evr_decision_supersede(&fx_svc, &d, &next), 0);
 	FX_EXPECT(r, EVR_DECISION_CREATED, EVR_DECISION_CORRECTED, EVR_DECISION_APPROVED, EVR_DECISION_CREATED,
 		  EVR_DECISION_SUPERSEDED);
-	cr_assert_eq(r[0].u.decision_created.decision_id, 100);
-	cr_assert_str_eq(r[0].u.decision_created.kind, "approach");
-	cr_assert_eq(r[1].u.decision_corrected.revision, 1);
-	cr_assert_str_eq(r[1].u.decision_corrected.corrected_by, "reviewer");
-	cr_assert_str_eq(r[2].u.decision_approved.approver, "lead");
-	cr_assert_eq(r[4].u.decision_superseded.decision_id, 101);
-	cr_assert_eq(r[4].u.decision_superseded.supersedes_id, 100);
+	cr_assert_eq(EVR_EV(&r[0], decision_created)->decision_id, 100);
+	cr_assert_str_eq(EVR_EV(&r[0], decision_created)->kind, "approach");
+	cr_assert_eq(EVR_EV(&r[1], decision_corrected)->revision, 1);
+	cr_assert_str_eq(EVR_EV(&r[1], decision_corrected)->corrected_by, "reviewer");
+	cr_assert_str_eq(EVR_EV(&r[2], decision_approved)->approver, "lead");
+	cr_assert_eq(EVR_EV(&r[4], decision_superseded)->decision_id, 101);
+	cr_assert_eq(EVR_EV(&r[4], decision_superseded)->supersedes_id, 100);
 	cr_assert_eq(r[4].plan_id, 42);
 }
 
@@ -158,9 +159,9 @@ Test(invariant, holds_reconciles_violated_then_enforced)
 	cr_assert_eq(evr_invariant_reconcile(&fx_svc, &inv, false), 0);
 	cr_assert_eq(evr_invariant_enforce(&fx_svc, &inv), 0);
 	FX_EXPECT(r, EVR_INVARIANT_RECONCILED, EVR_INVARIANT_VIOLATED, EVR_INVARIANT_ENFORCED);
-	cr_assert_str_eq(r[0].u.invariant_reconciled.invariant, "tests-green");
-	cr_assert_str_eq(r[0].u.invariant_reconciled.outcome, "holds");
-	cr_assert_str_eq(r[1].u.invariant_violated.outcome, "violated");
-	cr_assert_str_eq(r[2].u.invariant_enforced.outcome, "repaired");
+	cr_assert_str_eq(EVR_EV(&r[0], invariant_reconciled)->invariant, "tests-green");
+	cr_assert_str_eq(EVR_EV(&r[0], invariant_reconciled)->outcome, "holds");
+	cr_assert_str_eq(EVR_EV(&r[1], invariant_violated)->outcome, "violated");
+	cr_assert_str_eq(EVR_EV(&r[2], invariant_enforced)->outcome, "repaired");
 	cr_assert_eq(r[2].plan_id, 4);
 }

@@ -1,6 +1,7 @@
 /* Actor and tool runtimes, context assembly, sessions and budgets: exact event sequences, including
  * the retry, give-up, error and escalation paths, and refused transitions. */
 #include "svc_fixture.h"
+#include <evring/platform.h>
 
 TestSuite(actor, .init = fx_setup, .fini = fx_teardown);
 
@@ -11,9 +12,9 @@ Test(actor, invoke_then_complete)
 	cr_assert_eq(evr_actor_invoke(&fx_svc, &a), 0);
 	cr_assert_eq(evr_actor_complete(&fx_svc, &a, 1234), 0);
 	FX_EXPECT(r, EVR_ACTOR_INVOKED, EVR_ACTOR_COMPLETED);
-	cr_assert_eq(r[0].u.actor_invoked.attempt, 1);
-	cr_assert_str_eq(r[0].u.actor_invoked.actor, "coder");
-	cr_assert_eq(r[1].u.actor_completed.tokens, 1234);
+	cr_assert_eq(EVR_EV(&r[0], actor_invoked)->attempt, 1);
+	cr_assert_str_eq(EVR_EV(&r[0], actor_invoked)->actor, "coder");
+	cr_assert_eq(EVR_EV(&r[1], actor_completed)->tokens, 1234);
 	cr_assert_eq(r[1].plan_id, 3);
 }
 
@@ -27,11 +28,11 @@ Test(actor, error_then_reinvoke_then_error_then_escalate)
 	cr_assert_eq(evr_actor_error(&fx_svc, &a, 18), 0);
 	cr_assert_eq(evr_actor_escalate(&fx_svc, &a, "human-review"), 0);
 	FX_EXPECT(r, EVR_ACTOR_INVOKED, EVR_ACTOR_ERRORED, EVR_ACTOR_INVOKED, EVR_ACTOR_ERRORED, EVR_ACTOR_ESCALATED);
-	cr_assert_eq(r[1].u.actor_errored.error_code, 17);
-	cr_assert_eq(r[2].u.actor_invoked.attempt, 2);
-	cr_assert_eq(r[3].u.actor_errored.attempt, 2);
-	cr_assert_str_eq(r[4].u.actor_escalated.escalation_target, "human-review");
-	cr_assert_str_eq(r[4].u.actor_escalated.actor, "coder");
+	cr_assert_eq(EVR_EV(&r[1], actor_errored)->error_code, 17);
+	cr_assert_eq(EVR_EV(&r[2], actor_invoked)->attempt, 2);
+	cr_assert_eq(EVR_EV(&r[3], actor_errored)->attempt, 2);
+	cr_assert_str_eq(EVR_EV(&r[4], actor_escalated)->escalation_target, "human-review");
+	cr_assert_str_eq(EVR_EV(&r[4], actor_escalated)->actor, "coder");
 }
 
 Test(actor, illegal_transitions_emit_nothing)
@@ -65,15 +66,15 @@ Test(tool, retries_with_exponential_backoff_then_completes)
 	cr_assert_eq(evr_tool_complete(&fx_svc, &t), 0);
 	FX_EXPECT(r, EVR_TOOL_INVOKED, EVR_TOOL_ERRORED, EVR_TOOL_RETRIED, EVR_TOOL_INVOKED, EVR_TOOL_ERRORED,
 		  EVR_TOOL_RETRIED, EVR_TOOL_INVOKED, EVR_TOOL_COMPLETED);
-	cr_assert_str_eq(r[0].u.tool_invoked.actor, "researcher");
-	cr_assert_eq(r[1].u.tool_errored.error_code, 429);
-	cr_assert_eq(r[2].u.tool_retried.attempt, 2);
-	cr_assert_eq(r[2].u.tool_retried.backoff_ms, 100);
-	cr_assert_eq(r[5].u.tool_retried.attempt, 3);
-	cr_assert_eq(r[5].u.tool_retried.backoff_ms, 200);
-	cr_assert_eq(r[6].u.tool_invoked.attempt, 3);
-	cr_assert_eq(r[7].u.tool_completed.attempt, 3);
-	cr_assert_str_eq(r[7].u.tool_completed.tool, "web_search");
+	cr_assert_str_eq(EVR_EV(&r[0], tool_invoked)->actor, "researcher");
+	cr_assert_eq(EVR_EV(&r[1], tool_errored)->error_code, 429);
+	cr_assert_eq(EVR_EV(&r[2], tool_retried)->attempt, 2);
+	cr_assert_eq(EVR_EV(&r[2], tool_retried)->backoff_ms, 100);
+	cr_assert_eq(EVR_EV(&r[5], tool_retried)->attempt, 3);
+	cr_assert_eq(EVR_EV(&r[5], tool_retried)->backoff_ms, 200);
+	cr_assert_eq(EVR_EV(&r[6], tool_invoked)->attempt, 3);
+	cr_assert_eq(EVR_EV(&r[7], tool_completed)->attempt, 3);
+	cr_assert_str_eq(EVR_EV(&r[7], tool_completed)->tool, "web_search");
 }
 
 Test(tool, gives_up_after_max_attempts_and_refuses_more_retries)
@@ -88,7 +89,7 @@ Test(tool, gives_up_after_max_attempts_and_refuses_more_retries)
 	cr_assert_eq(evr_tool_retry(&fx_svc, &t), -EPERM);
 	cr_assert_eq(evr_tool_complete(&fx_svc, &t), -EPERM);
 	FX_EXPECT(r, EVR_TOOL_INVOKED, EVR_TOOL_ERRORED, EVR_TOOL_RETRIED, EVR_TOOL_INVOKED, EVR_TOOL_ERRORED);
-	cr_assert_eq(r[4].u.tool_errored.attempt, 2);
+	cr_assert_eq(EVR_EV(&r[4], tool_errored)->attempt, 2);
 }
 
 Test(tool, illegal_transitions_emit_nothing)
@@ -112,12 +113,12 @@ Test(context, built_within_budget_and_query_executed)
 	cr_assert_eq(evr_context_build(&fx_svc, 1, 2, 9000, 8192, 12), -EINVAL, "over budget");
 	cr_assert_eq(evr_context_query(&fx_svc, 1, 2, "", 7, 5000), -EINVAL);
 	FX_EXPECT(r, EVR_CONTEXT_BUILT, EVR_CONTEXT_QUERY_EXECUTED);
-	cr_assert_eq(r[0].u.context_built.token_count, 3000);
-	cr_assert_eq(r[0].u.context_built.token_budget, 8192);
-	cr_assert_eq(r[0].u.context_built.item_count, 12);
-	cr_assert_str_eq(r[1].u.context_query_executed.query, "parser files");
-	cr_assert_eq(r[1].u.context_query_executed.result_count, 7);
-	cr_assert_eq(r[1].u.context_query_executed.duration_ns, 5000);
+	cr_assert_eq(EVR_EV(&r[0], context_built)->token_count, 3000);
+	cr_assert_eq(EVR_EV(&r[0], context_built)->token_budget, 8192);
+	cr_assert_eq(EVR_EV(&r[0], context_built)->item_count, 12);
+	cr_assert_str_eq(EVR_EV(&r[1], context_query_executed)->query, "parser files");
+	cr_assert_eq(EVR_EV(&r[1], context_query_executed)->result_count, 7);
+	cr_assert_eq(EVR_EV(&r[1], context_query_executed)->duration_ns, 5000);
 }
 
 TestSuite(session, .init = fx_setup, .fini = fx_teardown);
@@ -133,12 +134,12 @@ Test(session, created_then_numbered_messages_then_closed_refuses)
 	evr_session_close(&se);
 	cr_assert_eq(evr_session_send(&fx_svc, &se, "user", 1), -EPERM);
 	FX_EXPECT(r, EVR_SESSION_CREATED, EVR_SESSION_MESSAGE_SENT, EVR_SESSION_MESSAGE_SENT);
-	cr_assert_eq(r[0].u.session_created.session_id, 77);
-	cr_assert_str_eq(r[0].u.session_created.user, "alice");
-	cr_assert_eq(r[1].u.session_message_sent.message_id, 1);
-	cr_assert_eq(r[2].u.session_message_sent.message_id, 2);
-	cr_assert_str_eq(r[2].u.session_message_sent.role, "assistant");
-	cr_assert_eq(r[2].u.session_message_sent.tokens, 340);
+	cr_assert_eq(EVR_EV(&r[0], session_created)->session_id, 77);
+	cr_assert_str_eq(EVR_EV(&r[0], session_created)->user, "alice");
+	cr_assert_eq(EVR_EV(&r[1], session_message_sent)->message_id, 1);
+	cr_assert_eq(EVR_EV(&r[2], session_message_sent)->message_id, 2);
+	cr_assert_str_eq(EVR_EV(&r[2], session_message_sent)->role, "assistant");
+	cr_assert_eq(EVR_EV(&r[2], session_message_sent)->tokens, 340);
 	cr_assert_eq(r[2].correlation_id, 8);
 }
 
@@ -156,11 +157,11 @@ Test(budget, warns_once_at_threshold_exceeds_once_at_limit_then_refuses)
 	cr_assert_eq(evr_budget_charge(&fx_svc, &b, 150), 0); /* 1050 >= 1000: exceeded */
 	cr_assert_eq(evr_budget_charge(&fx_svc, &b, 1), -EDQUOT);
 	FX_EXPECT(r, EVR_BUDGET_WARNING, EVR_BUDGET_EXCEEDED);
-	cr_assert_eq(r[0].u.budget_warning.spent_micros, 800);
-	cr_assert_eq(r[0].u.budget_warning.limit_micros, 1000);
-	cr_assert_eq(r[0].u.budget_warning.threshold_pct, 80);
-	cr_assert_str_eq(r[0].u.budget_warning.budget, "plan-cost");
-	cr_assert_eq(r[1].u.budget_exceeded.spent_micros, 1050);
+	cr_assert_eq(EVR_EV(&r[0], budget_warning)->spent_micros, 800);
+	cr_assert_eq(EVR_EV(&r[0], budget_warning)->limit_micros, 1000);
+	cr_assert_eq(EVR_EV(&r[0], budget_warning)->threshold_pct, 80);
+	cr_assert_str_eq(EVR_EV(&r[0], budget_warning)->budget, "plan-cost");
+	cr_assert_eq(EVR_EV(&r[1], budget_exceeded)->spent_micros, 1050);
 	cr_assert_eq(r[1].plan_id, 9);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "test_util.h"
+#include <evring/platform.h>
 
 struct type_counts {
 	uint64_t by_type[EVR_EVENT_COUNT];

@@ -1,6 +1,7 @@
 /* Resources, sandboxes/checkpoints and the validation pipeline: exact event sequences, including
  * rollback after failed validation, and refused operations. */
 #include "svc_fixture.h"
+#include <evring/platform.h>
 
 TestSuite(resource, .init = fx_setup, .fini = fx_teardown);
 
@@ -14,11 +15,11 @@ Test(resource, accessed_modified_indexed_with_their_fields)
 	cr_assert_eq(evr_resource_modify(&fx_svc, 1, 2, 50, "", 1), -EINVAL, "empty path");
 	cr_assert_eq(evr_resource_index(&fx_svc, 1, 2, 0, "a", 1), -EINVAL, "id 0");
 	FX_EXPECT(r, EVR_RESOURCE_ACCESSED, EVR_RESOURCE_MODIFIED, EVR_RESOURCE_INDEXED);
-	cr_assert_str_eq(r[0].u.resource_accessed.mode, "rw");
-	cr_assert_str_eq(r[0].u.resource_accessed.path, "src/a.c");
-	cr_assert_eq(r[1].u.resource_modified.bytes, 4096);
-	cr_assert_eq(r[2].u.resource_indexed.chunks, 9);
-	cr_assert_eq(r[2].u.resource_indexed.resource_id, 50);
+	cr_assert_str_eq(EVR_EV(&r[0], resource_accessed)->mode, "rw");
+	cr_assert_str_eq(EVR_EV(&r[0], resource_accessed)->path, "src/a.c");
+	cr_assert_eq(EVR_EV(&r[1], resource_modified)->bytes, 4096);
+	cr_assert_eq(EVR_EV(&r[2], resource_indexed)->chunks, 9);
+	cr_assert_eq(EVR_EV(&r[2], resource_indexed)->resource_id, 50);
 }
 
 Test(resource, an_oversized_path_is_truncated_and_flagged_not_refused)
@@ -30,7 +31,7 @@ Test(resource, an_oversized_path_is_truncated_and_flagged_not_refused)
 	cr_assert_eq(evr_resource_modify(&fx_svc, 1, 2, 50, path, 1), 0);
 	FX_EXPECT(r, EVR_RESOURCE_MODIFIED);
 	cr_assert(r[0].flags & EVR_REC_TRUNCATED);
-	cr_assert_eq(strlen(r[0].u.resource_modified.path), sizeof r[0].u.resource_modified.path - 1);
+	cr_assert_eq(strlen(EVR_EV(&r[0], resource_modified)->path), sizeof EVR_EV(&r[0], resource_modified)->path - 1);
 }
 
 TestSuite(sandbox, .init = fx_setup, .fini = fx_teardown);
@@ -48,11 +49,11 @@ Test(sandbox, checkpoint_restore_commit)
 	cr_assert_eq(evr_sandbox_commit(&fx_svc, &sb), 0);
 	FX_EXPECT(r, EVR_SANDBOX_CREATED, EVR_CHECKPOINT_CREATED, EVR_CHECKPOINT_CREATED, EVR_CHECKPOINT_RESTORED,
 		  EVR_SANDBOX_COMMITTED);
-	cr_assert_str_eq(r[0].u.sandbox_created.base, "main");
-	cr_assert_eq(r[2].u.checkpoint_created.checkpoint_id, 12);
-	cr_assert_eq(r[3].u.checkpoint_restored.checkpoint_id, 11);
-	cr_assert_eq(r[3].u.checkpoint_restored.sandbox_id, 10);
-	cr_assert_eq(r[4].u.sandbox_committed.files_changed, 3);
+	cr_assert_str_eq(EVR_EV(&r[0], sandbox_created)->base, "main");
+	cr_assert_eq(EVR_EV(&r[2], checkpoint_created)->checkpoint_id, 12);
+	cr_assert_eq(EVR_EV(&r[3], checkpoint_restored)->checkpoint_id, 11);
+	cr_assert_eq(EVR_EV(&r[3], checkpoint_restored)->sandbox_id, 10);
+	cr_assert_eq(EVR_EV(&r[4], sandbox_committed)->files_changed, 3);
 }
 
 Test(sandbox, rollback_names_the_latest_checkpoint_and_closes)
@@ -66,8 +67,8 @@ Test(sandbox, rollback_names_the_latest_checkpoint_and_closes)
 	cr_assert_eq(evr_sandbox_checkpoint(&fx_svc, &sb, 13), -EPERM);
 	cr_assert_eq(evr_sandbox_rollback(&fx_svc, &sb, "again"), -EPERM);
 	FX_EXPECT(r, EVR_SANDBOX_CREATED, EVR_CHECKPOINT_CREATED, EVR_SANDBOX_ROLLED_BACK);
-	cr_assert_eq(r[2].u.sandbox_rolled_back.checkpoint_id, 11);
-	cr_assert_str_eq(r[2].u.sandbox_rolled_back.reason, "validation failed");
+	cr_assert_eq(EVR_EV(&r[2], sandbox_rolled_back)->checkpoint_id, 11);
+	cr_assert_str_eq(EVR_EV(&r[2], sandbox_rolled_back)->reason, "validation failed");
 }
 
 TestSuite(validation, .init = fx_setup, .fini = fx_teardown);
@@ -84,8 +85,8 @@ Test(validation, passes_without_failures_and_fails_with_them)
 	cr_assert_eq(evr_validation_finish(&fx_svc, &v, 41), -EINVAL, "more failures than checks");
 	cr_assert_eq(evr_validation_finish(&fx_svc, &v, 3), 0);
 	FX_EXPECT(r, EVR_VALIDATION_STARTED, EVR_VALIDATION_PASSED, EVR_VALIDATION_STARTED, EVR_VALIDATION_FAILED);
-	cr_assert_eq(r[0].u.validation_started.check_count, 40);
-	cr_assert_str_eq(r[1].u.validation_passed.validator, "unit-tests");
-	cr_assert_eq(r[3].u.validation_failed.failure_count, 3);
+	cr_assert_eq(EVR_EV(&r[0], validation_started)->check_count, 40);
+	cr_assert_str_eq(EVR_EV(&r[1], validation_passed)->validator, "unit-tests");
+	cr_assert_eq(EVR_EV(&r[3], validation_failed)->failure_count, 3);
 	cr_assert_eq(r[3].plan_id, 6);
 }

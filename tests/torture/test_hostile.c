@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "../multiproc/mp_util.h"
+#include <evring/platform.h>
 
 #define CLEAN_EXIT 42 /* a child saw the attack as an error return, not a crash */
 
@@ -28,7 +29,7 @@ static int spawned; /* children started by this test */
 static void setup(void)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = 1024;
 	evr_test_name(name, sizeof name, "hostile");

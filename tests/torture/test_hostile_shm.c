@@ -17,6 +17,7 @@
 
 #include "../multiproc/mp_util.h"
 #include "layout.h"
+#include <evring/platform.h>
 
 #define CLEAN_EXIT 42 /* a child saw the attack as an error return, not a crash */
 
@@ -123,7 +124,7 @@ Test(hostile_shm, a_ring_larger_than_dev_shm_is_refused_at_creation_with_both_si
 		char name[64], msg[512];
 		evr_test_name(name, sizeof name, "small");
 		struct evr_ring_opts o;
-		evr_ring_opts_default(&o);
+		evr_platform_opts(&o);
 		o.lanes = 2;
 		o.slots_per_lane = 65536; /* 2 x 8 MiB of slots */
 		struct evr_ring *r;
@@ -302,7 +303,7 @@ Test(hostile_shm, a_squatted_wake_page_is_refused_not_adopted)
 	cr_assert_eq(child_exit(pid, "squatter"), 0);
 	struct evr_ring *r;
 	struct evr_err err = { 0 };
-	int rc = evr_ring_create(name, NULL, &r, &err);
+	int rc = evr_ring_create(name, evr_test_opts(), &r, &err);
 	cr_log_info("create over a squatted wake page: %s", err.msg);
 	int left = shm_open(name, O_RDONLY, 0);
 	if (rc == 0)
@@ -317,7 +318,7 @@ Test(hostile_shm, a_squatted_wake_page_is_refused_not_adopted)
 
 	/* The same page, met by an opener of a ring that exists: not adopted, consumers nap instead. */
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	char other[64], ow[128];
 	evr_test_name(other, sizeof other, "squat");
@@ -339,7 +340,7 @@ static void ring_with_records(char *name, size_t len, const char *tag, uint64_t 
 			      struct evr_consumer **c)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = 1024;
 	struct evr_ring *owner;
@@ -478,7 +479,7 @@ Test(hostile_shm, a_poll_that_faults_counts_nothing_as_delivered)
 	char name[64];
 	evr_test_name(name, sizeof name, "faultpoll");
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 2;
 	o.slots_per_lane = 1024;
 	struct evr_ring *owner, *cr;

@@ -10,6 +10,7 @@
 
 #include "../multiproc/mp_util.h"
 #include "clock.h"
+#include <evring/platform.h>
 
 #define RUN_NS (3500ull * 1000 * 1000) /* past three of the old once-a-second rate refreshes */
 
@@ -114,7 +115,7 @@ Test(wall_time, a_record_has_one_time_for_every_consumer_and_producers_never_go_
 	if (evr_ts_resolve(EVR_TS_TSC, &src))
 		cr_skip_test("no TSC on this architecture");
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = 65536; /* holds all 48000 records: B reads what A read */
 	o.ts_source = EVR_TS_TSC;
@@ -218,7 +219,7 @@ static unsigned read_all(uint64_t *ts, unsigned max)
 static void step_moves_nothing(enum evr_ts_source src)
 {
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = 1024;
 	o.ts_source = src;

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 
 #include "../multiproc/mp_util.h"
+#include <evring/platform.h>
 
 #define PRODUCERS 3
 #define CONSUMERS 2
@@ -182,7 +183,7 @@ Test(torture, kills_and_stalls_never_tear_a_record_or_stall_a_consumer_and_losse
 {
 	double seconds = getenv("EVR_TORTURE_SECONDS") ? atof(getenv("EVR_TORTURE_SECONDS")) : 4;
 	struct evr_ring_opts o;
-	evr_ring_opts_default(&o);
+	evr_platform_opts(&o);
 	o.lanes = LANES;
 	o.slots_per_lane = SLOTS;
 	o.max_producers = PRODUCERS + 1; /* restarts reuse the entries of the dead */

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "ring.h"
-#include "schema.h"
+#include "record.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schema.h"
+#include "record.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,9 +110,6 @@ int evr_desc_validate(const void *buf, size_t size, char *why, size_t why_len);
 int evr_desc_compat(const struct evr_desc_header *ring, const struct evr_desc_header *mine, char *why,
 		    size_t why_len);
 
-/* The description of this library's built-in table (EVR_EVENTS), built once. */
-const struct evr_desc_header *evr_schema_desc(void);
-
 /* FNV-1a over the description's bytes: equal hashes, equal descriptions. */
 uint64_t evr_desc_hash(const struct evr_desc_header *d);
 
@@ -135,7 +132,7 @@ int evr_desc_record_validate(const struct evr_desc_header *d, const struct evr_r
 /* Decode a record with a description, without any compiled table: one JSON object, no newline,
  * fields in description order; a field added after the record's producer version (see
  * evr_record_version) is null. Returns the length written (snprintf-style) or -EPROTO for a
- * record that fails evr_desc_record_validate. evr_record_to_json is this with evr_schema_desc(). */
+ * record that fails evr_desc_record_validate. */
 int evr_desc_record_to_json(const struct evr_desc_header *d, const struct evr_record *r, char *buf, size_t len);
 
 #ifdef __cplusplus

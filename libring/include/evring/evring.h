@@ -6,6 +6,6 @@
 #include "describe.h"
 #include "producer.h"
 #include "ring.h"
-#include "schema.h"
+#include "record.h"
 
 #endif

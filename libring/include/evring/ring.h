@@ -49,32 +49,36 @@ struct evr_ring_opts {
 	uint32_t max_producers;  /* 1 .. 4096; default 256 */
 	mode_t mode;             /* default 0600 */
 	enum evr_ts_source ts_source;
-	/* the event table the ring describes and its creator emits with; NULL: the built-in table
-	 * (evr_schema_desc()). Copied into the segment; must pass evr_desc_validate. */
+	/* required: the description of the event table the ring carries (describe.h; e.g. the
+	 * platform's, evr_platform_desc() in evring/platform.h). Copied into the segment; must pass
+	 * evr_desc_validate. libring itself knows no event table. */
 	const struct evr_desc_header *schema;
 };
 
 /* Fill opts with the defaults above (one lane per CPU, 4096 slots of 128 bytes, 256 producers, mode
- * 0600, timestamp source AUTO); change what you need, then pass it to evr_ring_create. */
+ * 0600, timestamp source AUTO, no schema); set the schema and what else you need, then pass it to
+ * evr_ring_create. */
 void evr_ring_opts_default(struct evr_ring_opts *opts);
 
 /* Name rules: a leading '/' (added if missing), then 1..EVR_NAME_MAX-1 of [A-Za-z0-9._-].
  * Returns 0; -EINVAL (empty, a character not allowed, "." or ".."); -ENAMETOOLONG. */
 int evr_name_normalize(const char *name, char out[EVR_NAME_MAX + 1], struct evr_err *err);
 
-/* Create NAME and map it read-write (opts NULL: the defaults). Returns 0; -EINVAL (a bad name or
- * option); -ENAMETOOLONG; -EEXIST (NAME exists); -ENOTSUP (EVR_TS_TSC without a usable TSC); -EFBIG
+/* Create NAME and map it read-write. Returns 0; -EINVAL (a bad name or option, no schema or an
+ * invalid one); -ENAMETOOLONG; -EEXIST (NAME exists); -ENOTSUP (EVR_TS_TSC without a usable TSC); -EFBIG
  * (the ring would exceed the size limit); -ENOMEM; or the errno of shm_open, ftruncate or mmap
  * (-EACCES, -ENOSPC, ...). */
 int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct evr_ring **out,
 		    struct evr_err *err);
-/* Open NAME: a producer maps it read-write, a consumer read-only. Returns 0; -EINVAL (a bad name or
- * role); -ENAMETOOLONG; -ENOENT (no such ring); -EPROTO (not an evring ring, never initialised,
- * another ABI or layout, a damaged schema description, or a schema incompatible with the built-in
- * table); -ENOMEM; or the errno of shm_open, fstat or mmap (-EACCES, ...). */
+/* Open NAME: a producer maps it read-write, a consumer read-only. The process takes the ring's own
+ * description as its table: it decodes records with evr_ring_schema(), and its evr_emit checks
+ * records against it. Returns 0; -EINVAL (a bad name or role); -ENAMETOOLONG; -ENOENT (no such
+ * ring); -EPROTO (not an evring ring, never initialised, another ABI or layout, a damaged schema
+ * description); -ENOMEM; or the errno of shm_open, fstat or mmap (-EACCES, ...). */
 int evr_ring_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err);
-/* evr_ring_open for a process whose event table is `schema` (NULL: the built-in one; otherwise it
- * must pass evr_desc_validate, else -EINVAL). The ring's stored description must be compatible with
+/* evr_ring_open for a process built with an event table of its own, `schema` (NULL: none, as
+ * evr_ring_open; otherwise it must pass evr_desc_validate, else -EINVAL, and stay valid until
+ * evr_ring_close). The ring's stored description must be compatible with
  * it (evr_desc_compat: either may have appended types or fields); otherwise -EPROTO with a sentence
  * naming the type, the field and both definitions. */
 int evr_ring_open_schema(const char *name, enum evr_role role, const struct evr_desc_header *schema,

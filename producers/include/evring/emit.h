@@ -14,7 +14,7 @@
 #define EVRING_EMIT_H
 
 #include <evring/producer.h>
-#include <evring/schema.h>
+#include <evring/platform.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,11 +25,11 @@ extern "C" {
 #define EVR_X_ARG_DECL_STR(name, n) const char *name;
 #define EVR_X_ARG_DECL(T, kind, name, n) EVR_X_ARG_DECL_##kind(name, n)
 
-#define EVR_X_ARG_COPY_U32(T, name, n) r.u.T.name = a->name;
-#define EVR_X_ARG_COPY_U64(T, name, n) r.u.T.name = a->name;
+#define EVR_X_ARG_COPY_U32(T, name, n) EVR_EV(&r, T)->name = a->name;
+#define EVR_X_ARG_COPY_U64(T, name, n) EVR_EV(&r, T)->name = a->name;
 #define EVR_X_ARG_COPY_STR(T, name, n)                                                            \
 	if (a->name)                                                                              \
-		evr_record_set_str(&r, r.u.T.name, sizeof r.u.T.name, a->name);
+		evr_record_set_str(&r, EVR_EV(&r, T)->name, sizeof EVR_EV(&r, T)->name, a->name);
 #define EVR_X_ARG_COPY(T, kind, name, n) EVR_X_ARG_COPY_##kind(T, name, n)
 
 #define EVR_X_TYPED_EMIT(U, l, d)                                                                 \

@@ -1,38 +1,29 @@
-/* evring event schema: the 38 event types of the platform and the fixed record layout.
+/* The agent platform's event schema: its 38 event types, as one table (EVR_EVENTS) from which
+ * everything else about them derives: the enum, the payload views, the field descriptors, the
+ * description every ring made for the platform stores (evr_platform_desc, evring/describe.h), the
+ * typed emit API (evring/emit.h) and docs/schema.md (`evring schema --markdown`). libring, the
+ * transport, includes none of it: a consumer that links only libring decodes these records from the
+ * ring's own description.
  *
- * Everything about an event type comes from EVR_EVENTS below: the enum, the per-type payload
- * structs, the names, the field descriptors, and from those the description every ring stores
- * (describe.h), which drives the JSON and text decoders, the schema hash and the docs (`evring
- * schema --markdown`). Changing a row changes evr_schema_hash(). Rows and fields may only be
- * appended (docs/design.md, evolution rules): a ring created with a table that differs otherwise
- * is refused on open, naming the type and field.
- *
- * The record is the wire format (ring slots, record logs, the NATS bridge): 128 bytes, every field at
- * a fixed offset, pinned by static assertions. Strings are NUL-padded and always NUL-terminated inside
- * their field; a string that did not fit was truncated and the record carries EVR_REC_TRUNCATED.
+ * Rows and fields may only be appended (docs/design.md, evolution rules): a ring whose description
+ * differs otherwise is refused on open, naming the type and field. Changing a row changes
+ * evr_platform_hash().
  */
-#ifndef EVRING_SCHEMA_H
-#define EVRING_SCHEMA_H
+#ifndef EVRING_PLATFORM_H
+#define EVRING_PLATFORM_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <evring/record.h>
+#include <evring/ring.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* C11 spells it _Static_assert, C++ static_assert: the layout checks hold in both languages. */
-#ifdef __cplusplus
-#define EVR_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
-#else
-#define EVR_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
-#endif
-
 #define EVR_SCHEMA_VERSION 1u
 #define EVR_SCHEMA_NAME "agent-platform"
-#define EVR_RECORD_SIZE 128u
-#define EVR_RECORD_HDR_SIZE 40u
-#define EVR_PAYLOAD_SIZE (EVR_RECORD_SIZE - EVR_RECORD_HDR_SIZE) /* 88 */
 #define EVR_MIN_DETAILS 16u /* every type keeps at least this much free text */
 
 /* Domains: X(name) */
@@ -140,79 +131,31 @@ enum evr_type {
 	EVR_EVENT_COUNT
 };
 
-/* Payload structs: struct evr_ev_plan_created { char plan_name[32]; } etc. */
+/* Payload views: struct evr_ev_plan_created { char plan_name[32]; } etc., read and written in place
+ * through EVR_EV(rec, plan_created)->plan_name. The payload is raw bytes to the transport; may_alias
+ * tells the compiler a view may touch bytes written as anything else (whole-record copies, other
+ * views, the generic decoder), so no access through a view is undefined. */
 #define EVR_X_FIELD_DECL_U32(name, n) uint32_t name;
 #define EVR_X_FIELD_DECL_U64(name, n) uint64_t name;
 #define EVR_X_FIELD_DECL_STR(name, n) char name[n];
 #define EVR_X_FIELD_DECL(T, kind, name, n) EVR_X_FIELD_DECL_##kind(name, n)
-#define EVR_X_PAYLOAD_STRUCT(U, l, d) struct evr_ev_##l { EVR_FIELDS_##U(EVR_X_FIELD_DECL, l) };
+#define EVR_X_PAYLOAD_STRUCT(U, l, d) struct __attribute__((may_alias)) evr_ev_##l { EVR_FIELDS_##U(EVR_X_FIELD_DECL, l) };
 EVR_EVENTS(EVR_X_PAYLOAD_STRUCT)
 #undef EVR_X_PAYLOAD_STRUCT
 
-/* Record flags. */
-#define EVR_REC_TRUNCATED 0x1u /* a string field or the details text was cut to fit */
-#define EVR_REC_REPLAYED 0x2u  /* re-emitted from a record log or a bridge, not by its service */
-#define EVR_REC_VERSION_SHIFT 8 /* bits 8-15: schema version of an older producer (see describe.h) */
-#define EVR_REC_FLAGS_KNOWN (EVR_REC_TRUNCATED | EVR_REC_REPLAYED | 0xff00u)
+/* The payload of record `rec` (a pointer) as event type `type` (lower_name): EVR_EV(r, tool_retried)->attempt. */
+#define EVR_EV(rec, type) ((struct evr_ev_##type *)(void *)(rec)->u.raw)
 
-/* The record. In a ring slot, bytes 0..7 are the slot's control word (private); in a record
- * delivered to a consumer they hold the record's position in its lane. */
-struct evr_record {
-	uint64_t seq;            /*  0: lane position (delivered records) */
-	uint64_t ts;             /*  8: wall-clock ns since the epoch (delivered records) */
-	uint64_t correlation_id; /* 16 */
-	uint64_t plan_id;        /* 24 */
-	uint16_t type;           /* 32: enum evr_type */
-	uint16_t flags;          /* 34: EVR_REC_* */
-	uint16_t producer_id;    /* 36: index in the ring's producer table */
-	uint16_t lane;           /* 38 */
-	union {                  /* 40: the type's own fields, then NUL-terminated details text */
-		unsigned char raw[EVR_PAYLOAD_SIZE];
-#define EVR_X_PAYLOAD_MEMBER(U, l, d) struct evr_ev_##l l;
-		EVR_EVENTS(EVR_X_PAYLOAD_MEMBER)
-#undef EVR_X_PAYLOAD_MEMBER
-	} u;
-};
-
-EVR_STATIC_ASSERT(sizeof(struct evr_record) == EVR_RECORD_SIZE, "record is 128 bytes");
-EVR_STATIC_ASSERT(offsetof(struct evr_record, u) == EVR_RECORD_HDR_SIZE, "payload at 40");
-EVR_STATIC_ASSERT(offsetof(struct evr_record, type) == 32, "type at 32");
 #define EVR_X_DETAILS_ROOM(U, l, d)                                                               \
 	EVR_STATIC_ASSERT(sizeof(struct evr_ev_##l) + EVR_MIN_DETAILS <= EVR_PAYLOAD_SIZE,           \
 		       #l " leaves room for details");
 EVR_EVENTS(EVR_X_DETAILS_ROOM)
 #undef EVR_X_DETAILS_ROOM
 
-/* Field and event descriptors, derived from the table. */
-/* Kinds, as stored in ring descriptions: the built-in table uses U32, U64 and STR; a description
- * may use any (the generic decoder reads them all). Values never change. */
-enum evr_field_kind {
-	EVR_FIELD_U32 = 1, EVR_FIELD_U64 = 2, EVR_FIELD_STR = 3, EVR_FIELD_U8 = 4, EVR_FIELD_U16 = 5,
-	EVR_FIELD_I8 = 6, EVR_FIELD_I16 = 7, EVR_FIELD_I32 = 8, EVR_FIELD_I64 = 9,
-};
-
-struct evr_field_desc {
-	const char *name;
-	enum evr_field_kind kind;
-	uint16_t offset; /* from the start of the record */
-	uint16_t size;
-	uint16_t since; /* schema version that added the field; 0 means 1 */
-};
-
-struct evr_event_desc {
-	const char *name;       /* "plan_created" */
-	const char *upper_name; /* "PLAN_CREATED" */
-	enum evr_domain domain;
-	const struct evr_field_desc *fields;
-	uint16_t field_count;
-	uint16_t details_offset; /* from the start of the record */
-	uint16_t details_size;   /* bytes, including the terminating NUL */
-	uint16_t since;          /* schema version that added the type; 0 means 1 */
-};
-
 extern const struct evr_event_desc evr_events[EVR_EVENT_COUNT];
 
-/* Name lookups: NULL for an out-of-range number, -ENOENT for an unknown name. Type names match
+/* The table's rows, in the form evr_desc_build takes: evr_events[t] for t < EVR_EVENT_COUNT.
+ * Name lookups: NULL for an out-of-range number, -ENOENT for an unknown name. Type names match
  * either case. */
 const struct evr_event_desc *evr_event_desc(unsigned type);
 const char *evr_type_name(unsigned type);
@@ -220,17 +163,26 @@ int evr_type_from_name(const char *name);
 const char *evr_domain_name(unsigned domain);
 int evr_domain_from_name(const char *name);
 
-/* FNV-1a over the bytes of the table's description (describe.h: every name, kind, offset, size and
- * since-version): any change to the table changes it. A ring's info carries the hash of its own
- * description. */
-uint64_t evr_schema_hash(void);
-uint64_t evr_schema_hash_of(const struct evr_event_desc *table, size_t count);
+/* The description of this table (describe.h), built once: what evr_ring_create stores for the
+ * platform (opts.schema) and what its producers open rings with (evr_platform_open). */
+const struct evr_desc_header *evr_platform_desc(void);
 
-/* Build records. evr_record_init zeroes the record and sets type and ids. evr_record_set_str copies
- * into a string field of the record, truncating (and flagging EVR_REC_TRUNCATED) when it does not fit;
- * it returns 1 when it truncated, 0 otherwise. */
+/* FNV-1a over the bytes of the table's description (evr_desc_hash): any change to the table
+ * changes it. A ring's info carries the hash of its own description. evr_platform_hash_of hashes a
+ * variant of the table (`count` rows) under this schema's name and version. */
+uint64_t evr_platform_hash(void);
+uint64_t evr_platform_hash_of(const struct evr_event_desc *table, size_t count);
+
+/* evr_ring_opts_default, with this table as the ring's schema. */
+void evr_platform_opts(struct evr_ring_opts *opts);
+/* evr_ring_open_schema with this table: what a process that writes records through the typed API
+ * (emit.h) or reads them through EVR_EV opens a ring with, so that a ring of an incompatible table is
+ * refused (naming the type and field) instead of misread. */
+int evr_platform_open(const char *name, enum evr_role role, struct evr_ring **out, struct evr_err *err);
+
+/* Build records. evr_record_init zeroes the record and sets type and ids; EVR_SET_STR copies into a
+ * string field with evr_record_set_str (record.h). */
 void evr_record_init(struct evr_record *r, enum evr_type type, uint64_t correlation_id, uint64_t plan_id);
-int evr_record_set_str(struct evr_record *r, char *field, size_t field_size, const char *src);
 #define EVR_SET_STR(rec, member, src) evr_record_set_str((rec), (member), sizeof(member), (src))
 /* Returns 0, 1 when the text was truncated, -EINVAL for a record of unknown type. */
 int evr_record_set_details(struct evr_record *r, const char *text);
