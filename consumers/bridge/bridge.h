@@ -10,8 +10,14 @@
  * ring (flag EVR_REC_REPLAYED), acknowledging it only after evr_emit. At-least-once: a crash between
  * the emit and the ack re-emits that batch once more.
  *
- * stream.c owns the connection and the stream: creation with limits, and the schema check (the
- * stream description carries "evring-schema=0x<hash>", every message an Evring-Schema header).
+ * The stream carries the schema with the records: every message has an Evring-Schema header (the
+ * hash of its ring's description, evr_desc_hash), and the description itself is in the stream
+ * <stream>_SCHEMAS on <prefix>-schema.<hash, 16 hex digits>, put there before the first record,
+ * without limits. A reader of any evring version decodes a message with the description its hash
+ * names (evr_desc_record_to_json), years later, whatever table it was built with.
+ *
+ * stream.c owns the connection and the streams: creation with limits, the check that a stream was
+ * made by evring, and putting and getting descriptions.
  */
 #ifndef EVR_BRIDGE_H
 #define EVR_BRIDGE_H
@@ -22,6 +28,7 @@
 #include <nats/nats.h>
 
 #include <evring/evring.h>
+#include <evring/describe.h>
 
 #include "monotime.h"
 
@@ -64,8 +71,13 @@ struct evr_bridge_conn {
  * Prints the reason and returns EVR_EXIT_FAIL on failure, 0 on success. */
 int evr_bridge_connect(const struct evr_bridge_opts *o, struct evr_bridge_conn *conn);
 void evr_bridge_disconnect(struct evr_bridge_conn *conn);
-/* The stream's description tag for this library's schema: "evring-schema=0x%016llx". */
-void evr_bridge_schema_tag(char out[40]);
+/* Put description d in the description stream (idempotent). 0, or EVR_EXIT_FAIL after a message. */
+int evr_bridge_put_schema(const struct evr_bridge_opts *o, struct evr_bridge_conn *conn,
+			  const struct evr_desc_header *d);
+/* Get the description whose hash is `hash`, validated and hash-checked, into *out (malloc'd).
+ * 0; -ENOENT (none stored) or -EPROTO (damaged) with the reason in why. */
+int evr_bridge_get_schema(const struct evr_bridge_opts *o, struct evr_bridge_conn *conn, uint64_t hash,
+			  struct evr_desc_header **out, char *why, size_t why_len);
 
 /* Run a direction until a signal, --count or --exit-when-idle. Return an exit code. */
 int evr_bridge_publish(const struct evr_bridge_opts *o, struct evr_bridge_conn *conn, struct evr_ring *ring,

@@ -1,7 +1,10 @@
 /* JetStream -> ring: `evring bridge --from-nats URL --into NAME`.
  *
- * A durable pull consumer on <prefix>.> fetches batches; each message's record is checked (schema
- * header, raw-record format, evr_record_validate) and re-emitted with EVR_REC_REPLAYED, then acked.
+ * A durable pull consumer on <prefix>.> fetches batches; each message's record is checked against
+ * the description its Evring-Schema hash names (the ring's own, or one fetched from the stream's
+ * description stream: bridge.h) and re-emitted with EVR_REC_REPLAYED, then acked. A record of
+ * another schema is emitted when that schema is compatible with the ring's (evr_desc_compat) and
+ * lays the record's type out as the ring does; otherwise it is skipped, counted and named.
  * The durable consumer on the server is the resume point, so a restart continues after the last
  * acked message; a crash between an emit and its ack re-emits that message (at-least-once).
  * evr_emit overwrites seq, ts, producer_id and lane: the re-created ring stamps records with its
@@ -13,7 +16,7 @@
 
 #include "bridge.h"
 #include "cli.h"
-#include <evring/platform.h>
+#include <stdlib.h>
 
 /* Durable names allow [A-Za-z0-9_-]: derive one from the ring name. */
 static void durable_name(const struct evr_bridge_opts *o, const char *ring, char *out, size_t len)
@@ -28,22 +31,65 @@ static void durable_name(const struct evr_bridge_opts *o, const char *ring, char
 			*c = '_';
 }
 
+/* The description of the schema the last foreign message named, fetched once per change. */
+struct schemas {
+	const struct evr_desc_header *ring; /* the target ring's */
+	uint64_t ring_hash, hash;
+	struct evr_desc_header *other; /* for `hash`, or NULL when it could not be used */
+	char why[240];                 /* why `other` is NULL */
+};
+
+/* Why a record of type t, written with description d, cannot go into the ring as it is; NULL if it can. */
+static const char *unfit(struct schemas *sc, const struct evr_desc_header *d, const struct evr_record *r, char *why,
+			 size_t len)
+{
+	if (evr_desc_record_validate(d, r, why, len))
+		return why;
+	const struct evr_desc_type *a = evr_desc_type(d, r->type), *b = evr_desc_type(sc->ring, r->type);
+	if (!b)
+		snprintf(why, len, "type %s is not in the ring's schema %s v%u", a->name, sc->ring->name,
+			 sc->ring->schema_version);
+	else if (a->field_count != b->field_count || a->details_offset != b->details_offset)
+		snprintf(why, len, "type %s has %u fields in schema v%u, %u in the ring's v%u", a->name, a->field_count,
+			 d->schema_version, b->field_count, sc->ring->schema_version);
+	else
+		return NULL;
+	return why;
+}
+
 /* 1: a record we can emit; 0: skipped (counted). */
-static int to_record(const struct evr_bridge_opts *o, natsMsg *m, struct evr_record *r, struct evr_bridge_stats *st)
+static int to_record(const struct evr_bridge_opts *o, struct evr_bridge_conn *conn, struct schemas *sc, natsMsg *m,
+		     struct evr_record *r, struct evr_bridge_stats *st)
 {
 	const char *schema = NULL, *fmt = NULL;
-	char want[24];
-	snprintf(want, sizeof want, "0x%016" PRIx64, evr_platform_hash());
 	natsMsgHeader_Get(m, EVR_BRIDGE_SCHEMA_HDR, &schema);
 	natsMsgHeader_Get(m, EVR_BRIDGE_FORMAT_HDR, &fmt);
-	char why[128] = "";
-	if (!schema || strcmp(schema, want)) {
-		snprintf(why, sizeof why, "schema %s, want %s", schema ? schema : "(none)", want);
+	char why[256] = "", *end = NULL;
+	uint64_t hash = schema ? strtoull(schema, &end, 16) : 0;
+	const struct evr_desc_header *d = NULL;
+	if (!schema || end == schema || *end) {
+		snprintf(why, sizeof why, "no schema hash (header %s)", EVR_BRIDGE_SCHEMA_HDR);
 	} else if ((fmt && strcmp(fmt, "record")) || natsMsg_GetDataLength(m) != (int)sizeof *r) {
 		snprintf(why, sizeof why, "payload is %s, not a raw record (publish without --json)", fmt ? fmt : "?");
+	} else if (hash == sc->ring_hash) {
+		d = sc->ring;
 	} else {
+		if (hash != sc->hash) { /* a schema we have not seen last: fetch and check it once */
+			free(sc->other);
+			sc->hash = hash;
+			if (evr_bridge_get_schema(o, conn, hash, &sc->other, sc->why, sizeof sc->why) == 0 &&
+			    evr_desc_compat(sc->ring, sc->other, sc->why, sizeof sc->why)) {
+				free(sc->other);
+				sc->other = NULL;
+			}
+		}
+		d = sc->other;
+		if (!d)
+			snprintf(why, sizeof why, "%s", sc->why);
+	}
+	if (d) {
 		memcpy(r, natsMsg_GetData(m), sizeof *r);
-		if (evr_record_validate(r, why, sizeof why) == 0)
+		if (!unfit(sc, d, r, why, sizeof why))
 			return 1;
 	}
 	if (st->skipped++ < 5)
@@ -87,6 +133,7 @@ int evr_bridge_into(const struct evr_bridge_opts *o, struct evr_bridge_conn *con
 		evr_cli_error(o->cmd, "%s", err.msg[0] ? err.msg : evr_strerror(rc));
 		return EVR_EXIT_FAIL;
 	}
+	struct schemas sc = { .ring = evr_ring_schema(ring), .ring_hash = info.schema_hash };
 	natsSubscription *sub = NULL;
 	rc = subscribe(o, conn, info.name, &sub);
 	uint64_t t0 = evr_mono_ns(), last_msg = t0;
@@ -105,7 +152,7 @@ int evr_bridge_into(const struct evr_bridge_opts *o, struct evr_bridge_conn *con
 		for (int i = 0; i < list.Count; i++) {
 			struct evr_record r;
 			st->received++;
-			if (to_record(o, list.Msgs[i], &r, st)) {
+			if (to_record(o, conn, &sc, list.Msgs[i], &r, st)) {
 				r.flags |= EVR_REC_REPLAYED;
 				if (evr_emit(p, &r) == 0)
 					st->emitted++;
@@ -130,5 +177,6 @@ int evr_bridge_into(const struct evr_bridge_opts *o, struct evr_bridge_conn *con
 		natsSubscription_Destroy(sub);
 	}
 	evr_producer_close(p);
+	free(sc.other);
 	return rc;
 }

@@ -20,7 +20,6 @@
 
 #include "bridge.h"
 #include "cli.h"
-#include <evring/platform.h>
 
 enum { ENT_FREE = 0, ENT_PENDING, ENT_DONE };
 
@@ -41,7 +40,8 @@ struct pub {
 	struct evr_bridge_stats *st;
 	struct entry *win;
 	uint64_t head, tail, mask; /* entries [tail, head) are in use */
-	uint64_t ring_id;
+	uint64_t ring_id, schema_hash;
+	const struct evr_desc_header *desc; /* the ring's own: subjects and JSON come from it */
 	struct evr_cursor committed;
 	bool dirty;
 	uint64_t last_complaint_ns; /* error acks are reported at most every 10 s */
@@ -51,7 +51,7 @@ struct pub {
 
 static void subject_of(const struct pub *p, const struct evr_record *r, char *out, size_t len)
 {
-	const struct evr_event_desc *d = evr_event_desc(r->type);
+	const struct evr_desc_type *d = evr_desc_type(p->desc, r->type); /* records are validated: non-NULL */
 	snprintf(out, len, "%s.%s.%s", p->o->prefix, d->domain, d->name);
 }
 
@@ -63,11 +63,11 @@ static void send_entry(struct pub *p, struct entry *e, uint64_t now)
 	subject_of(p, &e->rec, subj, sizeof subj);
 	snprintf(reply, sizeof reply, "%s.%" PRIu64, p->inbox, e->g);
 	snprintf(id, sizeof id, "%016" PRIx64 ":%u:%" PRIu64, p->ring_id, e->lane, e->pos);
-	snprintf(schema, sizeof schema, "0x%016" PRIx64, evr_platform_hash());
+	snprintf(schema, sizeof schema, "0x%016" PRIx64, p->schema_hash);
 	const char *data = (const char *)&e->rec;
 	int len = (int)sizeof e->rec;
 	if (p->o->json) {
-		len = evr_record_to_json(&e->rec, buf, sizeof buf);
+		len = evr_desc_record_to_json(p->desc, &e->rec, buf, sizeof buf);
 		data = buf;
 	}
 	natsMsg *m = NULL;
@@ -234,14 +234,11 @@ static int setup(struct pub *p, struct evr_ring *ring, struct evr_consumer **c)
 {
 	struct evr_ring_info info;
 	evr_ring_get_info(ring, &info);
-	/* streams are tagged with this evring's table (stream.c) and subjects named from it: a ring
-	 * that describes another table is not bridged rather than published under the wrong names */
-	if (info.schema_hash != evr_platform_hash()) {
-		evr_cli_error(p->o->cmd, "ring %s describes schema v%u (0x%016" PRIx64 "), this evring's table is v%u "
-			      "(0x%016" PRIx64 "); the bridge carries only its own table", info.name, info.schema_version,
-			      info.schema_hash, EVR_SCHEMA_VERSION, evr_platform_hash());
+	/* the ring's description goes into the stream before the first record that names it */
+	p->desc = evr_ring_schema(ring);
+	p->schema_hash = info.schema_hash;
+	if (evr_bridge_put_schema(p->o, p->conn, p->desc))
 		return EVR_EXIT_FAIL;
-	}
 	p->ring_id = info.ring_id;
 	p->mask = p->o->window - 1;
 	p->win = calloc(p->o->window, sizeof *p->win);

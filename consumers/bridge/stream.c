@@ -1,7 +1,9 @@
-/* The bridge's NATS connection and its stream: connect with reconnects and fast dead-server
- * detection, create the stream when absent (subjects <prefix>.>, limits, duplicate window), and
- * refuse a stream that belongs to another schema, by its description tag or by the schema header
- * of its newest message. Called once at start by cmd_bridge.c. */
+/* The bridge's NATS connection and its streams: connect with reconnects and fast dead-server
+ * detection, create the event stream when absent (subjects <prefix>.>, limits, duplicate window)
+ * and its description stream (<stream>_SCHEMAS, subjects <prefix>-schema.<hash>, no limits: a
+ * description must outlive every record that names it), refuse a stream evring did not make, and
+ * put and get the descriptions records name by hash. Called at start by cmd_bridge.c. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,12 +11,11 @@
 
 #include "bridge.h"
 #include "cli.h"
-#include <evring/platform.h>
+#include <stdlib.h>
 
-void evr_bridge_schema_tag(char out[40])
-{
-	snprintf(out, 40, "evring-schema=0x%016" PRIx64, evr_platform_hash());
-}
+#include <evring/describe.h>
+
+#define EVENTS_TAG "evring events"
 
 /* The URLs for messages, with any user:password@ replaced: errors end up in logs. */
 static void redact(const char *urls, char *out, size_t len)
@@ -51,44 +52,104 @@ static int nats_fail(const struct evr_bridge_opts *o, const char *what, natsStat
 	return EVR_EXIT_FAIL;
 }
 
-/* The newest message must carry our schema too: a stream can be shared by old and new writers. */
-static int check_last_message(const struct evr_bridge_opts *o, struct evr_bridge_conn *c, uint64_t last_seq)
+static int check_stream(const struct evr_bridge_opts *o, jsStreamInfo *si)
 {
-	natsMsg *m = NULL;
-	jsErrCode jerr = 0;
-	if (js_GetMsg(&m, c->js, o->stream, last_seq, NULL, &jerr) != NATS_OK)
-		return 0; /* expired or deleted meanwhile: the description check stands */
-	const char *v = NULL;
-	char want[24];
-	snprintf(want, sizeof want, "0x%016" PRIx64, evr_platform_hash());
-	int rc = 0;
-	if (natsMsgHeader_Get(m, EVR_BRIDGE_SCHEMA_HDR, &v) != NATS_OK || strcmp(v, want)) {
-		evr_cli_error(o->cmd, "stream %s: its newest message (seq %" PRIu64 ") has schema %s, this evring has %s",
-			      o->stream, last_seq, v ? v : "(none)", want);
-		rc = EVR_EXIT_FAIL;
+	const char *desc = si->Config->Description ? si->Config->Description : "";
+	if (strncmp(desc, EVENTS_TAG, strlen(EVENTS_TAG))) {
+		evr_cli_error(o->cmd, "stream %s was not made by evring (its description does not start with '%s'); "
+			      "pick another --stream", o->stream, EVENTS_TAG);
+		return EVR_EXIT_FAIL;
 	}
-	natsMsg_Destroy(m);
-	return rc;
+	return 0;
 }
 
-static int check_stream(const struct evr_bridge_opts *o, struct evr_bridge_conn *c, jsStreamInfo *si)
+static void schema_stream_name(const struct evr_bridge_opts *o, char *out, size_t len)
 {
-	char tag[40];
-	evr_bridge_schema_tag(tag);
-	const char *desc = si->Config->Description ? si->Config->Description : "";
-	const char *have = strstr(desc, "evring-schema=");
-	if (!have) {
-		evr_cli_error(o->cmd, "stream %s was not made by evring (its description has no %s); pick another --stream",
-			      o->stream, tag);
-		return EVR_EXIT_FAIL;
+	snprintf(out, len, "%s_SCHEMAS", o->stream);
+}
+
+static void schema_subject(const struct evr_bridge_opts *o, uint64_t hash, char *out, size_t len)
+{
+	snprintf(out, len, "%s-schema.%016" PRIx64, o->prefix, hash);
+}
+
+/* The description stream: one message per schema hash, kept for ever (they are a few KiB). */
+static int ensure_schema_stream(const struct evr_bridge_opts *o, struct evr_bridge_conn *c)
+{
+	char name[160], subject[256];
+	schema_stream_name(o, name, sizeof name);
+	snprintf(subject, sizeof subject, "%s-schema.>", o->prefix);
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s = js_GetStreamInfo(&si, c->js, name, NULL, &jerr);
+	if (s == NATS_OK) {
+		jsStreamInfo_Destroy(si);
+		return 0;
 	}
-	if (strncmp(have, tag, strlen(tag))) {
-		evr_cli_error(o->cmd, "stream %s holds another schema (%.34s); this evring has %s", o->stream, have, tag);
-		return EVR_EXIT_FAIL;
-	}
-	if (si->State.Msgs > 0)
-		return check_last_message(o, c, si->State.LastSeq);
+	if (s != NATS_NOT_FOUND)
+		return nats_fail(o, "description stream info", s, jerr);
+	const char *subjects[] = { subject };
+	jsStreamConfig cfg;
+	jsStreamConfig_Init(&cfg);
+	cfg.Name = name;
+	cfg.Description = "evring schema descriptions, by hash";
+	cfg.Subjects = subjects;
+	cfg.SubjectsLen = 1;
+	cfg.Storage = js_FileStorage;
+	cfg.MaxMsgsPerSubject = 1; /* a hash names one description: a re-put replaces it */
+	cfg.Replicas = o->replicas;
+	s = js_AddStream(&si, c->js, &cfg, NULL, &jerr);
+	if (s != NATS_OK)
+		return nats_fail(o, "create description stream", s, jerr);
+	jsStreamInfo_Destroy(si);
 	return 0;
+}
+
+int evr_bridge_put_schema(const struct evr_bridge_opts *o, struct evr_bridge_conn *c, const struct evr_desc_header *d)
+{
+	char subject[256];
+	uint64_t hash = evr_desc_hash(d);
+	schema_subject(o, hash, subject, sizeof subject);
+	jsPubAck *ack = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s = js_Publish(&ack, c->js, subject, d, (int)d->size, NULL, &jerr);
+	jsPubAck_Destroy(ack);
+	return s == NATS_OK ? 0 : nats_fail(o, "publish the ring's description", s, jerr);
+}
+
+int evr_bridge_get_schema(const struct evr_bridge_opts *o, struct evr_bridge_conn *c, uint64_t hash,
+			  struct evr_desc_header **out, char *why, size_t why_len)
+{
+	char name[160], subject[256];
+	schema_stream_name(o, name, sizeof name);
+	schema_subject(o, hash, subject, sizeof subject);
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	*out = NULL;
+	if (js_GetLastMsg(&m, c->js, name, subject, NULL, &jerr) != NATS_OK) {
+		snprintf(why, why_len, "no description of schema 0x%016" PRIx64 " on %s in stream %s", hash, subject, name);
+		return -ENOENT;
+	}
+	int len = natsMsg_GetDataLength(m);
+	struct evr_desc_header *d = len > 0 && (size_t)len <= EVR_DESC_MAX_SIZE ? malloc((size_t)len) : NULL;
+	char bad[200];
+	int rc = 0;
+	if (d)
+		memcpy(d, natsMsg_GetData(m), (size_t)len);
+	if (!d) {
+		snprintf(why, why_len, "description of schema 0x%016" PRIx64 ": %d bytes", hash, len);
+		rc = -EPROTO;
+	} else if (evr_desc_validate(d, (size_t)len, bad, sizeof bad) || evr_desc_hash(d) != hash) {
+		snprintf(why, why_len, "description of schema 0x%016" PRIx64 " is damaged: %s", hash,
+			 evr_desc_validate(d, (size_t)len, NULL, 0) ? bad : "its hash differs");
+		rc = -EPROTO;
+	}
+	natsMsg_Destroy(m);
+	if (rc)
+		free(d);
+	else
+		*out = d;
+	return rc;
 }
 
 static int ensure_stream(const struct evr_bridge_opts *o, struct evr_bridge_conn *c)
@@ -97,9 +158,9 @@ static int ensure_stream(const struct evr_bridge_opts *o, struct evr_bridge_conn
 	jsErrCode jerr = 0;
 	natsStatus s = js_GetStreamInfo(&si, c->js, o->stream, NULL, &jerr);
 	if (s == NATS_OK) {
-		int rc = check_stream(o, c, si);
+		int rc = check_stream(o, si);
 		jsStreamInfo_Destroy(si);
-		return rc;
+		return rc ? rc : ensure_schema_stream(o, c);
 	}
 	if (s == NATS_NOT_FOUND && o->inbound) {
 		char url[512] = "";
@@ -109,10 +170,11 @@ static int ensure_stream(const struct evr_bridge_opts *o, struct evr_bridge_conn
 	}
 	if (s != NATS_NOT_FOUND)
 		return nats_fail(o, "stream info", s, jerr);
-	char subject[256], desc[96], tag[40];
-	evr_bridge_schema_tag(tag);
+	char subject[256], desc[320], schemas[160];
+	schema_stream_name(o, schemas, sizeof schemas);
 	snprintf(subject, sizeof subject, "%s.>", o->prefix);
-	snprintf(desc, sizeof desc, "evring events; %s", tag);
+	snprintf(desc, sizeof desc, EVENTS_TAG "; each message's Evring-Schema hash names its description in %s",
+		 schemas);
 	const char *subjects[] = { subject };
 	jsStreamConfig cfg;
 	jsStreamConfig_Init(&cfg);
@@ -129,7 +191,7 @@ static int ensure_stream(const struct evr_bridge_opts *o, struct evr_bridge_conn
 	if (s != NATS_OK)
 		return nats_fail(o, "create stream", s, jerr);
 	jsStreamInfo_Destroy(si);
-	return 0;
+	return ensure_schema_stream(o, c);
 }
 
 /* "nats://a:1,nats://b:2" -> the server list the client reconnects through (a cluster). */

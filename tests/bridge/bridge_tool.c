@@ -5,6 +5,7 @@
  *   bridge_tool stream URL STREAM PREFIX     read the whole stream and check every message
  *   bridge_tool ringcmp RING_A RING_B        compare two rings record by record (by correlation id)
  *   bridge_tool mkstream URL STREAM SUBJECT DESC   create a stream the way someone else would
+ *   bridge_tool schema URL STREAM                  the first description stored in a description stream
  *   bridge_tool leader URL STREAM            print the server name of the stream's leader
  *   bridge_tool pub URL SUBJECT SCHEMA       publish one record-sized message with that Evring-Schema
  *
@@ -19,6 +20,7 @@
 #include <nats/nats.h>
 
 #include <evring/evring.h>
+#include <evring/describe.h>
 #include <evring/platform.h>
 
 static void fill(struct evr_record *r, uint64_t id)
@@ -273,8 +275,38 @@ static int pub(const char *url, const char *subject, const char *schema)
 	return 0;
 }
 
+/* The first description in a description stream: "schema=NAME vN types=T". */
+static int schema(const char *url, const char *stream)
+{
+	natsConnection *nc;
+	jsCtx *js;
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	if (natsConnection_ConnectTo(&nc, url) != NATS_OK || natsConnection_JetStream(&js, nc, NULL) != NATS_OK ||
+	    js_GetMsg(&m, js, stream, 1, NULL, &jerr) != NATS_OK) {
+		fprintf(stderr, "schema: %s (%d)\n", nats_GetLastError(NULL), (int)jerr);
+		return 1;
+	}
+	char why[200] = "";
+	const void *data = natsMsg_GetData(m);
+	int len = natsMsg_GetDataLength(m);
+	static _Alignas(8) unsigned char buf[EVR_DESC_MAX_SIZE];
+	if (len <= 0 || (size_t)len > sizeof buf || (memcpy(buf, data, (size_t)len), evr_desc_validate(buf, (size_t)len, why, sizeof why))) {
+		fprintf(stderr, "schema: invalid description (%d bytes): %s\n", len, why);
+		return 1;
+	}
+	const struct evr_desc_header *d = (const void *)buf;
+	printf("schema=%s v%u types=%u\n", d->name, d->schema_version, d->type_count);
+	natsMsg_Destroy(m);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "schema"))
+		return schema(argv[2], argv[3]);
 	if (argc >= 4 && !strcmp(argv[1], "emit"))
 		return emit(argv[2], strtoull(argv[3], NULL, 0), argc > 4 ? strtoull(argv[4], NULL, 0) : 0,
 			    argc > 5 ? strtoull(argv[5], NULL, 0) : 0);

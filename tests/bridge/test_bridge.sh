@@ -5,9 +5,10 @@
 #   restart    SIGKILL the bridge mid-stream and restart it: no duplicates, no gaps but reported laps
 #   outage     freeze (SIGSTOP) and restart the server while producers emit: they never block, losses exact
 #   roundtrip  ring -> NATS -> ring gives identical records; --into resumes through its durable
+#   schemas    the ring's description travels in the stream: a v2 ring read back into v1 and v2 rings
 #   cluster    3-node cluster, R3 stream: SIGKILL the stream's leader mid-stream, nothing is lost
 set -euo pipefail
-case=$1 EVRING=$2 TOOL=$3 NATSD=$4
+case=$1 EVRING=$2 TOOL=$3 NATSD=$4 V2TOOL=${5:-}
 source "$(dirname "$0")/lib_bridge.sh"
 
 case_publish() {
@@ -36,17 +37,10 @@ case_publish() {
   # --json payloads on another stream and prefix.
   out=$($EVRING bridge "$ring" --nats "$url" --stream JSONEV --subject-prefix evj --json --count 5000 2>&1)
   expect "$out" "acked=5000"
-  # Errors: unreachable server, a stream of someone else, a stream of another schema.
+  # Errors: unreachable server, a stream of someone else.
   expect_fail 1 "no NATS server reachable" $EVRING bridge "$ring" --nats nats://127.0.0.1:1 --count 1
   $TOOL mkstream "$url" OTHER 'other.>' "not ours"
   expect_fail 1 "was not made by evring" $EVRING bridge "$ring" --nats "$url" --stream OTHER --subject-prefix other --count 1
-  $TOOL mkstream "$url" OLDSCHEMA 'old.>' "evring events; evring-schema=0x0123456789abcdef"
-  expect_fail 1 "holds another schema" $EVRING bridge "$ring" --nats "$url" --stream OLDSCHEMA --subject-prefix old --count 1
-  local hash; hash=$($EVRING --version | sed -n 's/.*schema hash \(0x[0-9a-f]*\).*/\1/p')
-  $TOOL mkstream "$url" MIXED 'mixed.>' "evring events; evring-schema=$hash"
-  $TOOL pub "$url" mixed.plan.plan_created 0x00000000deadbeef
-  expect_fail 1 "newest message (seq 1) has schema 0x00000000deadbeef" \
-    $EVRING bridge "$ring" --nats "$url" --stream MIXED --subject-prefix mixed --count 1
   expect_fail 2 "--nats URL is required" $EVRING bridge "$ring"
   # Authentication failure, without echoing the password.
   local aport; aport=$(free_port)
@@ -130,6 +124,37 @@ case_roundtrip() {
   out=$($EVRING bridge --from-nats "$url" --stream JSONRT --subject-prefix jrt --into "$(ringname)" --count 3000 2>&1)
   expect "$out" "received=3000 emitted=0 dropped=0 skipped=3000"
   expect "$out" "not a raw record"
+}
+
+# The stream carries the ring's description: a v2 ring (schema_v2_tool: tool_retried + jitter_ms,
+# + tool_cancelled) published, then read back by `bridge --into` into a v1 ring and a v2 ring. The
+# messages name their schema by hash; the reader fetches that description from EVENTS_SCHEMAS.
+case_schemas() {
+  local url=$NATS_URL v2 v1 v2b
+  v2=$(ringname); v1=$(ringname); v2b=$(ringname)
+  "$V2TOOL" create "$v2" || die "v2 create"
+  "$EVRING" emit "$v2" plan_created plan_name=p1 >/dev/null || die "v1 emit into the v2 ring"
+  "$V2TOOL" emit "$v2" || die "v2 emit"
+  expect "$($EVRING bridge "$v2" --nats "$url" --stream V2EV --subject-prefix v2 --exit-when-idle 0.5 2>&1)" "acked=3"
+  check "description stored" "$($TOOL schema "$url" V2EV_SCHEMAS)" "schema=agent-platform v2 types=39"
+  # a v1 ring: plan_created fits, the v2 layouts do not (named, counted, never emitted)
+  "$EVRING" create "$v1" --lanes 1 --slots 64 >/dev/null
+  out=$($EVRING bridge --from-nats "$url" --stream V2EV --subject-prefix v2 --into "$v1" --exit-when-idle 0.5 2>&1); echo "$out"
+  expect "$out" "received=3 emitted=1 dropped=0 skipped=2"
+  expect "$out" "type tool_retried has 4 fields in schema v2, 3 in the ring's v1"
+  expect "$out" "type tool_cancelled is not in the ring's schema agent-platform v1"
+  check "v1 ring" "$($EVRING tail "$v1" --json 2>/dev/null | jq -c '[.type, .plan_name]')" '["plan_created","p1"]'
+  # a v2 ring takes all three, fields and all
+  "$V2TOOL" create "$v2b"
+  out=$($EVRING bridge --from-nats "$url" --stream V2EV --subject-prefix v2 --into "$v2b" --exit-when-idle 0.5 2>&1)
+  expect "$out" "received=3 emitted=3 dropped=0 skipped=0"
+  check "v2 ring" "$($EVRING tail "$v2b" --json 2>/dev/null | jq -c '[.type, .jitter_ms]' | tr '\n' ' ')" \
+    '["plan_created",null] ["tool_retried",75] ["tool_cancelled",null] '
+  # a message naming a schema nobody stored
+  $TOOL pub "$url" v2.plan.plan_created 0x00000000deadbeef
+  out=$($EVRING bridge --from-nats "$url" --stream V2EV --subject-prefix v2 --into "$v2b" --exit-when-idle 0.5 2>&1)
+  expect "$out" "received=1 emitted=0 dropped=0 skipped=1"
+  expect "$out" "no description of schema 0x00000000deadbeef"
 }
 
 case_cluster() {
