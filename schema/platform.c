@@ -12,9 +12,10 @@
 #include "evring/platform.h"
 #include "evring/describe.h"
 
-#define FIELD_DESC(T, kind, fname, n)                                                             \
-	{#fname, EVR_FIELD_##kind, (uint16_t)(EVR_RECORD_HDR_SIZE + offsetof(struct evr_ev_##T, fname)), \
-	 (uint16_t)sizeof(((struct evr_ev_##T *)0)->fname), 1},
+#define FIELD_DESC(T, kind_, fname, n)                                                             \
+	{.name = #fname, .kind = EVR_FIELD_##kind_,                                                 \
+	 .offset = (uint16_t)(EVR_RECORD_HDR_SIZE + offsetof(struct evr_ev_##T, fname)),                \
+	 .size = (uint16_t)sizeof(((struct evr_ev_##T *)0)->fname), .since = 1},
 #define FIELD_ARRAY(U, l, d) static const struct evr_field_desc fields_##l[] = {EVR_FIELDS_##U(FIELD_DESC, l)};
 EVR_EVENTS(FIELD_ARRAY)
 

@@ -12,12 +12,12 @@
 
 /* v1: job_started { u64 job_id; u32 attempt; char queue[16]; } job_done { u64 job_id; u32 status; } */
 static const struct evr_field_desc started_f[] = {
-	{"job_id", EVR_FIELD_U64, 40, 8, 1}, {"attempt", EVR_FIELD_U32, 48, 4, 1}, {"queue", EVR_FIELD_STR, 52, 16, 1}};
-static const struct evr_field_desc done_v1_f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1}, {"status", EVR_FIELD_U32, 48, 4, 1}};
+	{"job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0}, {"attempt", EVR_FIELD_U32, 48, 4, 1, NULL, 0}, {"queue", EVR_FIELD_STR, 52, 16, 1, NULL, 0}};
+static const struct evr_field_desc done_v1_f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0}, {"status", EVR_FIELD_U32, 48, 4, 1, NULL, 0}};
 /* v2 appends retries to job_done (its details start 4 bytes later) and adds job_moved */
 static const struct evr_field_desc done_v2_f[] = {
-	{"job_id", EVR_FIELD_U64, 40, 8, 1}, {"status", EVR_FIELD_U32, 48, 4, 1}, {"retries", EVR_FIELD_U32, 52, 4, 2}};
-static const struct evr_field_desc moved_f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 2}, {"to", EVR_FIELD_STR, 48, 16, 2}};
+	{"job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0}, {"status", EVR_FIELD_U32, 48, 4, 1, NULL, 0}, {"retries", EVR_FIELD_U32, 52, 4, 2, NULL, 0}};
+static const struct evr_field_desc moved_f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 2, NULL, 0}, {"to", EVR_FIELD_STR, 48, 16, 2, NULL, 0}};
 
 static const struct evr_event_desc v1[] = {
 	{"job_started", "JOB_STARTED", "tool", started_f, 3, 68, 60, 1},
@@ -181,14 +181,14 @@ static void expect_refused(const struct evr_event_desc *bad, const char *const *
 
 Test(describe, a_moved_field_is_refused_naming_type_field_and_both_definitions, .init = setup, .fini = teardown)
 {
-	static const struct evr_field_desc f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1}, {"status", EVR_FIELD_U32, 52, 4, 1}};
+	static const struct evr_field_desc f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0}, {"status", EVR_FIELD_U32, 52, 4, 1, NULL, 0}};
 	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", "tool", f, 2, 56, 72, 1}};
 	expect_refused(bad, (const char *const[]){"job_done", "u32 status at offset 48", "u32 status at offset 52", NULL});
 }
 
 Test(describe, a_retyped_field_is_refused_naming_type_field_and_both_definitions, .init = setup, .fini = teardown)
 {
-	static const struct evr_field_desc f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1}, {"status", EVR_FIELD_U64, 48, 8, 1}};
+	static const struct evr_field_desc f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0}, {"status", EVR_FIELD_U64, 48, 8, 1, NULL, 0}};
 	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", "tool", f, 2, 56, 72, 1}};
 	expect_refused(bad, (const char *const[]){"job_done", "u32 status at offset 48 (4 bytes)",
 						  "u64 status at offset 48 (8 bytes)", NULL});
@@ -243,7 +243,7 @@ Test(describe, a_duplicate_type_or_field_name_is_refused)
 	cr_assert_eq(evr_desc_build(dup, 2, "jobs", 1, NULL, 0) > 0, 1, "size only: nothing validated yet");
 	char buf[512];
 	cr_assert_eq(evr_desc_build(dup, 2, "jobs", 1, buf, sizeof buf), -EINVAL);
-	static const struct evr_field_desc f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1}, {"job_id", EVR_FIELD_U32, 48, 4, 1}};
+	static const struct evr_field_desc f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0}, {"job_id", EVR_FIELD_U32, 48, 4, 1, NULL, 0}};
 	const struct evr_event_desc two[] = {{"job_done", "JOB_DONE", "tool", f, 2, 52, 76, 1}};
 	cr_assert_eq(evr_desc_build(two, 1, "jobs", 1, buf, sizeof buf), -EINVAL);
 }
@@ -302,4 +302,79 @@ Test(describe, a_type_whose_details_moved_under_the_same_fields_is_refused, .ini
 {
 	const struct evr_event_desc bad[] = {v1[0], {"job_done", "JOB_DONE", "tool", done_v1_f, 2, 56, 72, 1}};
 	expect_refused(bad, (const char *const[]){"job_done", "details at offset 52", "at 56", NULL});
+}
+
+/* Named values (an enum): job_done.status is {ok=0, failed=1} in "e1"; "e2" names one more value
+ * (appended, compatible); "e3" renames 1 (refused, naming both). */
+static const struct evr_value_desc status_e1[] = {{"ok", 0, 1}, {"failed", 1, 1}};
+static const struct evr_value_desc status_e2[] = {{"ok", 0, 1}, {"failed", 1, 1}, {"retried", 2, 2}};
+static const struct evr_value_desc status_e3[] = {{"ok", 0, 1}, {"error", 1, 1}};
+static const struct evr_field_desc done_e1_f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0},
+						  {"status", EVR_FIELD_U32, 48, 4, 1, status_e1, 2}};
+static const struct evr_field_desc done_e2_f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0},
+						  {"status", EVR_FIELD_U32, 48, 4, 1, status_e2, 3}};
+static const struct evr_field_desc done_e3_f[] = {{"job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0},
+						  {"status", EVR_FIELD_U32, 48, 4, 1, status_e3, 2}};
+
+Test(describe, named_values_decode_by_name_and_may_be_appended_but_never_renamed, .init = setup, .fini = teardown)
+{
+	const struct evr_event_desc e1[] = {v1[0], {"job_done", "JOB_DONE", "tool", done_e1_f, 2, 52, 76, 1}};
+	const struct evr_event_desc e2[] = {v1[0], {"job_done", "JOB_DONE", "tool", done_e2_f, 2, 52, 76, 1}};
+	const struct evr_event_desc e3[] = {v1[0], {"job_done", "JOB_DONE", "tool", done_e3_f, 2, 52, 76, 1}};
+	struct evr_desc_header *de1 = build(e1, 2, 1), *de2 = build(e2, 2, 2);
+	cr_assert_eq(d1->format, EVR_DESC_FORMAT, "no named values: format 1, as before");
+	cr_assert_eq(de1->format, EVR_DESC_FORMAT_VALUES);
+	cr_assert_eq(de1->value_count, 2);
+	cr_assert_eq(de1->size, d1->size + 2 * 32, "32 bytes a named value");
+	create_with(de1);
+	cr_assert_eq(emit_as(de1, e1, 1, 1, "named"), 0);
+	cr_assert_eq(emit_as(de2, e2, 1, 2, "named by v2 only"), 0, "appending a name is compatible");
+	cr_assert_eq(emit_as(de1, e1, 1, 7, "unnamed"), 0);
+	char out[4][512];
+	cr_assert_eq(read_as(NULL, out, 4), 3);
+	cr_assert_str_eq(out[0], "{\"type\":\"job_done\",\"domain\":\"tool\"" COMMON ",\"job_id\":100,\"status\":\"failed\",\"details\":\"named\"}");
+	cr_assert_str_eq(out[1], "{\"type\":\"job_done\",\"domain\":\"tool\"" COMMON ",\"job_id\":200,\"status\":2,\"details\":\"named by v2 only\"}",
+			 "the ring's description does not name 2: the number");
+	cr_assert_str_eq(out[2], "{\"type\":\"job_done\",\"domain\":\"tool\"" COMMON ",\"job_id\":700,\"status\":7,\"details\":\"unnamed\"}");
+	struct evr_desc_header *de3 = build(e3, 2, 2);
+	struct evr_ring *r;
+	struct evr_err err;
+	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_CONSUMER, de3, &r, &err), -EPROTO);
+	cr_log_info("%s", err.msg);
+	cr_assert(strstr(err.msg, "job_done") && strstr(err.msg, "status") && strstr(err.msg, "'failed'") &&
+		  strstr(err.msg, "'error'"), "%s", err.msg);
+	free(de1);
+	free(de2);
+	free(de3);
+}
+
+/* Hostile named values: each mutation of a valid description is refused with a reason. */
+Test(describe, damaged_named_values_are_refused, .init = setup, .fini = teardown)
+{
+	const struct evr_event_desc e2[] = {v1[0], {"job_done", "JOB_DONE", "tool", done_e2_f, 2, 52, 76, 1}};
+	struct evr_desc_header *good = build(e2, 2, 2);
+	static const char *const what[] = {"field out of range", "a string field", "unsorted values", "a duplicate name",
+					   "an unterminated name", "since above the schema", "reserved bits",
+					   "values in format 1", "a value wider than the field"};
+	for (unsigned k = 0; k < sizeof what / sizeof what[0]; k++) {
+		struct evr_desc_header *d = malloc(good->size);
+		memcpy(d, good, good->size);
+		struct evr_desc_value *v = (struct evr_desc_value *)(void *)(evr_desc_fields(d) + d->field_count);
+		switch (k) {
+		case 0: v[0].field = 99; break;
+		case 1: v[0].field = 2; break; /* job_started.queue: a string */
+		case 2: v[1].value = 5; break; /* 0, 5, 2 */
+		case 3: memcpy(v[2].name, "ok", 3); break;
+		case 4: memset(v[1].name, 'a', sizeof v[1].name); break;
+		case 5: v[2].since = 3; break;
+		case 6: v[0].reserved = 1; break;
+		case 7: d->format = EVR_DESC_FORMAT; break;
+		default: v[2].value = 1ull << 32; break; /* status is a u32 */
+		}
+		char why[200] = "";
+		cr_assert_eq(evr_desc_validate(d, d->size, why, sizeof why), -EPROTO, "%s accepted", what[k]);
+		cr_log_info("%s: %s", what[k], why);
+		free(d);
+	}
+	free(good);
 }

@@ -14,6 +14,37 @@ static const struct evr_desc_field *field_of(const struct evr_desc_header *d, co
 	return evr_desc_fields(d) + t->first_field + j;
 }
 
+/* Whether value v is printed signed: the field's kind decides. */
+static bool is_signed(const struct evr_desc_field *fd)
+{
+	return fd->kind >= EVR_FIELD_I8 && fd->kind <= EVR_FIELD_I64;
+}
+
+/* The named values of field index fi: " {a=1, b=2}" (text, Markdown) or ,"values":[...] (JSON). */
+static void print_values(const struct evr_desc_header *d, unsigned fi, bool json)
+{
+	const struct evr_desc_field *fd = evr_desc_fields(d) + fi;
+	const struct evr_desc_value *v = evr_desc_values(d);
+	bool first = true;
+	for (unsigned i = 0; i < d->value_count; i++) {
+		if (v[i].field != fi)
+			continue;
+		printf(json ? "%s{\"name\":\"%s\",\"value\":" : "%s%s=", first ? (json ? ",\"values\":[" : " {") : ", ",
+		       v[i].name);
+		if (is_signed(fd))
+			printf("%lld", (long long)(int64_t)v[i].value);
+		else
+			printf("%llu", (unsigned long long)v[i].value);
+		if (json)
+			printf(",\"since\":%u}", v[i].since);
+		else if (v[i].since > fd->since)
+			printf(" (since v%u)", v[i].since);
+		first = false;
+	}
+	if (!first)
+		printf(json ? "]" : "}");
+}
+
 static void print_fields(const struct evr_desc_header *d, const struct evr_desc_type *t, const char *sep,
 			 bool markdown)
 {
@@ -25,6 +56,7 @@ static void print_fields(const struct evr_desc_header *d, const struct evr_desc_
 			printf("string[%u]", fd->size - 1u);
 		else
 			printf("%s", evr_field_kind_name(fd->kind));
+		print_values(d, t->first_field + j, false);
 		if (fd->since > 1)
 			printf(" (since v%u)", fd->since);
 	}
@@ -69,8 +101,10 @@ static void print_json(const struct evr_desc_header *d)
 		       t->name, t->domain, t->since);
 		for (unsigned j = 0; j < t->field_count; j++) {
 			const struct evr_desc_field *fd = field_of(d, t, j);
-			printf("%s{\"name\":\"%s\",\"kind\":\"%s\",\"offset\":%u,\"size\":%u,\"since\":%u}", j ? "," : "",
+			printf("%s{\"name\":\"%s\",\"kind\":\"%s\",\"offset\":%u,\"size\":%u,\"since\":%u", j ? "," : "",
 			       fd->name, evr_field_kind_name(fd->kind), fd->offset, fd->size, fd->since);
+			print_values(d, t->first_field + j, true);
+			printf("}");
 		}
 		printf("],\"details_offset\":%u,\"details_size\":%u}", t->details_offset, t->details_size);
 	}

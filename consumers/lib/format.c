@@ -129,8 +129,12 @@ int evr_format_line_desc(const struct evr_desc_header *d, const struct evr_recor
 		APPEND(" %s=", f[j].name);
 		char *at = buf + (used < len ? used : len);
 		size_t room = used < len ? len - used : 0;
+		const char *named = f[j].kind == EVR_FIELD_STR ? NULL
+				    : evr_desc_value_name(d, t->first_field + j, evr_desc_field_bits(&f[j], rec));
 		if (f[j].kind == EVR_FIELD_STR)
 			used += evr_format_escaped((const char *)base + f[j].offset, at, room);
+		else if (named)
+			APPEND("%s", named);
 		else
 			used += (size_t)format_int(base + f[j].offset, f[j].kind, at, room);
 	}

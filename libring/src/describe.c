@@ -89,25 +89,66 @@ static int validate_fields(const struct evr_desc_header *h, const struct evr_des
 	return 0;
 }
 
+/* Whether v fits a field of integer kind `kind` (signed kinds: v is an int64_t). */
+static int value_fits(unsigned kind, uint64_t v)
+{
+	unsigned bits = 8 * int_size(kind);
+	int is_signed = kind >= EVR_FIELD_I8 && kind <= EVR_FIELD_I64;
+	if (bits == 64)
+		return 1;
+	if (!is_signed)
+		return v < (1ull << bits);
+	int64_t s = (int64_t)v, lim = (int64_t)1 << (bits - 1);
+	return s >= -lim && s < lim;
+}
+
+static int validate_values(const struct evr_desc_header *h, char *why, size_t len)
+{
+	const struct evr_desc_value *v = evr_desc_values(h);
+	const struct evr_desc_field *f = evr_desc_fields(h);
+	for (unsigned i = 0; i < h->value_count; i++) {
+		if (v[i].field >= h->field_count || v[i].reserved)
+			return bad(why, len, "named value %u: field %u of %u, or reserved bits set", i, v[i].field, h->field_count);
+		const struct evr_desc_field *fd = &f[v[i].field];
+		if (check_name(v[i].name, sizeof v[i].name, 0))
+			return bad(why, len, "field %s: value %u: name not terminated or not [a-z0-9_]", fd->name, i);
+		if (!int_size(fd->kind) || !value_fits(fd->kind, v[i].value))
+			return bad(why, len, "field %s (%s): named value %s = %llu does not fit", fd->name,
+				   evr_field_kind_name(fd->kind), v[i].name, (unsigned long long)v[i].value);
+		if (v[i].since < fd->since || v[i].since > h->schema_version)
+			return bad(why, len, "field %s value %s: since version %u (field since %u, schema v%u)", fd->name,
+				   v[i].name, v[i].since, fd->since, h->schema_version);
+		if (i && (v[i - 1].field > v[i].field || (v[i - 1].field == v[i].field && v[i - 1].value >= v[i].value)))
+			return bad(why, len, "named values %u and %u are not in ascending field, value order (values compared as stored, unsigned)", i - 1, i);
+		for (unsigned k = i; k-- > 0 && v[k].field == v[i].field;)
+			if (!strcmp(v[k].name, v[i].name))
+				return bad(why, len, "field %s: value name %s appears twice", fd->name, v[i].name);
+	}
+	return 0;
+}
+
 int evr_desc_validate(const void *buf, size_t size, char *why, size_t len)
 {
 	const struct evr_desc_header *h = buf;
 	if (!buf || size < sizeof *h)
 		return bad(why, len, "description is %zu bytes; the header alone is %zu", size, sizeof *h);
-	if (h->magic != EVR_DESC_MAGIC || h->format != EVR_DESC_FORMAT)
-		return bad(why, len, "description magic 0x%08x format %u; expected 0x%08x format %u", h->magic,
-			   h->format, EVR_DESC_MAGIC, EVR_DESC_FORMAT);
+	if (h->magic != EVR_DESC_MAGIC || (h->format != EVR_DESC_FORMAT && h->format != EVR_DESC_FORMAT_VALUES))
+		return bad(why, len, "description magic 0x%08x format %u; expected 0x%08x format %u or %u", h->magic,
+			   h->format, EVR_DESC_MAGIC, EVR_DESC_FORMAT, EVR_DESC_FORMAT_VALUES);
+	if ((h->format == EVR_DESC_FORMAT) != (h->value_count == 0) || h->value_count > EVR_DESC_MAX_VALUES)
+		return bad(why, len, "description format %u with %u named values", h->format, h->value_count);
 	if (h->type_count == 0 || h->type_count > EVR_DESC_MAX_TYPES)
 		return bad(why, len, "description has %u types; 1 to %u allowed", h->type_count, EVR_DESC_MAX_TYPES);
 	uint64_t need = sizeof *h + (uint64_t)h->type_count * sizeof(struct evr_desc_type) +
-			(uint64_t)h->field_count * sizeof(struct evr_desc_field);
+			(uint64_t)h->field_count * sizeof(struct evr_desc_field) +
+			(uint64_t)h->value_count * sizeof(struct evr_desc_value);
 	if (h->size != size || need != size)
 		return bad(why, len, "description size %u, buffer %zu, its counts need %llu", h->size, size,
 			   (unsigned long long)need);
 	if (h->record_size != EVR_RECORD_SIZE || h->record_hdr_size != EVR_RECORD_HDR_SIZE)
 		return bad(why, len, "description is for %u-byte records with a %u-byte header; expected %u and %u",
 			   h->record_size, h->record_hdr_size, EVR_RECORD_SIZE, EVR_RECORD_HDR_SIZE);
-	if (h->schema_version == 0 || h->schema_version > 255 || h->reserved[0] || h->reserved[1])
+	if (h->schema_version == 0 || h->schema_version > 255 || h->reserved16 || h->reserved)
 		return bad(why, len, "description schema version %u (1 to 255) or reserved words set", h->schema_version);
 	if (check_name(h->name, sizeof h->name, 1))
 		return bad(why, len, "description: schema name not terminated or not [a-z0-9_.-]");
@@ -139,33 +180,39 @@ int evr_desc_validate(const void *buf, size_t size, char *why, size_t len)
 	}
 	if (next_field != h->field_count)
 		return bad(why, len, "description has %u fields; its types use %u", h->field_count, next_field);
-	return 0;
+	return validate_values(h, why, len);
 }
 
 int evr_desc_build(const struct evr_event_desc *table, size_t count, const char *schema_name,
 		   uint32_t schema_version, void *buf, size_t cap)
 {
-	size_t fields = 0;
+	size_t fields = 0, values = 0;
 	if (!table || count == 0 || count > EVR_DESC_MAX_TYPES || !schema_name)
 		return -EINVAL;
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		fields += table[i].field_count;
+		for (unsigned j = 0; j < table[i].field_count; j++)
+			values += table[i].fields[j].value_count;
+	}
+	if (fields > UINT16_MAX || values > EVR_DESC_MAX_VALUES)
+		return -EINVAL;
 	size_t size = sizeof(struct evr_desc_header) + count * sizeof(struct evr_desc_type) +
-		      fields * sizeof(struct evr_desc_field);
+		      fields * sizeof(struct evr_desc_field) + values * sizeof(struct evr_desc_value);
 	if (size > EVR_DESC_MAX_SIZE)
 		return -EINVAL;
 	if (cap < size)
 		return (int)size;
 	memset(buf, 0, size);
 	struct evr_desc_header *h = buf;
-	*h = (struct evr_desc_header){.magic = EVR_DESC_MAGIC, .format = EVR_DESC_FORMAT, .size = (uint32_t)size,
-				      .schema_version = schema_version, .type_count = (uint16_t)count,
+	*h = (struct evr_desc_header){.magic = EVR_DESC_MAGIC, .format = values ? EVR_DESC_FORMAT_VALUES : EVR_DESC_FORMAT,
+				      .size = (uint32_t)size, .schema_version = schema_version, .type_count = (uint16_t)count,
 				      .field_count = (uint16_t)fields, .record_size = EVR_RECORD_SIZE,
-				      .record_hdr_size = EVR_RECORD_HDR_SIZE};
+				      .record_hdr_size = EVR_RECORD_HDR_SIZE, .value_count = (uint16_t)values};
 	snprintf(h->name, sizeof h->name, "%s", schema_name);
 	struct evr_desc_type *t = (struct evr_desc_type *)(void *)(h + 1);
 	struct evr_desc_field *f = (struct evr_desc_field *)(void *)(t + count);
-	unsigned next = 0;
+	struct evr_desc_value *v = (struct evr_desc_value *)(void *)(f + fields);
+	unsigned next = 0, next_value = 0;
 	for (size_t i = 0; i < count; i++) {
 		const struct evr_event_desc *e = &table[i];
 		const char *dom = e->domain;
@@ -179,6 +226,12 @@ int evr_desc_build(const struct evr_event_desc *table, size_t count, const char 
 			f[next] = (struct evr_desc_field){.offset = fd->offset, .size = fd->size, .kind = (uint8_t)fd->kind,
 							  .since = fd->since ? fd->since : t[i].since};
 			snprintf(f[next].name, sizeof f[next].name, "%s", fd->name);
+			for (unsigned k = 0; k < fd->value_count; k++, next_value++) {
+				const struct evr_value_desc *vd = &fd->values[k];
+				v[next_value] = (struct evr_desc_value){.field = (uint16_t)next, .value = vd->value,
+									.since = vd->since ? vd->since : f[next].since};
+				snprintf(v[next_value].name, sizeof v[next_value].name, "%s", vd->name ? vd->name : "");
+			}
 		}
 	}
 	return evr_desc_validate(buf, size, NULL, 0) ? -EINVAL : (int)size;
@@ -191,6 +244,65 @@ uint64_t evr_desc_hash(const struct evr_desc_header *d)
 	for (uint32_t i = 0; i < d->size; i++)
 		h = (h ^ b[i]) * 0x100000001b3ull;
 	return h;
+}
+
+const char *evr_desc_value_name(const struct evr_desc_header *d, unsigned field, uint64_t value)
+{
+	const struct evr_desc_value *v = evr_desc_values(d);
+	unsigned lo = 0, hi = d->value_count; /* sorted by (field, value): binary search */
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (v[mid].field < field || (v[mid].field == field && v[mid].value < value))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < d->value_count && v[lo].field == field && v[lo].value == value ? v[lo].name : NULL;
+}
+
+uint64_t evr_desc_field_bits(const struct evr_desc_field *f, const struct evr_record *r)
+{
+	const unsigned char *p = (const unsigned char *)r + f->offset;
+	switch (f->kind) {
+	case EVR_FIELD_U8: return p[0];
+	case EVR_FIELD_I8: return (uint64_t)(int64_t)(int8_t)p[0];
+	case EVR_FIELD_U16: { uint16_t v; memcpy(&v, p, sizeof v); return v; }
+	case EVR_FIELD_I16: { int16_t v; memcpy(&v, p, sizeof v); return (uint64_t)(int64_t)v; }
+	case EVR_FIELD_U32: { uint32_t v; memcpy(&v, p, sizeof v); return v; }
+	case EVR_FIELD_I32: { int32_t v; memcpy(&v, p, sizeof v); return (uint64_t)(int64_t)v; }
+	case EVR_FIELD_U64: case EVR_FIELD_I64: { uint64_t v; memcpy(&v, p, sizeof v); return v; }
+	default: return 0;
+	}
+}
+
+/* The named values of field index fi in d: [*first, *first + return). */
+static unsigned values_of(const struct evr_desc_header *d, unsigned fi, const struct evr_desc_value **first)
+{
+	const struct evr_desc_value *v = evr_desc_values(d);
+	unsigned i = 0, n = 0;
+	while (i < d->value_count && v[i].field < fi)
+		i++;
+	while (i + n < d->value_count && v[i + n].field == fi)
+		n++;
+	*first = v + i;
+	return n;
+}
+
+/* A value both name must have one name, and a name one value. */
+static int compat_values(const struct evr_desc_header *ring, unsigned fa, const struct evr_desc_header *mine,
+			 unsigned fb, const char *type, char *why, size_t len)
+{
+	const struct evr_desc_value *va, *vb;
+	unsigned na = values_of(ring, fa, &va), nb = values_of(mine, fb, &vb);
+	for (unsigned i = 0; i < na; i++)
+		for (unsigned j = 0; j < nb; j++)
+			if ((va[i].value == vb[j].value) != !strcmp(va[i].name, vb[j].name))
+				return bad(why, len, "incompatible schema: type %s field %s: the ring (v%u) names %llu '%s', this "
+					   "program's table (v%u) names %llu '%s'; a named value never changes",
+					   type, evr_desc_fields(ring)[fa].name, ring->schema_version,
+					   (unsigned long long)va[i].value, va[i].name, mine->schema_version,
+					   (unsigned long long)vb[j].value, vb[j].name);
+	return 0;
 }
 
 static void field_text(const struct evr_desc_field *f, char *buf, size_t len)
@@ -212,8 +324,12 @@ int evr_desc_compat(const struct evr_desc_header *ring, const struct evr_desc_he
 			const struct evr_desc_field *fa = &evr_desc_fields(ring)[a->first_field + j];
 			const struct evr_desc_field *fb = &evr_desc_fields(mine)[b->first_field + j];
 			if (!strcmp(fa->name, fb->name) && fa->kind == fb->kind && fa->offset == fb->offset &&
-			    fa->size == fb->size)
+			    fa->size == fb->size) {
+				int rc = compat_values(ring, a->first_field + j, mine, b->first_field + j, a->name, why, len);
+				if (rc)
+					return rc;
 				continue;
+			}
 			char ta[80], tb[80];
 			field_text(fa, ta, sizeof ta);
 			field_text(fb, tb, sizeof tb);

@@ -145,6 +145,7 @@ int evr_desc_record_to_json(const struct evr_desc_header *d, const struct evr_re
 	     r->lane, r->producer_id, r->correlation_id, r->plan_id, (r->flags & EVR_REC_TRUNCATED) ? "true" : "false",
 	     (r->flags & EVR_REC_REPLAYED) ? "true" : "false");
 	const struct evr_desc_field *f = evr_desc_fields(d) + t->first_field;
+	const char *name;
 	for (unsigned j = 0; j < t->field_count; j++) {
 		const unsigned char *p = (const unsigned char *)r + f[j].offset;
 		putf(&o, ",\"%s\":", f[j].name);
@@ -152,6 +153,8 @@ int evr_desc_record_to_json(const struct evr_desc_header *d, const struct evr_re
 			put(&o, "null", 4); /* its producer's table predates the field: not present */
 		else if (f[j].kind == EVR_FIELD_STR)
 			put_string(&o, (const char *)p, f[j].size);
+		else if ((name = evr_desc_value_name(d, t->first_field + j, evr_desc_field_bits(&f[j], r))))
+			putf(&o, "\"%s\"", name); /* validated names need no escaping */
 		else
 			put_int(&o, p, f[j].kind);
 	}

@@ -15,18 +15,20 @@ expect_exit 0 "v2 emit into the v2 ring" "$V2" emit $R
 expect_eq "v1 tail --json: v1 record, v2 record, v2-only type" \
 '{"type":"tool_retried","attempt":1,"backoff_ms":10,"tool":"grep","jitter_ms":null,"details":"from v1"}
 {"type":"tool_retried","attempt":3,"backoff_ms":500,"tool":"web_search","jitter_ms":75,"details":"from v2"}
-{"type":"tool_cancelled","tool":"web_search","cancelled_by":"operator","details":""}' \
+{"type":"tool_cancelled","tool":"web_search","cancelled_by":"operator","reason":"operator","details":""}' \
 "$("$EVR" tail $R --json 2>/dev/null | jq -c 'del(.domain,.seq,.ts,.time,.lane,.producer,.correlation_id,.plan_id,.truncated,.replayed)')"
 expect_eq "v1 tail text" \
 "tool_retried           p0 attempt=1 backoff_ms=10 tool=grep details=\"from v1\"
 tool_retried           p1 plan=42 attempt=3 backoff_ms=500 tool=web_search jitter_ms=75 details=\"from v2\"
-tool_cancelled         p1 plan=42 tool=web_search cancelled_by=operator" \
+tool_cancelled         p1 plan=42 tool=web_search cancelled_by=operator reason=operator" \
 "$("$EVR" tail $R 2>/dev/null | cut -d' ' -f2-)"
 expect_eq "schema NAME: the ring's own table" \
 "20 tool_retried             tool       attempt: u32 backoff_ms: u32 tool: string[23] jitter_ms: u32 (since v2)
-38 tool_cancelled           tool       tool: string[23] (since v2) cancelled_by: string[15] (since v2) [type since v2]" \
+38 tool_cancelled           tool       tool: string[23] (since v2) cancelled_by: string[15] (since v2) reason: u8 {timeout=1, operator=2, budget=3} (since v2) [type since v2]" \
 "$("$EVR" schema $R | grep -E '^(20|38) ')"
 expect_eq "schema NAME --json: version and type count" "2 39" "$("$EVR" schema $R --json | jq -r '"\(.schema_version) \(.types|length)"')"
+expect_eq "schema NAME --json: the enum's named values" '[{"name":"timeout","value":1,"since":2},{"name":"operator","value":2,"since":2},{"name":"budget","value":3,"since":2}]' \
+  "$("$EVR" schema $R --json | jq -c '.types[38].fields[2].values')"
 expect_eq "stats NAME: per-type names from the ring" '{"tool_retried":2,"tool_cancelled":1}' \
   "$("$EVR" stats $R --json | jq -c '.types | map_values(.count)')"
 expect_eq "stats NAME: the new type counts in its domain" "3" "$("$EVR" stats $R --json | jq -c '.domains.tool')"
@@ -41,7 +43,7 @@ expect_eq "replay --json of the v2 log, the ring gone" \
 {"type":"tool_retried","jitter_ms":75,"details":"from v2"}
 {"type":"tool_cancelled","jitter_ms":null,"details":""}' \
 "$("$EVR" replay "$dir/v2.log" --json 2>/dev/null | jq -c '{type,jitter_ms,details}')"
-expect_eq "replay text of the v2 log" "tool_cancelled p1 plan=42 tool=web_search cancelled_by=operator" \
+expect_eq "replay text of the v2 log" "tool_cancelled p1 plan=42 tool=web_search cancelled_by=operator reason=operator" \
 "$("$EVR" replay "$dir/v2.log" 2>/dev/null | tail -1 | cut -d' ' -f2- | tr -s ' ')"
 
 # a v1 ring: the v2 producer writes what the ring knows and is refused the rest

@@ -66,12 +66,21 @@ enum evr_field_kind {
 
 /* An event table in C, the input of evr_desc_build (describe.h): a schema module (such as the
  * platform's) defines one, a ring stores its description. */
+struct evr_value_desc { /* a named value of an integer field (an enum) */
+	const char *name;
+	uint64_t value; /* a signed field's value as int64_t */
+	uint16_t since; /* schema version that named it; 0 means the field's */
+};
+
 struct evr_field_desc {
 	const char *name;
 	enum evr_field_kind kind;
 	uint16_t offset; /* from the start of the record */
 	uint16_t size;
 	uint16_t since; /* schema version that added the field; 0 means 1 */
+	const struct evr_value_desc *values; /* integer fields: named values, ascending by value as stored
+					     * (unsigned), or NULL */
+	uint16_t value_count;
 };
 
 struct evr_event_desc {
