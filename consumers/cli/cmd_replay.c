@@ -39,7 +39,7 @@ struct replay {
 	struct evr_reorder window;
 	bool summary;
 	uint64_t limit, shown, by_type[EVR_DESC_MAX_TYPES];
-	/* the description of the file being read (its own, or the built-in table for a version 1 log);
+	/* the description of the file being read (its own, or the platform's table for a version 1 log);
 	 * a copy, so that -n N can decode records after their file is closed */
 	struct evr_desc_header *schema;
 	struct evr_record *last; /* -n N: the newest N shown records, a circular buffer */

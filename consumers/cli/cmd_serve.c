@@ -151,8 +151,8 @@ static enum MHD_Result api_stats(struct server *s, struct MHD_Connection *conn)
 	evr_prom_put(&b, "{\"mono_ns\":%" PRIu64 ",\"records\":%" PRIu64 ",\"lost_lapped\":%" PRIu64
 		     ",\"lost_abandoned\":%" PRIu64 ",\"published\":%" PRIu64 ",\"positions\":%" PRIu64 ",\"clients\":%" PRIu64 ",\"clients_behind\":%" PRIu64 ",\"domains\":{",
 		     evr_mono_ns(), n->records, n->lost_lapped, n->lost_abandoned, hs.published, hs.positions, hs.readers, hs.reader_losses);
-	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++)
-		evr_prom_put(&b, "%s\"%s\":%" PRIu64, d ? "," : "", evr_domain_name(d), n->by_domain[d]);
+	for (unsigned d = 0; d < s->agg.domain_count; d++)
+		evr_prom_put(&b, "%s\"%s\":%" PRIu64, d ? "," : "", s->agg.domains[d], n->by_domain[d]);
 	evr_prom_put(&b, "},\"producers\":[");
 	for (unsigned i = 0, first = 1; i < s->agg.max_producers; i++) {
 		struct evr_producer_info pi;

@@ -52,18 +52,18 @@ static void json_report(const struct evr_agg *a, bool rates)
 	}
 	printf("},\"domains\":{");
 	first = true;
-	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++) {
+	for (unsigned d = 0; d < a->domain_count; d++) {
 		if (n->by_domain[d] == p->by_domain[d])
 			continue;
-		printf("%s\"%s\":%" PRIu64, first ? "" : ",", evr_domain_name(d), n->by_domain[d] - p->by_domain[d]);
+		printf("%s\"%s\":%" PRIu64, first ? "" : ",", a->domains[d], n->by_domain[d] - p->by_domain[d]);
 		first = false;
 	}
 	printf("},\"domain_rates\":{"); /* beside "domains", whose values stay plain counts */
 	first = true;
-	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++) {
+	for (unsigned d = 0; d < a->domain_count; d++) {
 		if (n->by_domain[d] == p->by_domain[d])
 			continue;
-		printf("%s\"%s\":%.1f", first ? "" : ",", evr_domain_name(d), RATE(by_domain[d]));
+		printf("%s\"%s\":%.1f", first ? "" : ",", a->domains[d], RATE(by_domain[d]));
 		first = false;
 	}
 	printf("},\"producers\":[");
@@ -99,10 +99,10 @@ static void text_report(const struct evr_agg *a, bool rates)
 		printf("\n");
 	}
 	printf("\n%-26s %12s%s\n", "domain", "records", rates ? "       rate/s" : "");
-	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++) {
+	for (unsigned d = 0; d < a->domain_count; d++) {
 		if (n->by_domain[d] == p->by_domain[d])
 			continue;
-		printf("%-26s %12" PRIu64, evr_domain_name(d), n->by_domain[d] - p->by_domain[d]);
+		printf("%-26s %12" PRIu64, a->domains[d], n->by_domain[d] - p->by_domain[d]);
 		if (rates)
 			printf(" %13.1f", RATE(by_domain[d]));
 		printf("\n");

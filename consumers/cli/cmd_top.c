@@ -30,9 +30,9 @@ static void draw_domains(const struct evr_agg *a, int y)
 {
 	const struct evr_counts *n = &a->now, *p = &a->prev;
 	mvprintw(y, 0, "domains/s:");
-	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++)
+	for (unsigned d = 0; d < a->domain_count; d++)
 		if (n->by_domain[d])
-			printw("  %s %.1f", evr_domain_name(d), evr_agg_rate(a, n->by_domain[d], p->by_domain[d]));
+			printw("  %s %.1f", a->domains[d], evr_agg_rate(a, n->by_domain[d], p->by_domain[d]));
 }
 
 static void draw(const struct evr_agg *a, const char *name, double interval_s)

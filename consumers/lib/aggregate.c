@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "aggregate.h"
-#include <evring/platform.h>
 
 int evr_agg_init(struct evr_agg *a, struct evr_ring *ring, struct evr_consumer *c)
 {
@@ -18,8 +17,15 @@ int evr_agg_init(struct evr_agg *a, struct evr_ring *ring, struct evr_consumer *
 	a->max_producers = info.max_producers;
 	a->lanes = info.lanes;
 	a->schema = evr_ring_schema(ring);
-	for (unsigned t = 0; t < a->schema->type_count; t++) /* domains by name: ids may differ across tables */
-		a->domain_of[t] = (int16_t)evr_domain_from_name(evr_desc_type(a->schema, t)->domain);
+	for (unsigned t = 0; t < a->schema->type_count; t++) { /* the ring's own domains, by name */
+		const char *dom = evr_desc_type(a->schema, t)->domain;
+		unsigned d = 0;
+		while (d < a->domain_count && strcmp(a->domains[d], dom))
+			d++;
+		if (d == a->domain_count && d < EVR_AGG_MAX_DOMAINS)
+			a->domains[a->domain_count++] = dom;
+		a->domain_of[t] = (int16_t)(d < a->domain_count ? (int)d : -1);
+	}
 	a->now.by_producer = mallocx(info.max_producers * sizeof(uint64_t), MALLOCX_ZERO);
 	a->prev.by_producer = mallocx(info.max_producers * sizeof(uint64_t), MALLOCX_ZERO);
 	if (!a->now.by_producer || !a->prev.by_producer) {

@@ -10,14 +10,15 @@
 
 #include <evring/consumer.h>
 #include <evring/describe.h>
-#include <evring/platform.h>
 
 #include "monotime.h"
+
+#define EVR_AGG_MAX_DOMAINS 64 /* distinct domains counted; a type of a 65th counts in no domain */
 
 struct evr_counts {
 	uint64_t records, invalid, lost_lapped, lost_abandoned;
 	uint64_t by_type[EVR_DESC_MAX_TYPES]; /* by the ring's type ids: names from its description */
-	uint64_t by_domain[EVR_DOMAIN_COUNT]; /* the built-in domains; a domain only a newer table has is not counted */
+	uint64_t by_domain[EVR_AGG_MAX_DOMAINS]; /* by index in evr_agg.domains */
 	uint64_t *by_producer; /* max_producers entries: records seen from each producer id */
 	uint64_t at_ns;        /* CLOCK_MONOTONIC time of the snapshot */
 };
@@ -27,7 +28,9 @@ struct evr_agg {
 	struct evr_consumer *consumer;
 	unsigned max_producers, lanes;
 	const struct evr_desc_header *schema; /* the ring's own description */
-	int16_t domain_of[EVR_DESC_MAX_TYPES]; /* a type's built-in domain, or -1 */
+	const char *domains[EVR_AGG_MAX_DOMAINS]; /* the description's domains, in order of first type */
+	unsigned domain_count;
+	int16_t domain_of[EVR_DESC_MAX_TYPES]; /* a type's index in domains, or -1 */
 	struct evr_counts now, prev; /* running totals, and the last snapshot */
 };
 

@@ -13,7 +13,7 @@
 int evr_format_line(const struct evr_record *rec, char *buf, size_t len);
 /* The same from a description (a ring's own, evr_ring_schema): types and fields this program was
  * not built with are printed by name; a field its producer's table predates is left out.
- * evr_format_line is this with the built-in description. */
+ * evr_format_line is this with the platform's description. */
 int evr_format_line_desc(const struct evr_desc_header *d, const struct evr_record *rec, char *buf, size_t len);
 
 /* value bare when plain (non-empty; no space, quote, backslash, '=' or control character), else

@@ -6,7 +6,7 @@
  *   schema = "EVRD" u32, size u32, crc32 u32 (of the description), reserved u32, then the ring's
  *            schema description (evring/describe.h), zero-padded to a multiple of 8 bytes: a log
  *            decodes with the table it was recorded with, whatever table its reader was built with.
- *            Version 1 logs (before it) have none and decode with the built-in table.
+ *            Version 1 logs (before it) have none and decode with the platform's table.
  *   block  = block header (48 B), count records of record_size bytes, the cursor after the block
  *            (lanes x u64 lane positions)
  *   block header = "EVRB" u32, count u32, index u64 (0, 1, 2... in the file), lost_lapped u64,
@@ -71,7 +71,7 @@ enum evr_fsync_policy { EVR_FSYNC_NEVER, EVR_FSYNC_INTERVAL, EVR_FSYNC_EVERY };
 struct evr_log_writer;
 
 /* Open (or create) a log for the ring described by `info` and `schema` (its evr_ring_schema; NULL:
- * the built-in table), and lock it for as long as it is open:
+ * the platform's table), and lock it for as long as it is open:
  * -EBUSY when another writer holds it (err names its pid when it can). An existing file must have
  * the same ring id, schema and layout (-EEXIST); a torn last block is cut off. -EBADMSG: an evring
  * log with a damaged block or header (or of another format version), nothing written: see
@@ -105,12 +105,12 @@ struct evr_log_reader {
 	size_t map_len;
 	bool header_damaged; /* salvaged: hdr holds only the layout; ring id and schema are unknown */
 	/* the log's own description (validated, a private copy), or NULL: a version 1 log, or a schema
-	 * section that is damaged (then decode with the built-in table; evr_log_reader_schema) */
+	 * section that is damaged (then decode with the platform's table; evr_log_reader_schema) */
 	struct evr_desc_header *schema;
 	bool schema_damaged; /* a version 2 log whose schema section fails its checks: skipped */
 };
 
-/* What to decode the log's records with: its own description, else the built-in table's. */
+/* What to decode the log's records with: its own description, else the platform's table's. */
 static inline const struct evr_desc_header *evr_log_reader_schema(const struct evr_log_reader *r)
 {
 	return r->schema ? r->schema : evr_platform_desc();

@@ -117,7 +117,7 @@ static int header_check(struct evr_log_reader *r, const void *data, size_t len, 
 	}
 	r->off = sizeof r->hdr;
 	/* a damaged (or missing) schema section costs no block: the blocks start at the first block 0
-	 * that verifies after it, and records decode with the built-in table (r->schema NULL) */
+	 * that verifies after it, and records decode with the platform's table (r->schema NULL) */
 	if (r->hdr.version >= 2 && read_schema(r) != 1)
 		skip_damaged_schema(r);
 	return 0;

@@ -71,12 +71,12 @@ Test(aggregate, counts_known_content_exactly_per_type_domain_and_producer, .init
 	uint64_t types = 0, domains = 0;
 	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++)
 		types += agg.now.by_type[t];
-	for (unsigned d = 0; d < EVR_DOMAIN_COUNT; d++)
+	for (unsigned d = 0; d < agg.domain_count; d++)
 		domains += agg.now.by_domain[d];
 	cr_assert_eq(types, 15, "no other type counted");
 	cr_assert_eq(domains, 15, "every record in exactly one domain");
-	cr_assert_eq(agg.now.by_domain[EVR_DOMAIN_plan], 10);
-	cr_assert_eq(agg.now.by_domain[EVR_DOMAIN_tool], 5);
+	cr_assert_eq(agg.now.by_domain[0], 10);
+	cr_assert_eq(agg.now.by_domain[4], 5);
 	cr_assert_eq(agg.now.by_producer[producer_index("alpha")], 10);
 	cr_assert_eq(agg.now.by_producer[producer_index("beta")], 5);
 	cr_assert_eq(agg.now.lost_lapped + agg.now.lost_abandoned + agg.now.invalid, 0);
