@@ -182,7 +182,7 @@ static PyObject *ring_info(RingObject *r, PyObject *unused)
 			     "created_realtime_ns", (unsigned long long)i.created_realtime_ns);
 }
 
-/* {type: {"domain": d, "fields": {name: kind}, "details_size": n}}, from the ring's description. */
+/* {type: {"domain", "fields": {name: {"kind", "size", "offset"}}, "details_size"}}: the description. */
 static PyObject *ring_schema(RingObject *r, PyObject *unused)
 {
 	(void)unused;
@@ -192,8 +192,10 @@ static PyObject *ring_schema(RingObject *r, PyObject *unused)
 		const struct evpy_type *t = &s->types[i];
 		PyObject *fields = PyDict_New();
 		for (unsigned j = 0; fields && j < t->nfields; j++) {
-			PyObject *k = PyUnicode_FromString(evr_field_kind_name(t->fields[j].kind));
-			if (!k || PyDict_SetItem(fields, t->fields[j].name, k) < 0)
+			const struct evpy_field *f = &t->fields[j];
+			PyObject *k = Py_BuildValue("{sssIsI}", "kind", evr_field_kind_name(f->kind), "size", (unsigned)f->size,
+						    "offset", (unsigned)f->offset);
+			if (!k || PyDict_SetItem(fields, f->name, k) < 0)
 				Py_CLEAR(fields);
 			Py_XDECREF(k);
 		}
@@ -252,8 +254,8 @@ static PyMethodDef ring_methods[] = {
 	 "that wakes the event loop; the loop never blocks."},
 	{"info", (PyCFunction)ring_info, METH_NOARGS, "info() -> dict\n\nThe ring's layout and identity."},
 	{"schema", (PyCFunction)ring_schema, METH_NOARGS,
-	 "schema() -> dict\n\n{type: {'domain', 'fields': {name: kind}, 'details_size'}} from the ring's own "
-	 "description."},
+	 "schema() -> dict\n\n{type: {'domain', 'fields': {name: {'kind', 'size', 'offset'}}, 'details_size'}}, "
+	 "from the ring's own description, in type id and field order."},
 	{"unlink", (PyCFunction)ring_unlink, METH_NOARGS,
 	 "unlink()\n\nRemove the ring's name (mappings stay usable until released)."},
 	{"__enter__", ring_enter, METH_NOARGS, NULL},

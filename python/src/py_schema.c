@@ -1,8 +1,8 @@
 /* Schema: the ring's description, copied and turned into per-type tables of interned Python names
  * once per ring, so an emit or an attribute lookup compares pointers instead of building strings. */
-#include <string.h>
+#include "evpy.h" /* Python.h first, as the C API requires */
 
-#include "evpy.h"
+#include <string.h>
 
 static void schema_dealloc(SchemaObject *s)
 {

@@ -9,10 +9,10 @@
  * follow=True sleeps in evr_consumer_wait with the GIL released, in slices of at most SLICE_NS so
  * that signals (^C) and close() from another thread are seen. close() while another thread waits
  * only marks the consumer; the waiting thread frees it when it wakes (both run under the GIL). */
+#include "evpy.h" /* Python.h first, as the C API requires */
+
 #include <string.h>
 #include <time.h>
-
-#include "evpy.h"
 
 #define BATCH 32
 #define SLICE_NS (100 * 1000 * 1000ll)

@@ -7,9 +7,9 @@
  * evr_record_set_str does in C. It allocates nothing for ASCII strings and keeps the GIL: the emit
  * itself is a few tens of ns and never waits. A drop (-EAGAIN, or -EFAULT on a truncated segment)
  * returns False and is counted in the producer table, never raised. */
-#include <string.h>
+#include "evpy.h" /* Python.h first, as the C API requires */
 
-#include "evpy.h"
+#include <string.h>
 
 typedef struct {
 	PyObject_HEAD
