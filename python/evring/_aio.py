@@ -14,13 +14,17 @@ _YIELD_EVERY = 256
 _WAIT_SLICE_S = 0.1
 
 
-async def aconsume(ring, start="oldest", *, follow=True, timeout=None, **filters):
+def aconsume(ring, start="oldest", *, follow=True, timeout=None, **filters):
     """Async iterator of Event and Lost items of `ring` (same options as Ring.consume).
 
-    follow (default True) waits for new records without blocking the loop; timeout: seconds
-    without an item after which the iteration ends (None: never)."""
+    The consumer is opened here, at the call (so start='latest' means now), not at the first
+    iteration. follow (default True) waits for new records without blocking the loop; timeout:
+    seconds without an item after which the iteration ends (None: never)."""
+    return _items(ring.consume(start, follow=False, **filters), follow, timeout)
+
+
+async def _items(consumer, follow, timeout):
     loop = asyncio.get_running_loop()
-    consumer = ring.consume(start, follow=False, **filters)
     pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="evring-aconsume")
     try:
         idle = 0.0
@@ -39,8 +43,8 @@ async def aconsume(ring, start="oldest", *, follow=True, timeout=None, **filters
             if timeout is not None and slice_s <= 0:
                 return
             t0 = loop.time()
-            # shield: a cancelled task still lets the wait finish before the consumer is closed
-            if not await asyncio.shield(loop.run_in_executor(pool, consumer.wait, slice_s)):
+            # a cancelled task leaves this wait running on its thread: close() below defers to it
+            if not await loop.run_in_executor(pool, consumer.wait, slice_s):
                 idle += loop.time() - t0
     finally:
         consumer.close()  # safe while a wait still runs: that thread frees it when it returns
