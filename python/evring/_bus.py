@@ -75,6 +75,12 @@ class Subscription:
         self._thread.start()
 
     def _run(self):
+        try:
+            self._deliver_all()
+        except Exception:  # the ring failed under us (evring.Error): say so and stop
+            log.exception("evring subscription stopped")
+
+    def _deliver_all(self):
         consumer = self._consumer
         while not self._stop.is_set():
             for item in consumer:
@@ -115,11 +121,11 @@ class EventBus:
         self.service = service
         self.errors = 0
         self.dropped = 0
-        self._lock = threading.Lock()  # a producer is for one thread at a time
         self._producer = self.ring.producer(service)
         self._fields = {name: set(info["fields"]) for name, info in self.ring.schema().items()}
         self._types = {}
         self._event_types = event_types
+        self._members = {}  # ring type name -> member of event_types
         self._factory = event_factory or BusEvent
         self._last_log = 0.0
 
@@ -174,8 +180,7 @@ class EventBus:
         or refused (counted in .dropped or .errors)."""
         try:
             name, kw = self.encode(event)
-            with self._lock:
-                ok = self._producer.emit(name, **kw)
+            ok = self._producer.emit(name, **kw)  # holds the GIL: safe from any thread
             if not ok:
                 self.dropped += 1
             return ok
@@ -213,10 +218,13 @@ class EventBus:
                              payload=payload)
 
     def _member(self, ring_name, dotted):
-        for member in self._event_types:
-            if self.resolve(member) == ring_name:
-                return member
-        return dotted
+        if not self._members:
+            for member in self._event_types:
+                try:
+                    self._members.setdefault(self.resolve(member), member)
+                except ValueError:
+                    pass  # a member the ring has no type for
+        return self._members.get(ring_name, dotted)
 
     def subscribe(self, event_type, handler, plan_id=None, *, start="latest", on_lost=None):
         """Run handler(event) on a thread of its own for every new event of `event_type` (None: all

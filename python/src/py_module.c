@@ -214,19 +214,6 @@ static PyObject *ring_get_types(RingObject *r, void *c) { (void)c; return Py_New
 static PyObject *ring_get_domains(RingObject *r, void *c) { (void)c; return Py_NewRef(r->schema->domains); }
 static PyObject *ring_get_name(RingObject *r, void *c) { (void)c; return Py_NewRef(r->name); }
 
-static PyObject *ring_enter(PyObject *r, PyObject *unused)
-{
-	(void)unused;
-	return Py_NewRef(r);
-}
-
-static PyObject *ring_exit(PyObject *r, PyObject *args)
-{
-	(void)r;
-	(void)args;
-	Py_RETURN_NONE; /* the mappings go with the last reference (producers and consumers hold one) */
-}
-
 static PyObject *ring_unlink(RingObject *r, PyObject *unused)
 {
 	(void)unused;
@@ -258,8 +245,6 @@ static PyMethodDef ring_methods[] = {
 	 "from the ring's own description, in type id and field order."},
 	{"unlink", (PyCFunction)ring_unlink, METH_NOARGS,
 	 "unlink()\n\nRemove the ring's name (mappings stay usable until released)."},
-	{"__enter__", ring_enter, METH_NOARGS, NULL},
-	{"__exit__", ring_exit, METH_VARARGS, NULL},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -276,7 +261,9 @@ PyTypeObject Evpy_RingType = {
 	.tp_basicsize = sizeof(RingObject),
 	.tp_dealloc = (destructor)ring_dealloc,
 	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "An evring ring in POSIX shared memory: evring.open(name) or evring.create(name).",
+	.tp_doc = "An evring ring in POSIX shared memory: evring.open(name) or evring.create(name). Its mappings "
+		  "are released with the last reference (its producers and consumers hold one); the ring itself "
+		  "stays until unlink().",
 	.tp_methods = ring_methods,
 	.tp_getset = ring_getset,
 };

@@ -5,7 +5,8 @@
  * at a call site are interned), integers range-checked for their kind, strings copied from the
  * UTF-8 CPython caches on the str and cut at a UTF-8 boundary with EVR_REC_TRUNCATED, as
  * evr_record_set_str does in C. It allocates nothing for ASCII strings and keeps the GIL: the emit
- * itself is a few tens of ns and never waits. A drop (-EAGAIN, or -EFAULT on a truncated segment)
+ * itself is a few tens of ns and never waits; holding the GIL is also what serializes threads that
+ * share one producer (an evr_producer is for one thread at a time). A drop (-EAGAIN, or -EFAULT on a truncated segment)
  * returns False and is counted in the producer table, never raised. */
 #include "evpy.h" /* Python.h first, as the C API requires */
 
@@ -258,8 +259,9 @@ PyTypeObject Evpy_ProducerType = {
 	.tp_basicsize = sizeof(ProducerObject),
 	.tp_dealloc = (destructor)producer_dealloc,
 	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "A service registered in a ring's producer table; made by Ring.producer(service). "
-		  "For one thread at a time (one producer per thread).",
+	.tp_doc = "A service registered in a ring's producer table; made by Ring.producer(service). emit() "
+		  "holds the GIL for its whole run, so threads may share a producer (each record then carries "
+		  "the same producer_id).",
 	.tp_methods = producer_methods,
 	.tp_getset = producer_getset,
 };

@@ -202,3 +202,32 @@ def test_bad_input_on_every_call(ring, ring_name, tmp_path):
 
 def test_nothing_left_in_dev_shm_by_this_process():
     assert [f for f in os.listdir("/dev/shm") if f.startswith(f"evrt-py-{os.getpid()}-")] == []
+
+
+def test_emit_allocates_nothing(ring):
+    """No per-emit memory: neither kept (net growth) nor transient (the peak above the start, which
+    one kwargs dict or bytes copy per call would raise by a few hundred bytes)."""
+    import itertools
+    import tracemalloc
+    p = ring.producer("alloc")
+    texts = ("web_search", "wéb")  # ASCII, and a str whose UTF-8 CPython caches on first use
+
+    def burst(tool):
+        for _ in itertools.repeat(None, 20_000):  # no int objects made by the loop itself
+            p.emit("tool_retried", correlation_id=42, plan_id=7, tool=tool, attempt=2, backoff_ms=250, details="d")
+
+    for tool in texts * 2:
+        burst(tool)
+    tracemalloc.start()
+    try:
+        grown, peaks = [], []
+        for tool in texts * 3:
+            tracemalloc.reset_peak()
+            start, _ = tracemalloc.get_traced_memory()
+            burst(tool)
+            now, peak = tracemalloc.get_traced_memory()
+            grown.append(now - start)
+            peaks.append(peak - start)
+    finally:
+        tracemalloc.stop()
+    assert max(grown) <= 256 and min(peaks) < 200, (grown, peaks)
