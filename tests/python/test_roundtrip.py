@@ -1,10 +1,18 @@
 """All the ring's types, every field compared, in three directions: Python -> ring -> Python,
 Python -> `evring tail --json` (the C decoder), and evring-sim (C services) -> Python."""
 import json
+import os
+from collections import Counter
+
+import pytest
 
 import evring
 from conftest import run
 from values import field_value
+
+
+# per direction, records of each type found equal field by field (the table printed at the end)
+TABLE = {}
 
 
 def expected_records(ring):
@@ -41,6 +49,7 @@ def test_python_to_python_every_type_every_field(ring):
         assert ev.to_dict() == {**ev.to_dict(), **kw}, name
         assert all(getattr(ev, k) == v for k, v in kw.items()), name  # attribute access too
         ok += matches(ev.to_dict(), name, kw)
+        TABLE.setdefault("python -> python", Counter())[name] += matches(ev.to_dict(), name, kw)
     print(f"\npython -> python: {ok}/{len(ring.types)} types, every field equal")
     assert ok == len(ring.types) == 38
 
@@ -56,6 +65,7 @@ def test_python_to_c_tail_json_every_type_every_field(ring, cli):
     for name, kw in records:
         (d,) = [d for d in c_side if d["type"] == name]
         ok += matches(d, name, kw)
+        TABLE.setdefault("python -> evring tail --json", Counter())[name] += matches(d, name, kw)
     print(f"\npython -> evring tail --json: {ok}/{len(ring.types)} types, every field equal")
     assert ok == len(c_side) == 38
 
@@ -74,6 +84,7 @@ def test_c_sim_to_python_every_type_every_field(ring_name, cli, sim):
         assert c_by_pos[(e.lane, e.seq)] == d
         assert all(getattr(e, f) == d[f] for f in e.fields)
         types.add(e.type)
+        TABLE.setdefault("evring-sim -> python", Counter())[e.type] += 1
     print(f"\nevring-sim -> python: {len(types)}/{len(ring.types)} types in {len(py_side)} records, "
           "every field equal to evring tail --json")
     assert len(types) == 38
@@ -91,3 +102,21 @@ def test_oversized_strings_are_cut_at_utf8_boundaries_and_flagged(ring, cli):
     assert cut.details == "€" * (room // 3)
     (c_cut, _) = [json.loads(line) for line in run(cli, "tail", ring.name, "--json").splitlines()]
     assert c_cut["truncated"] is True and c_cut["tool"] == cut.tool and c_cut["details"] == cut.details
+
+
+def test_table_of_types_per_direction(ring):
+    """Runs last in this file: one row per type, the records compared equal in each direction.
+    EVRING_ROUNDTRIP_TABLE=FILE also writes it there (bench/results/python_roundtrip.md)."""
+    if len(TABLE) < 3:
+        pytest.skip("the table needs the three direction tests of this file to run first")
+    dirs = list(TABLE)
+    rows = [f"| type | {' | '.join(dirs)} |", "|---|" + "---|" * len(dirs)]
+    rows += [f"| {t} | " + " | ".join(str(TABLE[d][t]) for d in dirs) + " |" for t in ring.types]
+    rows.append("| types with every field equal | " +
+                " | ".join(f"{sum(1 for t in ring.types if TABLE[d][t])}/{len(ring.types)}" for d in dirs) + " |")
+    print("\n" + "\n".join(rows))
+    if os.environ.get("EVRING_ROUNDTRIP_TABLE"):
+        with open(os.environ["EVRING_ROUNDTRIP_TABLE"], "w") as f:
+            f.write("Records of each type that came back with every field equal, per direction "
+                    "(tests/python/test_roundtrip.py).\n\n" + "\n".join(rows) + "\n")
+    assert len(dirs) == 3 and all(TABLE[d][t] for d in dirs for t in ring.types)
