@@ -6,9 +6,10 @@ read like ``tool.retried``), ``timestamp``, ``correlation_id`` and ``payload: di
 
 - the type: the enum's value with dots as underscores (``tool.retried`` -> ``tool_retried``), its
   member name (``TOOL_RETRIED``) or the ring's name;
-- payload keys that are fields of the type go to their fields, ``plan_id`` and ``correlation_id``
-  (and the event's correlation_id) to the record header; everything else is JSON-encoded into
-  ``details`` (cut to the details' room and flagged truncated, as any string). Ids that are not
+- payload keys that are fields of the type go to their fields (a value of the wrong type or out of
+  the field's range goes to the details instead: the event is still published), ``plan_id`` and
+  ``correlation_id`` (and the event's correlation_id) to the record header; everything else is
+  JSON-encoded into ``details`` (cut to the details' room and flagged truncated, as any string). Ids that are not
   ints (UUIDs, strings) are hashed to 64 bits and kept verbatim in the details JSON;
 - emit() never raises into the service: a failure is logged (at most once per second) and counted
   in ``bus.errors``; a drop is counted in ``bus.dropped`` and in the ring's producer table;
@@ -38,6 +39,18 @@ def _id64(value):
         return value, None
     text = str(value)
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"), text
+
+
+def _fits(spec, value):
+    """Whether a payload value can go to a field of this kind: a value that cannot goes to the
+    details with the other keys, so the event is still published."""
+    kind, size = spec
+    if kind == "string":
+        return isinstance(value, str)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    bits = 8 * size
+    return -(1 << (bits - 1)) <= value < 1 << (bits - 1) if kind.startswith("i") else 0 <= value < 1 << bits
 
 
 class BusEvent:
@@ -122,7 +135,8 @@ class EventBus:
         self.errors = 0
         self.dropped = 0
         self._producer = self.ring.producer(service)
-        self._fields = {name: set(info["fields"]) for name, info in self.ring.schema().items()}
+        self._fields = {name: {f: (spec["kind"], spec["size"]) for f, spec in info["fields"].items()}
+                        for name, info in self.ring.schema().items()}
         self._types = {}
         self._event_types = event_types
         self._members = {}  # ring type name -> member of event_types
@@ -168,7 +182,7 @@ class EventBus:
         if plan_text is not None:
             rest["plan_id"] = plan_text
         for key, value in payload.items():
-            (kw if key in fields else rest)[key] = value
+            (kw if key in fields and _fits(fields[key], value) else rest)[key] = value
         if list(rest) == ["details"] and isinstance(rest["details"], str):
             kw["details"] = rest["details"]
         elif rest:

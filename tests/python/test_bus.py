@@ -66,13 +66,20 @@ def test_emit_accepts_enum_value_name_and_ring_name(ring):
 
 def test_emit_never_raises_and_counts_errors(ring, caplog):
     bus = evring.EventBus(ring)
-    bad = [DomainEvent(EventType.NOT_IN_RING), DomainEvent("tool_retried", payload={"attempt": "two"}),
-           object(), None, DomainEvent("tool_retried", payload={"attempt": -1}),
+    bad = [DomainEvent(EventType.NOT_IN_RING), object(), None, DomainEvent(42),
            DomainEvent("tool_retried", payload=["not", "a", "dict"])]
     for event in bad:
         assert bus.emit(event) is False
     assert bus.errors == len(bad) and list(ring.consume()) == []
     assert "evring EventBus.emit failed" in caplog.text
+
+
+def test_field_values_that_do_not_fit_go_to_details(ring):
+    bus = evring.EventBus(ring)
+    assert bus.emit(DomainEvent("tool_retried", payload={"attempt": "two", "backoff_ms": -1, "tool": 5}))
+    (ev,) = list(ring.consume())
+    assert (ev.attempt, ev.backoff_ms, ev.tool) == (0, 0, "")
+    assert json.loads(ev.details) == {"attempt": "two", "backoff_ms": -1, "tool": 5} and bus.errors == 0
 
 
 def test_long_details_are_truncated_and_flagged(ring):
