@@ -79,7 +79,6 @@ int evpy_schema_type_id(SchemaObject *s, PyObject *name);
 /* Comma-separated names of a tuple of str, for error messages. */
 PyObject *evpy_join(PyObject *tuple);
 
-PyObject *evpy_field_value(const struct evpy_field *f, const struct evr_record *r);
 PyObject *evpy_event_new(SchemaObject *s, const struct evr_record *r);
 PyObject *evpy_lost_new(const struct evr_item *it);
 

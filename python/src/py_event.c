@@ -20,7 +20,7 @@ static PyObject *str_at(const char *p, size_t size)
 	return PyUnicode_DecodeUTF8(p, (Py_ssize_t)strnlen(p, size), "replace");
 }
 
-PyObject *evpy_field_value(const struct evpy_field *f, const struct evr_record *r)
+static PyObject *field_value(const struct evpy_field *f, const struct evr_record *r)
 {
 	unsigned version = evr_record_version(r);
 	if (version && f->since > version)
@@ -63,14 +63,14 @@ static PyObject *event_getattro(EventObject *e, PyObject *name)
 	const struct evpy_type *t = type_of(e);
 	for (unsigned j = 0; j < t->nfields; j++)
 		if (t->fields[j].name == name)
-			return evpy_field_value(&t->fields[j], &e->rec);
+			return field_value(&t->fields[j], &e->rec);
 	PyObject *v = PyObject_GenericGetAttr((PyObject *)e, name);
 	if (v || !PyErr_ExceptionMatches(PyExc_AttributeError))
 		return v;
 	for (unsigned j = 0; j < t->nfields; j++)
 		if (PyUnicode_Check(name) && PyUnicode_Compare(t->fields[j].name, name) == 0) {
 			PyErr_Clear();
-			return evpy_field_value(&t->fields[j], &e->rec);
+			return field_value(&t->fields[j], &e->rec);
 		}
 	return NULL;
 }
@@ -159,7 +159,7 @@ static PyObject *event_to_dict(EventObject *e, PyObject *unused)
 	    set_item(d, "replayed", PyBool_FromLong(r->flags & EVR_REC_REPLAYED)))
 		goto fail;
 	for (unsigned j = 0; j < t->nfields; j++) {
-		PyObject *v = evpy_field_value(&t->fields[j], r);
+		PyObject *v = field_value(&t->fields[j], r);
 		if (!v || PyDict_SetItem(d, t->fields[j].name, v) < 0) {
 			Py_XDECREF(v);
 			goto fail;

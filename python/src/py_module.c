@@ -232,7 +232,8 @@ static PyMethodDef ring_methods[] = {
 	 "timeout=None, merge=False) -> Consumer\n\n"
 	 "Iterate Event and Lost items. start: 'oldest', 'latest', a Cursor or a cursor file's path. follow: "
 	 "wait for new records (GIL released) instead of ending; timeout: seconds without an item after which "
-	 "a follow ends. types/domains: lists of names; plan_id/correlation_id: keep those ids. merge: "
+	 "a follow ends. types/domains: lists of names (a record of either kind is kept); plan_id/correlation_id: "
+	 "keep those ids. merge: "
 	 "deliver across lanes in timestamp order. Loss notices are never filtered."},
 	{"aconsume", (PyCFunction)(void (*)(void))ring_aconsume, METH_VARARGS | METH_KEYWORDS,
 	 "aconsume(start='oldest', *, follow=True, timeout=None, types=..., domains=..., plan_id=..., "
