@@ -4,6 +4,8 @@
  * becomes the Schema) and opens a read-write mapping with the first producer, with the ring's own
  * description as this process's table (evr_ring_open_schema): records are then written in the
  * ring's layout whatever table libevring was built with, and no adaptation path is taken. */
+#include <evring/platform.h>
+
 #include "evpy.h"
 
 PyObject *Evpy_Error;
@@ -87,7 +89,7 @@ static PyObject *mod_create(PyObject *m, PyObject *args, PyObject *kw)
 					 &exist_ok))
 		return NULL;
 	struct evr_ring_opts opts;
-	evr_ring_opts_default(&opts);
+	evr_platform_opts(&opts); /* a new ring carries the platform's 38-event schema */
 	if (lanes)
 		opts.lanes = lanes;
 	if (slots)
@@ -274,7 +276,7 @@ static PyMethodDef module_methods[] = {
 	 "open(name) -> Ring\n\nOpen an existing ring; its own description gives the types and fields."},
 	{"create", (PyCFunction)(void (*)(void))mod_create, METH_VARARGS | METH_KEYWORDS,
 	 "create(name, *, lanes=0, slots_per_lane=0, max_producers=0, mode=0o600, exist_ok=False) -> Ring\n\n"
-	 "Create a ring with libevring's built-in table (0: the defaults: one lane per CPU, 4096 slots). "
+	 "Create a ring carrying the platform's 38-event schema (0: the defaults: one lane per CPU, 4096 slots). "
 	 "exist_ok: open it when it exists."},
 	{"unlink", (PyCFunction)(void (*)(void))mod_unlink, METH_VARARGS | METH_KEYWORDS,
 	 "unlink(name, *, missing_ok=False)\n\nRemove a ring and its companion objects."},

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `pip install ./python` works offline with Debian's setuptools: install a copy of the tree's
-# python/ and libring/ (pip builds in place: the source tree stays clean) into a fresh venv that
+# python/, libring/ and schema/ (pip builds in place: the source tree stays clean) into a fresh venv that
 # sees the system's packages, then emit and read back one event with the installed module.
 # Usage: check_pip.sh SOURCE_DIR PYTHON
 set -euo pipefail
@@ -8,7 +8,7 @@ src=$1 python=$2
 work=$(mktemp -d)
 ring=/evrt-pip-$$-0
 trap 'rm -rf "$work" /dev/shm${ring} /dev/shm${ring}~wake /dev/shm${ring}~live' EXIT
-cp -r "$src/python" "$src/libring" "$work/"
+cp -r "$src/python" "$src/libring" "$src/schema" "$work/"
 rm -rf "$work/python/build" "$work/python/"*.egg-info
 "$python" -m venv --system-site-packages "$work/venv"
 "$work/venv/bin/pip" install --no-build-isolation --no-index -q "$work/python"
