@@ -25,7 +25,9 @@ for c in $cmds; do
   [ "$text" == "$("$evr" "$c" --help)" ] && ok || { bad "evring-$c.1 differs from evring $c --help"; diff <(echo "$text") <("$evr" "$c" --help) | head -5; }
   grep -qF "evring\\-$c" "$man/man1/evring.1" && ok || bad "evring.1 lists $c"
 done
-for f in $("$src/tests/install/public_symbols.sh" "$src/libring/include"); do
+api=$({ "$src/tests/install/public_symbols.sh" "$src/libring/include"
+       "$src/tests/install/public_symbols.sh" "$src/libring/include" evring/platform.h "$src/schema/include"; } | sort -u)
+for f in $api; do
   [ "$f" = evr_events ] && continue # an object, not a call
   [ -f "$man/man3/$f.3" ] && grep -q "^$f\\\\-\\|^int\\|SYNOPSIS" "$man/man3/$f.3" && ok || bad "man3 page for $f"
 done

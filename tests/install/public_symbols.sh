@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The public API: every function and object the public headers declare with the evr_ prefix, one
-# per line, sorted. Usage: public_symbols.sh INCLUDE_DIR
+# per line, sorted. Usage: public_symbols.sh INCLUDE_DIR [HEADER [INCLUDE_DIR...]]
+# (HEADER defaults to evring/evring.h, libring's; evring/platform.h, with schema/include added,
+# gives the platform module's and libring's together.)
 set -euo pipefail
+dir=$1 header=${2:-evring/evring.h}
+extra=()
+for d in "${@:3}"; do extra+=(-I"$d"); done
 # static inline helpers (describe.h's accessors) are not symbols: their names are dropped first
-api=$(echo '#include <evring/evring.h>' | ${CC:-cc} -E -P -I"$1" - | tr '\n' ' ' | sed -E 's/static inline [^(]*\(/(/g')
+api=$(echo "#include <$header>" | ${CC:-cc} -E -P -I"$dir" "${extra[@]}" - | tr '\n' ' ' | sed -E 's/static inline [^(]*\(/(/g')
 {
   # functions: a type, the name, "(" (the name last, so "enum evr_role evr_ring_role(" gives one)
   grep -oE '[A-Za-z0-9_*]+[ *]+evr_[a-z0-9_]+ *\(' <<<"$api" | grep -oE 'evr_[a-z0-9_]+ *\($' | tr -d ' ('
