@@ -344,13 +344,21 @@ int evr_cli_finish_output(const char *cmd, int rc)
 	return EVR_EXIT_FAIL;
 }
 
-void evr_cli_print_type_counts(const struct evr_desc_header *d, const uint64_t *by_type, uint64_t total)
+void evr_cli_print_counts(const char *const *names, const uint64_t *counts, unsigned n, uint64_t total)
 {
 	printf("\n%-26s %10s\n", "type", "records");
-	for (unsigned i = 0; i < d->type_count; i++)
-		if (by_type[i])
-			printf("%-26s %10" PRIu64 "\n", evr_desc_type(d, i)->name, by_type[i]);
+	for (unsigned i = 0; i < n; i++)
+		if (counts[i])
+			printf("%-26s %10" PRIu64 "\n", names[i], counts[i]);
 	printf("%-26s %10" PRIu64 "\n", "total", total);
+}
+
+void evr_cli_print_type_counts(const struct evr_desc_header *d, const uint64_t *by_type, uint64_t total)
+{
+	const char *names[EVR_DESC_MAX_TYPES];
+	for (unsigned i = 0; i < d->type_count; i++)
+		names[i] = evr_desc_type(d, i)->name;
+	evr_cli_print_counts(names, by_type, d->type_count, total);
 }
 
 void evr_cli_format_time(uint64_t wall_ns, char out[32])

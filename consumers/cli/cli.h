@@ -91,8 +91,10 @@ bool evr_cli_output_closed(void);
  * SIGPIPE, like any filter whose reader left (`| head`); another write error is reported, exit 1. */
 int evr_cli_finish_output(const char *cmd, int rc);
 
-/* The --summary table of tail and replay: records per event type, then the total (stdout). */
-/* by_type has d->type_count entries; the names come from the description. */
+/* The --summary table of tail and replay: records per event type, then the total (stdout); types
+ * with no record are left out. evr_cli_print_type_counts takes the names from a description
+ * (by_type has d->type_count entries). */
+void evr_cli_print_counts(const char *const *names, const uint64_t *counts, unsigned n, uint64_t total);
 void evr_cli_print_type_counts(const struct evr_desc_header *d, const uint64_t *by_type, uint64_t total);
 /* A private copy of a ring's description (free it), to decode records held past the ring's close. */
 struct evr_desc_header *evr_cli_schema_copy(const struct evr_ring *ring);

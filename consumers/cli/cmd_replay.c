@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,41 +32,63 @@ enum replay_out { OUT_TEXT, OUT_JSON, OUT_RAW, OUT_RING };
 struct replay {
 	enum replay_out out;
 	struct evr_producer *p;
-	uint64_t records, blocks, lost, invalid, dropped;
+	uint64_t records, blocks, lost, invalid, dropped, refused;
 	uint64_t unreadable_blocks, unreadable_bytes; /* skipped around damage; to_end skips count 1+ */
 	bool unknown_blocks;                          /* a skip to the end: at least one block lost */
 	uint64_t damaged_headers;                     /* read anyway (evr_log_reader_open_salvage) */
 	struct evr_filter filter;
 	struct evr_reorder window;
 	bool summary;
-	uint64_t limit, shown, by_type[EVR_DESC_MAX_TYPES];
-	/* the description of the file being read (its own, or the platform's table for a version 1 log);
-	 * a copy, so that -n N can decode records after their file is closed */
-	struct evr_desc_header *schema;
-	struct evr_record *last; /* -n N: the newest N shown records, a circular buffer */
+	uint64_t limit, shown;
+	/* The descriptions of the files read so far (each its own, or the platform's table for a
+	 * version 1 log; equal ones shared), copies, so that -n N decodes a record with its own file's
+	 * description after that file is closed; `schema` is the current file's. */
+	struct schema_copy {
+		struct evr_desc_header *desc;
+		uint64_t *by_type; /* --summary: records shown, by this description's type ids */
+	} *schemas;
+	unsigned n_schemas, cur;
+	const struct evr_desc_header *schema;
+	struct shown { struct evr_record rec; unsigned schema; } *last; /* -n N: the newest N, circular */
+	/* --into: the ring, opened with the current file's description as this process's table, so that
+	 * records of an older or newer table are written in the ring's layout (or refused) */
+	const char *into;
+	struct evr_ring *ring;
+	unsigned ring_schema; /* the schema the ring was opened with; UINT_MAX when none */
 };
 
-/* A record that passed the filters, in time order: out now, or kept among the newest N. */
-static void deliver(struct replay *rp, struct evr_record *rec)
+/* A record that passed the filters, in time order, decoded with schema `si`: out now. */
+static void deliver_as(struct replay *rp, struct evr_record *rec, unsigned si)
 {
 	char buf[1024];
-	if (rp->limit) {
-		rp->last[rp->shown++ % rp->limit] = *rec;
-		return;
-	}
+	const struct evr_desc_header *d = rp->schemas[si].desc;
 	rp->shown++;
-	if (rec->type < rp->schema->type_count) /* --raw passes invalid records on as recorded */
-		rp->by_type[rec->type]++;
+	if (rec->type < d->type_count) /* --raw passes invalid records on as recorded */
+		rp->schemas[si].by_type[rec->type]++;
 	if (rp->out == OUT_RING) {
 		rec->flags |= EVR_REC_REPLAYED;
-		if (evr_emit(rp->p, rec))
+		int rc = evr_emit(rp->p, rec);
+		if (rc == -EAGAIN) {
 			rp->dropped++;
+		} else if (rc && rp->refused++ < 5) { /* a type the ring's (older) table lacks */
+			const struct evr_desc_type *t = evr_desc_type(d, rec->type);
+			evr_cli_error("replay", "%s refused a %s record: %s", rp->into, t ? t->name : "?", evr_strerror(rc));
+		}
 	} else if (rp->out == OUT_RAW) {
 		fwrite(rec, sizeof *rec, 1, stdout);
-	} else if ((rp->out == OUT_JSON ? evr_desc_record_to_json(rp->schema, rec, buf, sizeof buf)
-					: evr_format_line_desc(rp->schema, rec, buf, sizeof buf)) > 0) {
+	} else if ((rp->out == OUT_JSON ? evr_desc_record_to_json(d, rec, buf, sizeof buf)
+					: evr_format_line_desc(d, rec, buf, sizeof buf)) > 0) {
 		puts(buf);
 	}
+}
+
+/* A record of the current file: out now, or kept among the newest N. */
+static void deliver(struct replay *rp, struct evr_record *rec)
+{
+	if (rp->limit)
+		rp->last[rp->shown++ % rp->limit] = (struct shown){ *rec, rp->cur };
+	else
+		deliver_as(rp, rec, rp->cur);
 }
 
 /* Out of the reorder window, in time order: everything (flush) or nothing more. */
@@ -83,7 +106,7 @@ static void deliver_last(struct replay *rp)
 	rp->limit = 0;
 	rp->shown = 0;
 	for (uint64_t i = first; i < first + n; i++)
-		deliver(rp, &rp->last[i % limit]);
+		deliver_as(rp, &rp->last[i % limit].rec, rp->last[i % limit].schema);
 }
 
 static void loss_line(struct replay *rp, uint64_t n, const char *why)
@@ -161,6 +184,53 @@ static void skipped(struct replay *rp, const char *path, const char *why, struct
 	rp->unreadable_bytes += sk.to - sk.from;
 }
 
+/* Make d (the next file's description) current: shared with an equal earlier one or copied; the
+ * filters bound to its names; the --into ring reopened with it as this process's table. */
+static int use_schema(struct replay *rp, const struct evr_desc_header *d, const char *path)
+{
+	unsigned i = 0;
+	while (i < rp->n_schemas && !(rp->schemas[i].desc->size == d->size && !memcmp(rp->schemas[i].desc, d, d->size)))
+		i++;
+	if (i == rp->n_schemas) {
+		struct schema_copy *more = realloc(rp->schemas, (i + 1) * sizeof *more);
+		if (more)
+			rp->schemas = more;
+		struct evr_desc_header *copy = more ? malloc(d->size) : NULL;
+		uint64_t *counts = copy ? calloc(d->type_count, sizeof *counts) : NULL;
+		if (!counts) {
+			free(copy);
+			evr_cli_error("replay", "out of memory");
+			return EVR_EXIT_FAIL;
+		}
+		rp->schemas[rp->n_schemas++] = (struct schema_copy){ memcpy(copy, d, d->size), counts };
+	}
+	rp->cur = i;
+	rp->schema = rp->schemas[i].desc;
+	char why[256];
+	if (evr_filter_bind(&rp->filter, rp->schema, why, sizeof why)) /* names of this log's own table */
+		return evr_cli_usage_error("replay", "%s: %s", path, why);
+	if (rp->out != OUT_RING || rp->ring_schema == i)
+		return 0;
+	drain(rp); /* the previous file's records go out with the table they were written with */
+	if (rp->p)
+		evr_producer_close(rp->p);
+	if (rp->ring)
+		evr_ring_close(rp->ring);
+	rp->p = NULL;
+	rp->ring = NULL;
+	rp->ring_schema = UINT_MAX;
+	int orc = evr_cli_open_ring_schema("replay", rp->into, EVR_ROLE_PRODUCER, rp->schema, &rp->ring);
+	if (orc)
+		return orc; /* 2 for a name that cannot be a ring's, as in every command; 1 for a table it refuses */
+	struct evr_err err = { 0 };
+	if (evr_producer_open(rp->ring, "evring-replay", &rp->p, &err)) {
+		evr_cli_error("replay", "%s", err.msg);
+		return EVR_EXIT_FAIL;
+	}
+	rp->ring_schema = i;
+	return 0;
+}
+
 static int replay_file(struct replay *rp, const char *path)
 {
 	struct evr_log_reader r;
@@ -185,18 +255,9 @@ static int replay_file(struct replay *rp, const char *path)
 			"table\n", path);
 		damaged = 1;
 	}
-	const struct evr_desc_header *d = evr_log_reader_schema(&r);
-	free(rp->schema);
-	rp->schema = malloc(d->size);
-	if (!rp->schema) {
-		evr_cli_error("replay", "out of memory");
+	if ((rc = use_schema(rp, evr_log_reader_schema(&r), path))) {
 		evr_log_reader_close(&r);
-		return EVR_EXIT_FAIL;
-	}
-	memcpy(rp->schema, d, d->size);
-	if (evr_filter_bind(&rp->filter, rp->schema, err, sizeof err)) { /* names of this log's own table */
-		evr_log_reader_close(&r);
-		return evr_cli_usage_error("replay", "%s: %s", path, err);
+		return rc;
 	}
 	struct evr_log_block b;
 	for (;;) {
@@ -216,6 +277,32 @@ static int replay_file(struct replay *rp, const char *path)
 	return damaged ? EVR_EXIT_FAIL : EVR_EXIT_OK;
 }
 
+/* --summary over every file: counts merged by type name, in order of first appearance. */
+static void print_summary(const struct replay *rp)
+{
+	const char **names = calloc(EVR_DESC_MAX_TYPES * (size_t)rp->n_schemas + 1, sizeof *names);
+	uint64_t *counts = calloc(EVR_DESC_MAX_TYPES * (size_t)rp->n_schemas + 1, sizeof *counts);
+	unsigned n = 0;
+	for (unsigned s = 0; names && counts && s < rp->n_schemas; s++)
+		for (unsigned t = 0; t < rp->schemas[s].desc->type_count; t++) {
+			if (!rp->schemas[s].by_type[t])
+				continue;
+			const char *name = evr_desc_type(rp->schemas[s].desc, t)->name;
+			unsigned k = 0;
+			while (k < n && strcmp(names[k], name))
+				k++;
+			names[k] = name;
+			counts[k] += rp->schemas[s].by_type[t];
+			n += k == n;
+		}
+	if (names && counts)
+		evr_cli_print_counts(names, counts, n, rp->shown);
+	else
+		evr_cli_error("replay", "out of memory for the summary");
+	free(names);
+	free(counts);
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -223,8 +310,7 @@ static int run(int argc, char **argv)
 		{ "into", required_argument, NULL, 'i' }, { "lines", required_argument, NULL, 'n' },
 		{ "summary", no_argument, NULL, 's' }, EVR_FILTER_LONGOPTS, { NULL, 0, NULL, 0 },
 	};
-	struct replay rp = { .out = OUT_TEXT };
-	const char *into = NULL;
+	struct replay rp = { .out = OUT_TEXT, .ring_schema = UINT_MAX };
 	int c, frc;
 	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
 		if ((frc = evr_filter_option("replay", &rp.filter, c, optarg)) >= 0) {
@@ -236,7 +322,7 @@ static int run(int argc, char **argv)
 		} else if (c == 's') rp.summary = true;
 		else if (c == 'j') rp.out = OUT_JSON;
 		else if (c == 'r') rp.out = OUT_RAW;
-		else if (c == 'i') { rp.out = OUT_RING; into = optarg; }
+		else if (c == 'i') { rp.out = OUT_RING; rp.into = optarg; }
 		else return evr_cli_usage_error("replay", "bad option");
 	}
 	if (optind >= argc)
@@ -247,18 +333,10 @@ static int run(int argc, char **argv)
 		evr_reorder_free(&rp.window);
 		return EVR_EXIT_FAIL;
 	}
-	struct evr_ring *ring = NULL;
-	if (into) {
-		struct evr_err err = { 0 };
-		int orc = evr_cli_open_ring("replay", into, EVR_ROLE_PRODUCER, &ring);
-		if (orc)
-			return orc; /* 2 for a name that cannot be a ring's, as in every command */
-		if (evr_producer_open(ring, "evring-replay", &rp.p, &err)) {
-			evr_cli_error("replay", "%s", err.msg);
-			evr_ring_close(ring);
-			return EVR_EXIT_FAIL;
-		}
-	}
+	char norm[EVR_NAME_MAX + 1];
+	struct evr_err nerr = { 0 };
+	if (rp.into && evr_name_normalize(rp.into, norm, &nerr)) /* before any file is read */
+		return evr_cli_usage_error("replay", "%s", nerr.msg);
 	int rc = EVR_EXIT_OK;
 	for (int i = optind; i < argc && rc != EVR_EXIT_USAGE; i++) { /* every file, even after a damaged one */
 		int file_rc = replay_file(&rp, argv[i]);
@@ -268,10 +346,14 @@ static int run(int argc, char **argv)
 	if (rp.limit)
 		deliver_last(&rp);
 	if (rp.summary)
-		evr_cli_print_type_counts(rp.schema ? rp.schema : evr_platform_desc(), rp.by_type, rp.shown);
+		print_summary(&rp);
 	evr_reorder_free(&rp.window);
 	free(rp.last);
-	free(rp.schema);
+	for (unsigned s = 0; s < rp.n_schemas; s++) {
+		free(rp.schemas[s].desc);
+		free(rp.schemas[s].by_type);
+	}
+	free(rp.schemas);
 	fflush(stdout);
 	char unreadable[192] = "";
 	int at = 0;
@@ -284,13 +366,18 @@ static int run(int argc, char **argv)
 			 rp.unreadable_bytes);
 	fprintf(stderr, "evring replay: %" PRIu64 " records from %" PRIu64 " blocks; %" PRIu64 " lost while recording; %"
 		PRIu64 " invalid%s\n", rp.records, rp.blocks, rp.lost, rp.invalid, unreadable);
-	if (into) {
-		if (rp.dropped)
-			fprintf(stderr, "evring replay: %" PRIu64 " records dropped by %s (slots held by stalled writers)\n",
-				rp.dropped, into);
-		evr_producer_close(rp.p);
-		evr_ring_close(ring);
+	if (rp.dropped)
+		fprintf(stderr, "evring replay: %" PRIu64 " records dropped by %s (slots held by stalled writers)\n",
+			rp.dropped, rp.into);
+	if (rp.refused) {
+		fprintf(stderr, "evring replay: %" PRIu64 " records refused by %s (types its schema does not have)\n",
+			rp.refused, rp.into);
+		rc = EVR_EXIT_FAIL;
 	}
+	if (rp.p)
+		evr_producer_close(rp.p);
+	if (rp.ring)
+		evr_ring_close(rp.ring);
 	return rc;
 }
 

@@ -58,4 +58,25 @@ expect_eq "no jitter_ms key in the v1 ring" "false" "$("$EVR" tail $R1 --json 2>
 expect_exit 0 "record the v1 ring" "$EVR" record $R1 "$dir/v1.log" --exit-when-idle 0.2
 expect_eq "replay of the v1 log" '{"type":"tool_retried","attempt":3,"has_jitter":false}' \
 "$("$EVR" replay "$dir/v1.log" --json 2>/dev/null | jq -c '{type,attempt,has_jitter:has("jitter_ms")}')"
+
+# several logs of two tables in one replay: each record decodes with its own file's description,
+# also when -n keeps records past their file, and --summary merges the counts by type name
+expect_eq "replay -n of the v2 and v1 logs" \
+'{"type":"tool_retried","jitter_ms":75,"details":"from v2"}
+{"type":"tool_cancelled","reason":"operator","details":""}
+{"type":"tool_retried","jitter_ms":null,"details":"from v2"}' \
+"$("$EVR" replay "$dir/v2.log" "$dir/v1.log" -n 3 --json 2>/dev/null | jq -c '{type,jitter_ms,reason,details} | with_entries(select(.value != null or .key == "jitter_ms")) | if .type == "tool_cancelled" then del(.jitter_ms) else . end')"
+expect_eq "replay --summary of both logs" "tool_retried 3 tool_cancelled 1 total 4" \
+"$("$EVR" replay "$dir/v2.log" "$dir/v1.log" --summary 2>/dev/null | awk '/^type/ {on = 1; next} on && NF {printf "%s%s %s", sep, $1, $2; sep = " "}')"
+
+# replay --into writes each log's records in the ring's layout: the v2 log into a new v1 ring
+R3=/$tag-into-v1
+expect_exit 0 "v1 create for replay --into" "$EVR" create $R3 --lanes 1 --slots 64
+expect_exit 1 "replay the v2 log into a v1 ring: tool_cancelled refused" "$EVR" replay "$dir/v2.log" --into $R3
+expect_err "refused a tool_cancelled record" "the refusal names the type"
+expect_eq "the v1 ring holds the v2 log's tool_retried in its own layout" \
+'{"type":"tool_retried","attempt":1,"details":"from v1","has_jitter":false}
+{"type":"tool_retried","attempt":3,"details":"from v2","has_jitter":false}' \
+"$("$EVR" tail $R3 --json 2>/dev/null | jq -c '{type,attempt,details,has_jitter:has("jitter_ms")}')"
+"$EVR" unlink $R3 >/dev/null
 finish
