@@ -39,7 +39,7 @@ struct replay {
 	struct evr_filter filter;
 	struct evr_reorder window;
 	bool summary;
-	uint64_t limit, shown;
+	uint64_t limit, shown, cap; /* cap: entries of `last` allocated, grown up to limit as records come */
 	/* The descriptions of the files read so far (each its own, or the platform's table for a
 	 * version 1 log; equal ones shared), copies, so that -n N decodes a record with its own file's
 	 * description after that file is closed; `schema` is the current file's. */
@@ -85,6 +85,19 @@ static void deliver_as(struct replay *rp, struct evr_record *rec, unsigned si)
 /* A record of the current file: out now, or kept among the newest N. */
 static void deliver(struct replay *rp, struct evr_record *rec)
 {
+	if (rp->limit && rp->shown == rp->cap && rp->cap < rp->limit) { /* -n 16M need not cost 2 GiB up front */
+		uint64_t cap = rp->cap ? rp->cap * 2 : 1024;
+		cap = cap < rp->limit ? cap : rp->limit;
+		struct shown *more = realloc(rp->last, cap * sizeof *more);
+		if (more) {
+			rp->last = more;
+			rp->cap = cap;
+		} else { /* keep the newest of what fits, and say so */
+			evr_cli_error("replay", "out of memory for -n %" PRIu64 ": keeping the newest %" PRIu64, rp->limit,
+				      rp->cap);
+			rp->limit = rp->cap;
+		}
+	}
 	if (rp->limit)
 		rp->last[rp->shown++ % rp->limit] = (struct shown){ *rec, rp->cur };
 	else
@@ -327,8 +340,7 @@ static int run(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return evr_cli_usage_error("replay", "expects one or more log FILEs");
-	if (evr_reorder_init(&rp.window, rp.out == OUT_RAW ? 1 : REORDER_WINDOW) ||
-	    (rp.limit && !(rp.last = malloc(rp.limit * sizeof *rp.last)))) {
+	if (evr_reorder_init(&rp.window, rp.out == OUT_RAW ? 1 : REORDER_WINDOW)) {
 		evr_cli_error("replay", "out of memory");
 		evr_reorder_free(&rp.window);
 		return EVR_EXIT_FAIL;
