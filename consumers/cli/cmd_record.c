@@ -163,6 +163,21 @@ static int take(struct recorder *r, const struct evr_item *it)
 	return r->buffered >= r->o.block ? flush(r) : 0;
 }
 
+/* The cursor after the last block, as evr_log_each walks a log of our ring. */
+struct resume_scan {
+	uint64_t ring_id;
+	unsigned lanes;
+	struct evr_cursor *resume;
+};
+
+static void last_cursor(const struct evr_log_block *b, void *arg)
+{
+	struct resume_scan *s = arg;
+	s->resume->ring_id = s->ring_id;
+	s->resume->lanes = s->lanes;
+	memcpy(s->resume->pos, b->cursor, s->lanes * 8u);
+}
+
 /* Where to resume: FILE's last complete block, or else the last verified block of the newest FILE.N.
  * `from` names the file it came from, for the message. */
 static int resume_cursor(struct recorder *r, struct evr_cursor *resume, char *from, size_t from_len)
@@ -176,22 +191,14 @@ static int resume_cursor(struct recorder *r, struct evr_cursor *resume, char *fr
 	char p[4096], err[512];
 	snprintf(p, sizeof p, "%s.%u", r->o.path, n);
 	struct evr_log_reader rd;
-	struct evr_log_block b;
-	struct evr_log_skip skip;
 	if (evr_log_reader_open(&rd, p, err, sizeof err)) { /* e.g. its header is damaged: ring id unknown */
 		fprintf(stderr, "evring record: cannot resume from %s (%s); starting a new %s from the %s record\n", p,
 			err, r->o.path, r->o.from);
 		return 0;
 	}
-	int rc;
-	do /* the last block that verifies, across any damage (a FILE.N moved aside by --repair) */
-		while ((rc = evr_log_next(&rd, &b, err, sizeof err)) == 1)
-			if (rd.hdr.ring_id == r->info.ring_id) {
-				resume->ring_id = rd.hdr.ring_id;
-				resume->lanes = rd.hdr.lanes;
-				memcpy(resume->pos, b.cursor, rd.hdr.lanes * 8u);
-			}
-	while (rc == -EPROTO && evr_log_resync(&rd, &skip) == 1);
+	struct resume_scan scan = { .ring_id = rd.hdr.ring_id, .lanes = rd.hdr.lanes, .resume = resume };
+	if (rd.hdr.ring_id == r->info.ring_id) /* the last block that verifies, across any damage (--repair's FILE.N) */
+		evr_log_each(&rd, last_cursor, NULL, &scan, err, sizeof err);
 	evr_log_reader_close(&rd);
 	snprintf(from, from_len, "%s", p);
 	return 0;

@@ -57,6 +57,13 @@ struct replay {
 	unsigned ring_schema; /* the schema the ring was opened with; UINT_MAX when none */
 };
 
+/* One log file as evr_log_each walks it. */
+struct file_walk {
+	struct replay *rp;
+	const char *path;
+	bool damaged;
+};
+
 /* A record that passed the filters, in time order, decoded with schema `si`: out now. */
 static void deliver_as(struct replay *rp, struct evr_record *rec, unsigned si)
 {
@@ -157,8 +164,9 @@ static int one_record(struct replay *rp, const unsigned char *raw)
 	return 0;
 }
 
-static void replay_block(struct replay *rp, const struct evr_log_block *b)
+static void replay_block(const struct evr_log_block *b, void *arg)
 {
+	struct replay *rp = ((struct file_walk *)arg)->rp;
 	rp->blocks++;
 	if (b->hdr->lost_lapped)
 		loss_line(rp, b->hdr->lost_lapped, "lapped");
@@ -169,12 +177,15 @@ static void replay_block(struct replay *rp, const struct evr_log_block *b)
 		one_record(rp, b->records + (size_t)i * EVR_RECORD_SIZE);
 }
 
-/* A damaged block: resynchronise on the next one that verifies and say exactly what was skipped,
- * on stderr and inline (text and JSON), so the loss is counted and shown, never silent. */
-static void skipped(struct replay *rp, const char *path, const char *why, struct evr_log_reader *r)
+/* A damaged block, read around by evr_log_each: say exactly what was skipped, on stderr and inline
+ * (text and JSON), so the loss is counted and shown, never silent. */
+static void skipped(const struct evr_log_skip *skip, const char *why, void *arg)
 {
-	struct evr_log_skip sk;
-	evr_log_resync(r, &sk);
+	struct file_walk *w = arg;
+	struct replay *rp = w->rp;
+	const char *path = w->path;
+	struct evr_log_skip sk = *skip;
+	w->damaged = true;
 	char what[160];
 	if (sk.to_end)
 		snprintf(what, sizeof what, "blocks %" PRIu64 " and after unreadable, no block after it verifies",
@@ -272,15 +283,9 @@ static int replay_file(struct replay *rp, const char *path)
 		evr_log_reader_close(&r);
 		return rc;
 	}
-	struct evr_log_block b;
-	for (;;) {
-		while ((rc = evr_log_next(&r, &b, err, sizeof err)) == 1)
-			replay_block(rp, &b);
-		if (rc != -EPROTO)
-			break;
-		damaged = 1;
-		skipped(rp, path, err, &r);
-	}
+	struct file_walk walk = { rp, path, false };
+	rc = evr_log_each(&r, replay_block, skipped, &walk, err, sizeof err);
+	damaged |= walk.damaged;
 	evr_log_reader_close(&r);
 	drain(rp); /* a file's records come out before the next file's */
 	if (rc == -ENODATA) {

@@ -147,4 +147,13 @@ struct evr_log_skip {
  * 1: found (the next evr_log_next returns it); 0: nothing verifies up to the end of the file. */
 int evr_log_resync(struct evr_log_reader *r, struct evr_log_skip *skip);
 
+/* Every block from r's position on that verifies, reading around damage (the one loop of replay,
+ * record's resume and the writer's damage check): on_block for each, on_skip (may be NULL) for each
+ * stretch evr_log_resync skipped, with the reason the block before it failed. Returns what ended
+ * the walk: 0 (end of file, also after a skip to the end) or a negative errno of evr_log_next
+ * (-ENODATA: the file ends inside a block; err says where). */
+int evr_log_each(struct evr_log_reader *r, void (*on_block)(const struct evr_log_block *b, void *arg),
+		 void (*on_skip)(const struct evr_log_skip *skip, const char *why, void *arg), void *arg, char *err,
+		 size_t err_len);
+
 #endif

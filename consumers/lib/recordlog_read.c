@@ -299,3 +299,23 @@ int evr_log_resync(struct evr_log_reader *r, struct evr_log_skip *skip)
 	r->off = r->len;
 	return 0;
 }
+
+int evr_log_each(struct evr_log_reader *r, void (*on_block)(const struct evr_log_block *b, void *arg),
+		 void (*on_skip)(const struct evr_log_skip *skip, const char *why, void *arg), void *arg, char *err,
+		 size_t err_len)
+{
+	struct evr_log_block b;
+	for (;;) {
+		int rc;
+		while ((rc = evr_log_next(r, &b, err, err_len)) == 1)
+			on_block(&b, arg);
+		if (rc != -EPROTO)
+			return rc;
+		struct evr_log_skip skip;
+		int found = evr_log_resync(r, &skip);
+		if (on_skip)
+			on_skip(&skip, err, arg);
+		if (!found)
+			return 0;
+	}
+}

@@ -63,18 +63,18 @@ static void name_lock(int fd)
 	(void)fcntl(fd, F_SETLK, &name); /* best effort: it only feeds the message of a refused recorder */
 }
 
+static void count_block(const struct evr_log_block *b, void *arg)
+{
+	(void)b;
+	++*(uint64_t *)arg;
+}
+
 /* Blocks that still verify from r's position on, reading around damage. */
 static uint64_t count_readable(struct evr_log_reader *r)
 {
-	struct evr_log_block b;
-	struct evr_log_skip skip;
 	char why[256];
 	uint64_t n = 0;
-	int rc;
-	do
-		while ((rc = evr_log_next(r, &b, why, sizeof why)) == 1)
-			n++;
-	while (rc == -EPROTO && evr_log_resync(r, &skip) == 1);
+	evr_log_each(r, count_block, NULL, &n, why, sizeof why);
 	return n;
 }
 
