@@ -30,19 +30,24 @@ static int names_valid(const char *list, const char *what, char *why, size_t why
 	return 0;
 }
 
-/* The names d knows, for the message: "a, b, c" cut to fit. */
+/* The names d knows, for the message: "a, b, c", or "a, b, ..." when they do not all fit. */
 static void known_names(const struct evr_desc_header *d, bool domains, char *out, size_t len)
 {
 	size_t pos = 0;
 	out[0] = '\0';
-	for (unsigned t = 0; t < d->type_count && pos + 1 < len; t++) {
+	for (unsigned t = 0; t < d->type_count; t++) {
 		const struct evr_desc_type *e = evr_desc_type(d, t);
 		const char *name = domains ? e->domain : e->name;
 		bool seen = false;
 		for (unsigned u = 0; domains && u < t && !seen; u++)
 			seen = !strcmp(evr_desc_type(d, u)->domain, name);
-		if (!seen)
-			pos += (size_t)snprintf(out + pos, len - pos, "%s%s", pos ? ", " : "", name);
+		if (seen)
+			continue;
+		if (pos + strlen(name) + sizeof ", , ..." > len) { /* room for this one and the ellipsis */
+			snprintf(out + pos, len - pos, "%s...", pos ? ", " : "");
+			return;
+		}
+		pos += (size_t)snprintf(out + pos, len - pos, "%s%s", pos ? ", " : "", name);
 	}
 }
 
