@@ -20,7 +20,8 @@ from ._evring import (Consumer, Cursor, Error, Event, Lost, Producer, Ring, crea
                       unlink)
 from ._aio import aconsume
 from ._bus import EventBus, Subscription
+from ._time import Time
 
 __all__ = ["Consumer", "Cursor", "Error", "Event", "EventBus", "Lost", "Producer", "Ring",
-           "Subscription", "aconsume", "create", "open", "unlink"]
+           "Subscription", "Time", "aconsume", "create", "open", "unlink"]
 

@@ -1,6 +1,13 @@
 # Type stubs of the evring package (the C extension _evring and the Python modules _aio, _bus).
 import os
 from datetime import datetime
+
+class Time(datetime):
+    ns: int
+    @property
+    def nanosecond(self) -> int: ...
+    @classmethod
+    def from_ns(cls, ns: int) -> Time: ...
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator, NamedTuple, Optional, Union
 
 _Start = Union[str, "Cursor", "os.PathLike[str]"]  # "oldest", "latest", a Cursor, a cursor file
@@ -19,7 +26,7 @@ class Event:
     domain: str
     seq: int
     ts_ns: int
-    time: datetime
+    time: Time
     lane: int
     producer_id: int
     correlation_id: int

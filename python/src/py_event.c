@@ -3,7 +3,6 @@
  * does not read. Lost: a loss notice (lapped or abandoned positions), yielded in the stream. */
 #include "evpy.h" /* Python.h first, as the C API requires */
 
-#include <datetime.h>
 #include <string.h>
 #include <time.h>
 
@@ -75,14 +74,24 @@ static PyObject *event_getattro(EventObject *e, PyObject *name)
 	return NULL;
 }
 
+/* An evring.Time (evring/_time.py): a UTC datetime that keeps the nanoseconds. Made only when
+ * .time is read, so the class's import is looked up once, on first use. */
 static PyObject *time_of(uint64_t ns)
 {
-	time_t sec = (time_t)(ns / 1000000000u);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	return PyDateTimeAPI->DateTime_FromDateAndTime(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-						       tm.tm_min, tm.tm_sec, (int)(ns % 1000000000u / 1000),
-						       PyDateTimeAPI->TimeZone_UTC, PyDateTimeAPI->DateTimeType);
+	static PyObject *from_ns;
+	if (!from_ns) {
+		PyObject *mod = PyImport_ImportModule("evring._time");
+		PyObject *cls = mod ? PyObject_GetAttrString(mod, "Time") : NULL;
+		from_ns = cls ? PyObject_GetAttrString(cls, "from_ns") : NULL;
+		Py_XDECREF(cls);
+		Py_XDECREF(mod);
+		if (!from_ns)
+			return NULL;
+	}
+	PyObject *n = PyLong_FromUnsignedLongLong(ns);
+	PyObject *t = n ? PyObject_CallOneArg(from_ns, n) : NULL;
+	Py_XDECREF(n);
+	return t;
 }
 
 /* The same ISO text as the C JSON decoder: nanoseconds kept. */
@@ -122,7 +131,7 @@ static PyGetSetDef event_getset[] = {
 	{"domain", (getter)ev_domain, NULL, "The type's domain, e.g. 'tool'.", NULL},
 	{"seq", (getter)ev_seq, NULL, "Position of the record in its lane.", NULL},
 	{"ts_ns", (getter)ev_ts, NULL, "Wall-clock time in ns since the epoch (exact).", NULL},
-	{"time", (getter)ev_time, NULL, "Wall-clock time as a UTC datetime (microseconds; ts_ns keeps the ns).", NULL},
+	{"time", (getter)ev_time, NULL, "Wall-clock time as an evring.Time: a UTC datetime that keeps the ns (.ns, .nanosecond).", NULL},
 	{"lane", (getter)ev_lane, NULL, "The lane the record was written to.", NULL},
 	{"producer_id", (getter)ev_producer, NULL, "Index of the producer in the ring's producer table.", NULL},
 	{"correlation_id", (getter)ev_corr, NULL, "Header correlation id.", NULL},
@@ -210,7 +219,7 @@ PyTypeObject Evpy_EventType = {
 	.tp_repr = (reprfunc)event_repr,
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_doc = "One event read from a ring: header attributes, the type's fields as attributes "
-		  "(ev.tool, ev.attempt), .time (UTC datetime), .ts_ns (exact ns) and .to_dict().",
+		  "(ev.tool, ev.attempt), .time (evring.Time: a UTC datetime keeping the ns), .ts_ns (exact ns) and .to_dict().",
 	.tp_methods = event_methods,
 	.tp_getset = event_getset,
 };
@@ -248,8 +257,7 @@ PyObject *evpy_lost_new(const struct evr_item *it)
 
 int evpy_event_types_ready(PyObject *m)
 {
-	PyDateTime_IMPORT;
-	if (!PyDateTimeAPI || PyType_Ready(&Evpy_EventType) < 0 || PyType_Ready(&Evpy_SchemaType) < 0)
+	if (PyType_Ready(&Evpy_EventType) < 0 || PyType_Ready(&Evpy_SchemaType) < 0)
 		return -1;
 	if (!(Evpy_LostType = PyStructSequence_NewType(&lost_desc)))
 		return -1;

@@ -1,5 +1,6 @@
 """Consumers: loss notices with exact counts, cursors saved and resumed, follow, filters."""
 import os
+from datetime import datetime
 import threading
 
 import pytest
@@ -124,6 +125,11 @@ def test_event_objects(ring):
     assert (ev.tool, ev.attempt, ev.backoff_ms, ev.fields) == ("t", 2, 9, ("attempt", "backoff_ms", "tool"))
     assert ev.producer_id == p.id and ev.flags == 0 and not ev.truncated and not ev.replayed
     assert ev.time.tzinfo is not None and int(ev.time.timestamp() * 1e6) == ev.ts_ns // 1000
+    # the datetime keeps the nanoseconds, and prints them as the C decoder does
+    assert isinstance(ev.time, datetime) and isinstance(ev.time, evring.Time)
+    assert ev.time.ns == ev.ts_ns and ev.time.nanosecond == ev.ts_ns % 1000
+    assert ev.time.isoformat().replace("+00:00", "Z") == ev.to_dict()["time"]
+    assert evring.Time.from_ns(1_764_000_000_123_456_789).isoformat() == "2025-11-24T16:00:00.123456789+00:00"
     assert ev.to_dict()["time"].endswith(f"{ev.ts_ns % 10**9:09d}Z")  # ns kept
     assert "attempt" in dir(ev)
     with pytest.raises(AttributeError):
