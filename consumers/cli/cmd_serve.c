@@ -147,7 +147,9 @@ static enum MHD_Result api_stats(struct server *s, struct MHD_Connection *conn)
 	struct evr_hub_stats hs;
 	evr_hub_stats(s->hub, &hs);
 	pthread_mutex_lock(&s->agg_mu);
-	const struct evr_counts *n = &s->agg.now;
+	struct evr_counts now = s->agg.now; /* a copy: the pump waits only for this, not for the producer walk */
+	pthread_mutex_unlock(&s->agg_mu);
+	const struct evr_counts *n = &now;
 	evr_prom_put(&b, "{\"mono_ns\":%" PRIu64 ",\"records\":%" PRIu64 ",\"lost_lapped\":%" PRIu64
 		     ",\"lost_abandoned\":%" PRIu64 ",\"published\":%" PRIu64 ",\"positions\":%" PRIu64 ",\"clients\":%" PRIu64 ",\"clients_behind\":%" PRIu64 ",\"domains\":{",
 		     evr_mono_ns(), n->records, n->lost_lapped, n->lost_abandoned, hs.published, hs.positions, hs.readers, hs.reader_losses);
@@ -165,7 +167,6 @@ static enum MHD_Result api_stats(struct server *s, struct MHD_Connection *conn)
 		first = 0;
 	}
 	evr_prom_put(&b, "]}");
-	pthread_mutex_unlock(&s->agg_mu);
 	enum MHD_Result rc = text(conn, MHD_HTTP_OK, "application/json", b.buf ? b.buf : "{}");
 	evr_prom_body_free(&b);
 	return rc;
