@@ -313,9 +313,9 @@ static int poll_round_robin(struct evr_consumer *c, struct evr_item *out)
 {
 	unsigned n = c->ring->lanes;
 	for (unsigned i = 0; i < n; i++) {
-		unsigned lane = (c->rr + i) & (n - 1);
+		unsigned lane = (c->rr + i) % n; /* not a power of two with exclusive lanes */
 		if (lane_step(c, lane, out)) {
-			c->rr = lane + 1; /* next poll starts at the next lane: no lane starves the others */
+			c->rr = (lane + 1) % n; /* next poll starts at the next lane: no lane starves the others */
 			return 1;
 		}
 	}

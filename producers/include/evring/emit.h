@@ -7,8 +7,10 @@
  * NULL meaning empty) plus `details`. Because the argument structs and the functions are expanded
  * from the same X-macro table as the record layout, a field cannot be added to the schema without
  * appearing here. Strings that do not fit are cut at a UTF-8 boundary and the record is flagged
- * EVR_REC_TRUNCATED. The call returns evr_emit()'s status: 0, or -EAGAIN when the record was dropped
- * (already counted in the producer table); it never blocks, allocates or makes a system call.
+ * EVR_REC_TRUNCATED. The fields are written straight into the ring's slot (evr_claim, then
+ * evr_commit): no record on the stack, no second copy. The call returns 0, or -EAGAIN when the
+ * record was dropped (already counted in the producer table), or another evr_claim() error; it never
+ * blocks, allocates or makes a system call (except evr_emit's one FUTEX_WAKE for a sleeping consumer).
  */
 #ifndef EVRING_EMIT_H
 #define EVRING_EMIT_H
@@ -25,11 +27,11 @@ extern "C" {
 #define EVR_X_ARG_DECL_STR(name, n) const char *name;
 #define EVR_X_ARG_DECL(T, kind, name, n) EVR_X_ARG_DECL_##kind(name, n)
 
-#define EVR_X_ARG_COPY_U32(T, name, n) r.u.T.name = a->name;
-#define EVR_X_ARG_COPY_U64(T, name, n) r.u.T.name = a->name;
+#define EVR_X_ARG_COPY_U32(T, name, n) r->u.T.name = a->name;
+#define EVR_X_ARG_COPY_U64(T, name, n) r->u.T.name = a->name;
 #define EVR_X_ARG_COPY_STR(T, name, n)                                                            \
 	if (a->name)                                                                              \
-		evr_record_set_str(&r, r.u.T.name, sizeof r.u.T.name, a->name);
+		evr_record_set_str(r, r->u.T.name, sizeof r->u.T.name, a->name);
 #define EVR_X_ARG_COPY(T, kind, name, n) EVR_X_ARG_COPY_##kind(T, name, n)
 
 #define EVR_X_TYPED_EMIT(U, l, d)                                                                 \
@@ -39,12 +41,16 @@ extern "C" {
 	static inline int evr_emit_##l(struct evr_producer *p, uint64_t correlation_id,          \
 				       uint64_t plan_id, const struct evr_args_##l *a)            \
 	{                                                                                         \
-		struct evr_record r;                                                              \
-		evr_record_init(&r, EVR_##U, correlation_id, plan_id);                            \
+		struct evr_record *r;                                                             \
+		int rc = evr_claim(p, EVR_##U, &r);                                               \
+		if (rc)                                                                           \
+			return rc;                                                                \
+		r->correlation_id = correlation_id;                                               \
+		r->plan_id = plan_id;                                                             \
 		EVR_FIELDS_##U(EVR_X_ARG_COPY, l)                                                 \
 		if (a->details)                                                                   \
-			evr_record_set_details(&r, a->details);                                   \
-		return evr_emit(p, &r);                                                           \
+			evr_record_set_details(r, a->details);                                    \
+		return evr_commit(p);                                                             \
 	}
 EVR_EVENTS(EVR_X_TYPED_EMIT)
 #undef EVR_X_TYPED_EMIT

@@ -1,0 +1,228 @@
+/* Claim-in-place (evr_claim / evr_commit / evr_abort) and exclusive lanes, in one process: every
+ * type on a shared and on an exclusive lane, the misuse answers, lane ownership and hand-over. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <string.h>
+
+#include <evring/emit.h>
+
+#include "test_util.h"
+
+#define SHARED 1u    /* shared lanes of the test ring */
+#define EXCLUSIVE 2u /* exclusive lanes after them */
+
+static char name[64];
+static struct evr_ring *ring, *ro;
+static struct evr_consumer *cons;
+
+static void setup(void)
+{
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = SHARED;
+	o.exclusive_lanes = EXCLUSIVE;
+	o.slots_per_lane = 16;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "claim"), &o, &ring, NULL), 0);
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &ro, NULL), 0);
+	cr_assert_eq(evr_consumer_open(ro, NULL, &cons, NULL), 0);
+}
+
+static void teardown(void)
+{
+	evr_consumer_close(cons);
+	evr_ring_close(ro);
+	evr_ring_close(ring);
+	evr_ring_unlink(name, NULL);
+}
+
+static struct evr_producer *open_prod(unsigned flags)
+{
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open_flags(ring, "claim-test", flags, &p, NULL), 0);
+	return p;
+}
+
+static struct evr_item next_item(void)
+{
+	struct evr_item it;
+	cr_assert_eq(evr_consumer_poll(cons, &it), 1, "an item is there");
+	return it;
+}
+
+static void assert_identity(void)
+{
+	for (unsigned l = 0; l < evr_consumer_lanes(cons); l++) {
+		struct evr_lane_stats s;
+		evr_consumer_lane_stats(cons, l, &s);
+		cr_assert_eq(s.delivered + s.lost_lapped + s.lost_abandoned, s.cursor - s.start, "lane %u", l);
+	}
+}
+
+/* Claim, fill the type's first field (when it has one) and the details, commit; then claim and
+ * abort. The consumer gets the record as written, then one abandoned position. */
+static void claim_commit_abort(unsigned type, unsigned flags)
+{
+	setup();
+	struct evr_producer *p = open_prod(flags);
+	const struct evr_event_desc *e = evr_event_desc(type);
+	struct evr_record *r;
+	cr_assert_eq(evr_claim(p, type, &r), 0);
+	cr_assert_eq(r->type, type);
+	cr_assert_eq(r->producer_id, evr_producer_id(p));
+	unsigned char zero[EVR_PAYLOAD_SIZE] = { 0 };
+	cr_assert_eq(memcmp(&r->u, zero, sizeof zero), 0, "the payload starts zeroed");
+	r->correlation_id = 1000 + type;
+	r->plan_id = 7;
+	if (e->field_count && e->fields[0].kind == EVR_FIELD_STR)
+		cr_assert_eq(evr_record_set_str(r, (char *)r + e->fields[0].offset, e->fields[0].size, "in-place"), 0);
+	else if (e->field_count)
+		memset((char *)r + e->fields[0].offset, 0x5a, e->fields[0].size);
+	cr_assert_eq(evr_record_set_details(r, "claimed"), 0);
+	struct evr_record written = *r;
+	cr_assert_eq(evr_commit(p), 0);
+
+	cr_assert_eq(evr_claim(p, type, &r), 0);
+	r->correlation_id = 1;
+	cr_assert_eq(evr_abort(p), 0);
+
+	struct evr_item it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_RECORD, "type %u", type);
+	cr_assert_eq(it.lane, flags ? SHARED : 0, "an exclusive producer writes its own lane");
+	cr_assert_eq(memcmp(&it.rec.correlation_id, &written.correlation_id, sizeof written - 16), 0,
+		     "type %u: delivered as written in place", type);
+	cr_assert_str_eq(evr_record_details(&it.rec), "claimed");
+	it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED, "an aborted claim is skipped like an abandoned one");
+	cr_assert_eq(it.count, 1);
+	cr_assert_eq(evr_consumer_poll(cons, &it), 0);
+	assert_identity();
+	uint64_t emitted, dropped;
+	evr_producer_counters(p, &emitted, &dropped);
+	cr_assert_eq(emitted, 1);
+	cr_assert_eq(dropped, 1, "the abort is counted");
+	evr_producer_close(p);
+	teardown();
+}
+
+ParameterizedTestParameters(claim, every_type_commits_in_place_and_aborts)
+{
+	static unsigned types[EVR_EVENT_COUNT * 2]; /* [0, 38): shared lane; [38, 76): exclusive lane */
+	for (unsigned i = 0; i < EVR_EVENT_COUNT * 2; i++)
+		types[i] = i;
+	return cr_make_param_array(unsigned, types, EVR_EVENT_COUNT * 2);
+}
+
+ParameterizedTest(unsigned *t, claim, every_type_commits_in_place_and_aborts)
+{
+	claim_commit_abort(*t % EVR_EVENT_COUNT, *t >= EVR_EVENT_COUNT ? EVR_PRODUCER_EXCLUSIVE : 0);
+}
+
+Test(claim, misuse_is_refused_and_never_published, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(0);
+	struct evr_record *r;
+	cr_assert_eq(evr_commit(p), -EINVAL, "no claim open");
+	cr_assert_eq(evr_abort(p), -EINVAL);
+	cr_assert_eq(evr_claim(p, EVR_EVENT_COUNT, &r), -EINVAL, "unknown type");
+	cr_assert_eq(evr_claim(p, EVR_TOOL_RETRIED, &r), 0);
+	struct evr_record *again;
+	cr_assert_eq(evr_claim(p, EVR_TOOL_RETRIED, &again), -EBUSY, "one claim at a time");
+	r->type = EVR_PLAN_CREATED; /* another layout than the claimed one */
+	cr_assert_eq(evr_commit(p), -EINVAL);
+	cr_assert_eq(evr_claim(p, EVR_TOOL_RETRIED, &r), 0);
+	r->flags = 0x80;
+	cr_assert_eq(evr_commit(p), -EINVAL, "unknown flags");
+	struct evr_item it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED);
+	it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED);
+	cr_assert_eq(evr_consumer_poll(cons, &it), 0);
+	uint64_t emitted, dropped;
+	evr_producer_counters(p, &emitted, &dropped);
+	cr_assert_eq(emitted, 0);
+	cr_assert_eq(dropped, 2);
+	evr_producer_close(p);
+}
+
+Test(claim, typed_emit_writes_in_place_and_truncates_strings, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(EVR_PRODUCER_EXCLUSIVE);
+	cr_assert_eq(evr_emit_tool_retried(p, 5, 6, &(struct evr_args_tool_retried){ .tool = "web_search", .attempt = 2,
+			.backoff_ms = 250, .details = "d" }), 0);
+	cr_assert_eq(evr_emit_tool_retried(p, 5, 6, &(struct evr_args_tool_retried){
+			.tool = "a-tool-name-much-longer-than-its-24-byte-field" }), 0);
+	struct evr_item it = next_item();
+	cr_assert_eq(it.rec.type, EVR_TOOL_RETRIED);
+	cr_assert_eq(it.rec.correlation_id, 5);
+	cr_assert_eq(it.rec.plan_id, 6);
+	cr_assert_eq(it.rec.u.tool_retried.attempt, 2);
+	cr_assert_eq(it.rec.u.tool_retried.backoff_ms, 250);
+	cr_assert_str_eq(it.rec.u.tool_retried.tool, "web_search");
+	cr_assert_str_eq(evr_record_details(&it.rec), "d");
+	cr_assert_eq(it.rec.flags, 0);
+	it = next_item();
+	cr_assert_eq(it.rec.flags, EVR_REC_TRUNCATED);
+	cr_assert_eq(strlen(it.rec.u.tool_retried.tool), sizeof it.rec.u.tool_retried.tool - 1);
+	evr_producer_close(p);
+}
+
+Test(claim, exclusive_lanes_have_one_owner_each_and_are_handed_over_at_close, .init = setup, .fini = teardown)
+{
+	struct evr_producer *a = open_prod(EVR_PRODUCER_EXCLUSIVE), *b = open_prod(EVR_PRODUCER_EXCLUSIVE), *c;
+	struct evr_err err;
+	cr_assert_eq(evr_producer_open_flags(ring, "third", EVR_PRODUCER_EXCLUSIVE, &c, &err), -EBUSY,
+		     "both exclusive lanes are owned");
+	cr_assert_eq(evr_producer_open_flags(ring, "bad", 0x100, &c, NULL), -EINVAL);
+	for (uint64_t i = 0; i < 3; i++) {
+		cr_assert_eq(evr_emit_plan_created(a, 1, i, &(struct evr_args_plan_created){ .plan_name = "a" }), 0);
+		cr_assert_eq(evr_emit_plan_created(b, 2, i, &(struct evr_args_plan_created){ .plan_name = "b" }), 0);
+	}
+	cr_assert_eq(evr_ring_lane_head(ro, SHARED), 3);
+	cr_assert_eq(evr_ring_lane_head(ro, SHARED + 1), 3);
+	evr_producer_close(a);
+	c = open_prod(EVR_PRODUCER_EXCLUSIVE); /* takes a's lane and carries on from its head */
+	cr_assert_eq(evr_emit_plan_created(c, 3, 3, &(struct evr_args_plan_created){ .plan_name = "c" }), 0);
+	cr_assert_eq(evr_ring_lane_head(ro, SHARED), 4);
+	unsigned per_lane[SHARED + EXCLUSIVE] = { 0 };
+	struct evr_item it;
+	while (evr_consumer_poll(cons, &it) == 1) {
+		cr_assert_eq(it.kind, EVR_ITEM_RECORD);
+		cr_assert_eq(it.rec.plan_id, per_lane[it.lane]++, "in emit order per lane");
+		cr_assert_eq(it.rec.correlation_id, it.lane == SHARED + 1 ? 2u : it.rec.plan_id < 3 ? 1u : 3u);
+	}
+	cr_assert_eq(per_lane[0], 0, "nothing on the shared lane");
+	cr_assert_eq(per_lane[SHARED], 4);
+	cr_assert_eq(per_lane[SHARED + 1], 3);
+	assert_identity();
+	evr_producer_close(b);
+	evr_producer_close(c);
+}
+
+Test(claim, a_ring_without_exclusive_lanes_refuses_an_exclusive_producer)
+{
+	struct evr_test_ring fx;
+	cr_assert_eq(evr_test_ring_open(&fx, "claim-none", 1, 8, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open_flags(fx.ring, "x", EVR_PRODUCER_EXCLUSIVE, &p, NULL), -EBUSY);
+	struct evr_ring_info info;
+	evr_ring_get_info(fx.ring, &info);
+	cr_assert_eq(info.exclusive_lanes, 0);
+	evr_test_ring_close(&fx);
+}
+
+Test(claim, a_close_releases_an_open_claim, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(EVR_PRODUCER_EXCLUSIVE);
+	struct evr_record *r;
+	cr_assert_eq(evr_claim(p, EVR_PLAN_CREATED, &r), 0);
+	evr_producer_close(p); /* the claim is never committed */
+	struct evr_item it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED, "released at close, not left for the timeout");
+	p = open_prod(EVR_PRODUCER_EXCLUSIVE);
+	cr_assert_eq(evr_emit_plan_created(p, 1, 1, &(struct evr_args_plan_created){ .plan_name = "next" }), 0);
+	it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_RECORD);
+	cr_assert_eq(it.pos, 1);
+	evr_producer_close(p);
+}
