@@ -226,3 +226,24 @@ Test(claim, a_close_releases_an_open_claim, .init = setup, .fini = teardown)
 	cr_assert_eq(it.pos, 1);
 	evr_producer_close(p);
 }
+
+Test(claim, typed_emit_cuts_strings_exactly_like_evr_record_set_str, .init = setup, .fini = teardown)
+{
+	/* tool is a 24-byte field: 23 bytes of text fit */
+	const char *cases[] = { "", "a", "12345678901234567890123", "123456789012345678901234",
+				"1234567890123456789012\xc3\xa9", "12345678901234567890123\xc3\xa9",
+				"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac" };
+	struct evr_producer *p = open_prod(0);
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cr_assert_eq(evr_emit_tool_retried(p, i, 0, &(struct evr_args_tool_retried){ .tool = cases[i],
+				.details = cases[i] }), 0);
+		struct evr_record want;
+		evr_record_init(&want, EVR_TOOL_RETRIED, i, 0);
+		EVR_SET_STR(&want, want.u.tool_retried.tool, cases[i]);
+		evr_record_set_details(&want, cases[i]);
+		struct evr_item it = next_item();
+		cr_assert_eq(it.rec.flags, want.flags, "case %u", i);
+		cr_assert_eq(memcmp(&it.rec.u, &want.u, sizeof want.u), 0, "case %u: same bytes", i);
+	}
+	evr_producer_close(p);
+}

@@ -22,6 +22,21 @@
 extern "C" {
 #endif
 
+/* Copy src into a string field that evr_claim zeroed (so no memset, and one pass instead of strlen +
+ * memcpy); when it does not fit, cut it at a UTF-8 boundary and flag the record EVR_REC_TRUNCATED,
+ * as evr_record_set_str does. */
+static inline void evr_x_put_str(struct evr_record *r, char *field, size_t size, const char *src)
+{
+	size_t n = 0;
+	for (; n < size - 1 && src[n]; n++)
+		field[n] = src[n];
+	if (__builtin_expect(src[n] != 0, 0)) {
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			field[--n] = 0; /* do not cut a UTF-8 sequence in half */
+		r->flags |= EVR_REC_TRUNCATED;
+	}
+}
+
 #define EVR_X_ARG_DECL_U32(name, n) uint32_t name;
 #define EVR_X_ARG_DECL_U64(name, n) uint64_t name;
 #define EVR_X_ARG_DECL_STR(name, n) const char *name;
@@ -31,7 +46,7 @@ extern "C" {
 #define EVR_X_ARG_COPY_U64(T, name, n) r->u.T.name = a->name;
 #define EVR_X_ARG_COPY_STR(T, name, n)                                                            \
 	if (a->name)                                                                              \
-		evr_record_set_str(r, r->u.T.name, sizeof r->u.T.name, a->name);
+		evr_x_put_str(r, r->u.T.name, sizeof r->u.T.name, a->name);
 #define EVR_X_ARG_COPY(T, kind, name, n) EVR_X_ARG_COPY_##kind(T, name, n)
 
 #define EVR_X_TYPED_EMIT(U, l, d)                                                                 \
@@ -48,8 +63,9 @@ extern "C" {
 		r->correlation_id = correlation_id;                                               \
 		r->plan_id = plan_id;                                                             \
 		EVR_FIELDS_##U(EVR_X_ARG_COPY, l)                                                 \
-		if (a->details)                                                                   \
-			evr_record_set_details(r, a->details);                                    \
+		if (a->details) /* the details follow the type's fields (evr_events[].details_offset) */  \
+			evr_x_put_str(r, (char *)&r->u + sizeof(struct evr_ev_##l),               \
+				      EVR_PAYLOAD_SIZE - sizeof(struct evr_ev_##l), a->details);       \
 		return evr_commit(p);                                                             \
 	}
 EVR_EVENTS(EVR_X_TYPED_EMIT)
