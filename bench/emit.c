@@ -15,6 +15,7 @@
 #include <x86intrin.h>
 
 #include "bench.h"
+#include "compat.h"
 
 #define RUNS 7
 static const char *ring_name = "/evr-bench-emit";
@@ -25,7 +26,11 @@ static struct evr_ring *make_ring_x(uint32_t lanes, uint32_t xlanes, uint32_t sl
 	struct evr_ring_opts o;
 	evr_ring_opts_default(&o);
 	o.lanes = lanes;
+#if BENCH_HAVE_EXCLUSIVE
 	o.exclusive_lanes = xlanes;
+#else
+	(void)xlanes;
+#endif
 	o.slots_per_lane = slots;
 	o.record_size = record_size;
 	o.ts_source = ts;

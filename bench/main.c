@@ -1,6 +1,7 @@
 /* evr-bench: runs every benchmark and writes bench/results/results.csv (and the latency data for
  * the plots); scripts/bench.sh turns them into the Markdown table and the PNG plots.
  *   evr-bench [--quick] OUTDIR          all benchmarks
+ *   evr-bench --limit [--quick] OUTDIR  only the hardware-limit table (bench/limit.c)
  *   evr-bench --emit-only N [x] [tsc]   N typed emits and nothing else (for callgrind); x: on an
  *                                       exclusive lane, tsc: with the TSC clock (default: a shared
  *                                       lane and CLOCK_MONOTONIC)
@@ -15,6 +16,7 @@
 void bench_emit(void);
 void bench_emit_only(uint64_t n, bool exclusive, bool tsc);
 void bench_latency(const char *plot_path);
+void bench_limit(void);
 
 int main(int argc, char **argv)
 {
@@ -28,15 +30,24 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	int a = 1;
+	bool limit_only = a < argc && !strcmp(argv[a], "--limit");
+	a += limit_only;
 	if (a < argc && !strcmp(argv[a], "--quick")) {
 		bench_quick = true;
 		a++;
 	}
 	if (a != argc - 1) {
-		fprintf(stderr, "usage: evr-bench [--quick] OUTDIR | evr-bench --emit-only N [x] [tsc]\n");
+		fprintf(stderr, "usage: evr-bench [--limit] [--quick] OUTDIR | evr-bench --emit-only N [x] [tsc]\n");
 		return 2;
 	}
 	char path[4096];
+	fprintf(stderr, "== emit at the hardware limit\n");
+	bench_limit();
+	snprintf(path, sizeof path, "%s/results.csv", argv[a]);
+	if (limit_only) {
+		bench_write(path);
+		return 0;
+	}
 	fprintf(stderr, "== emit cost, floors, throughput\n");
 	bench_emit();
 	fprintf(stderr, "== end-to-end latency and send cost\n");
