@@ -22,19 +22,19 @@
 extern "C" {
 #endif
 
-/* Copy src into a string field that evr_claim zeroed (so no memset, and one pass instead of strlen +
- * memcpy); when it does not fit, cut it at a UTF-8 boundary and flag the record EVR_REC_TRUNCATED,
- * as evr_record_set_str does. */
+/* Copy src into a string field that evr_claim zeroed (so no memset); when it does not fit, cut it
+ * at a UTF-8 boundary and flag the record EVR_REC_TRUNCATED, as evr_record_set_str does. The
+ * builtins are libc's strlen and memcpy (vectorised), without a header of their own. */
 static inline void evr_x_put_str(struct evr_record *r, char *field, size_t size, const char *src)
 {
-	size_t n = 0;
-	for (; n < size - 1 && src[n]; n++)
-		field[n] = src[n];
-	if (__builtin_expect(src[n] != 0, 0)) {
+	size_t n = __builtin_strlen(src);
+	if (__builtin_expect(n >= size, 0)) {
+		n = size - 1;
 		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			field[--n] = 0; /* do not cut a UTF-8 sequence in half */
+			n--; /* do not cut a UTF-8 sequence in half */
 		r->flags |= EVR_REC_TRUNCATED;
 	}
+	__builtin_memcpy(field, src, n);
 }
 
 #define EVR_X_ARG_DECL_U32(name, n) uint32_t name;
