@@ -223,9 +223,13 @@ int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned fl
 		return evr_fail(err, -EBADF, "ring %s was opened read-only (consumer role); producers need the producer role",
 				r->name);
 	evr_ring_reclaim(r, NULL); /* slow path: free what dead producers left before taking an entry */
-	struct evr_producer *p = calloc(1, sizeof *p + r->lanes * sizeof p->lanes[0]);
+	/* whole cache lines of its own: two producers of one process (one per thread) must not share a
+	 * line that each writes on every emit */
+	size_t size = evr_align_up(sizeof(struct evr_producer) + r->lanes * sizeof(struct evr_lane_ref), EVR_CACHELINE);
+	struct evr_producer *p = aligned_alloc(EVR_CACHELINE, size);
 	if (!p)
 		return evr_fail(err, -ENOMEM, "out of memory");
+	memset(p, 0, size);
 	int cancel = evr_fork_guard_enter(); /* no fork between taking the lock and listing the producer */
 	/* our own open file description: its lock is this producer's life (see liveness.c) */
 	int fd = evr_live_reopen(r->live_fd, r->name);
