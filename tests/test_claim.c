@@ -247,3 +247,75 @@ Test(claim, typed_emit_cuts_strings_exactly_like_evr_record_set_str, .init = set
 	}
 	evr_producer_close(p);
 }
+
+/* A producer whose table appended a field to job_done writes into a ring of the older table: that
+ * type cannot be filled in place, so the claim stages it and the commit adapts it like evr_emit;
+ * job_started (same layout) is claimed in place; job_moved (not in the ring) is refused. */
+static const struct evr_field_desc started_f[] = { { "job_id", EVR_FIELD_U64, 40, 8, 1 } };
+static const struct evr_field_desc done_v1_f[] = { { "status", EVR_FIELD_U32, 40, 4, 1 } };
+static const struct evr_field_desc done_v2_f[] = { { "status", EVR_FIELD_U32, 40, 4, 1 },
+						   { "retries", EVR_FIELD_U32, 44, 4, 2 } };
+static const struct evr_field_desc moved_f[] = { { "job_id", EVR_FIELD_U64, 40, 8, 2 } };
+static const struct evr_event_desc jobs_v1[] = {
+	{ "job_started", "JOB_STARTED", EVR_DOMAIN_tool, started_f, 1, 48, 80, 1 },
+	{ "job_done", "JOB_DONE", EVR_DOMAIN_tool, done_v1_f, 1, 44, 84, 1 },
+};
+static const struct evr_event_desc jobs_v2[] = {
+	{ "job_started", "JOB_STARTED", EVR_DOMAIN_tool, started_f, 1, 48, 80, 1 },
+	{ "job_done", "JOB_DONE", EVR_DOMAIN_tool, done_v2_f, 2, 48, 80, 1 },
+	{ "job_moved", "JOB_MOVED", EVR_DOMAIN_tool, moved_f, 1, 48, 80, 2 },
+};
+
+static struct evr_desc_header *build_desc(const struct evr_event_desc *t, size_t n, uint32_t version)
+{
+	int size = evr_desc_build(t, n, "jobs", version, NULL, 0);
+	cr_assert_gt(size, 0);
+	struct evr_desc_header *d = malloc((size_t)size);
+	cr_assert_eq(evr_desc_build(t, n, "jobs", version, d, (size_t)size), size);
+	return d;
+}
+
+Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
+{
+	struct evr_desc_header *d1 = build_desc(jobs_v1, 2, 1), *d2 = build_desc(jobs_v2, 3, 2);
+	struct evr_ring_opts o;
+	evr_ring_opts_default(&o);
+	o.lanes = 1;
+	o.slots_per_lane = 16;
+	o.schema = d1;
+	struct evr_ring *created, *r;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "claim-v"), &o, &created, NULL), 0);
+	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_PRODUCER, d2, &r, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(r, "v2", &p, NULL), 0);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(p, 2, &rec), -EPROTO, "job_moved: the ring's older table lacks it");
+	cr_assert_eq(evr_claim(p, 0, &rec), 0);
+	memcpy((char *)rec + 40, &(uint64_t){ 77 }, 8);
+	cr_assert_eq(evr_commit(p), 0);
+	cr_assert_eq(evr_claim(p, 1, &rec), 0);
+	memcpy((char *)rec + 40, &(uint32_t){ 5 }, 4);
+	memcpy((char *)rec + 44, &(uint32_t){ 9 }, 4);
+	strcpy((char *)rec + 48, "v2 details");
+	cr_assert_eq(evr_commit(p), 0);
+	evr_producer_close(p);
+	evr_ring_close(r);
+
+	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_CONSUMER, d1, &ro, NULL), 0);
+	cr_assert_eq(evr_consumer_open(ro, NULL, &cons, NULL), 0);
+	struct evr_item it = next_item();
+	cr_assert_eq(it.rec.type, 0);
+	cr_assert_eq(*(uint64_t *)((char *)&it.rec + 40), 77);
+	it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_RECORD, "valid in the ring's layout");
+	cr_assert_eq(it.rec.type, 1);
+	cr_assert_eq(*(uint32_t *)((char *)&it.rec + 40), 5);
+	cr_assert_str_eq((char *)&it.rec + 44, "v2 details", "details moved to the ring's offset");
+	cr_assert_eq(it.rec.flags, 0, "a newer table writing into an older ring leaves no version mark");
+	evr_consumer_close(cons);
+	evr_ring_close(ro);
+	evr_ring_close(created);
+	evr_ring_unlink(name, NULL);
+	free(d1);
+	free(d2);
+}
