@@ -225,8 +225,9 @@ static inline enum evr_read_result evr_lane_read(const struct evr_lane_ref *l, u
 	if (evr_ctl_state(w) == EVR_SLOT_ABANDONED)
 		return EVR_READ_ABANDONED;
 	evr_slot_load_body(slot, out, len);
-	/* acquire fence: pairs with the writer's release fence after its CAS; the copy above happens
-	 * before the re-check below, so a writer that overwrote any of it shows in the word. */
+	/* acquire fence: pairs with the writer's release fence after its CAS (on an exclusive lane,
+	 * after its WRITING store); the copy above happens before the re-check below, so a writer that
+	 * overwrote any of it shows in the word. */
 	atomic_thread_fence(memory_order_acquire);
 	if (atomic_load_explicit(ctl, memory_order_relaxed) != w)
 		return EVR_READ_LAPPED;
