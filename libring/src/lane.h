@@ -124,12 +124,12 @@ struct evr_lane_ref {
 	struct evr_lane_hdr *hdr;
 	unsigned char *slots;
 	uint64_t mask;
-	uint32_t record_size;
+	uint32_t record_shift; /* log2 of the record size (a power of two): no multiply per slot */
 };
 
 static inline unsigned char *evr_lane_slot(const struct evr_lane_ref *l, uint64_t pos)
 {
-	return l->slots + (pos & l->mask) * l->record_size;
+	return l->slots + ((pos & l->mask) << l->record_shift);
 }
 
 /* Claim a position on a shared lane and own its slot: the slot, now WRITING(*pos, owner), or NULL

@@ -37,7 +37,7 @@ unsigned evr_release_slots_of(struct evr_ring *r, unsigned owner)
 	for (unsigned l = 0; l < r->lanes; l++) {
 		struct evr_lane_ref lane = evr_ring_lane(r, l);
 		for (uint64_t s = 0; s < r->slots; s++) {
-			_Atomic uint64_t *ctl = evr_slot_ctl(lane.slots + s * lane.record_size);
+			_Atomic uint64_t *ctl = evr_slot_ctl(evr_lane_slot(&lane, s));
 			/* relaxed: the CAS below only succeeds on the exact word we judged */
 			uint64_t w = atomic_load_explicit(ctl, memory_order_relaxed);
 			if (evr_ctl_state(w) != EVR_SLOT_WRITING || evr_ctl_owner(w) != owner)

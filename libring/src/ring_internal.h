@@ -57,7 +57,7 @@ static inline struct evr_lane_ref evr_ring_lane(const struct evr_ring *r, unsign
 		.hdr = (struct evr_lane_hdr *)(void *)lb,
 		.slots = lb + EVR_LANE_HDR_SIZE,
 		.mask = r->slots - 1,
-		.record_size = r->record_size,
+		.record_shift = (uint32_t)__builtin_ctz(r->record_size),
 	};
 	return ref;
 }
