@@ -53,6 +53,8 @@ struct evr_producer {
 	uint32_t last_lane;
 	uint32_t fast_types; /* types below it take the fast path: the ring has them, laid out as ours */
 	int xlane;           /* our exclusive lane, or -1: emits go to the shared lane of the CPU */
+	enum evr_ts_source ts_source; /* the ring's, and its wake page: copied here, one load less per emit */
+	struct evr_wake_page *wake;
 	uint64_t emitted, dropped; /* private copies of the entry's counters */
 	int live_fd;               /* our own description of NAME~live; holds the entry's lock */
 	uint64_t gen;              /* the generation we registered */
@@ -259,6 +261,8 @@ int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned fl
 				r->lanes - r->shared_lanes);
 	}
 	p->ring = r;
+	p->ts_source = r->ts_source;
+	p->wake = r->wake;
 	p->entry = evr_ring_producer(r, idx);
 	p->id = (uint16_t)idx;
 	p->live_fd = fd;
@@ -340,7 +344,7 @@ static inline __attribute__((always_inline)) int finish(struct evr_producer *p, 
 		atomic_store_explicit(&p->entry->emitted, ++p->emitted, memory_order_relaxed);
 	else
 		count_drop(p);
-	struct evr_wake_page *w = p->ring->wake;
+	struct evr_wake_page *w = p->wake;
 	/* relaxed load: the one read-mostly line every emit touches; see wake.c for the bounded race */
 	if (w && atomic_load_explicit(&w->waiters, memory_order_relaxed))
 		evr_wake_sleepers(w);
@@ -371,7 +375,7 @@ static inline __attribute__((always_inline)) int emit_body(struct evr_producer *
 	unsigned char *slot = take_slot(p, &lane, &pos);
 	if (!slot)
 		return finish(p, -EAGAIN);
-	rec->ts = evr_ts_now(p->ring->ts_source);
+	rec->ts = evr_ts_now(p->ts_source);
 	rec->producer_id = p->id;
 	rec->lane = (uint16_t)lane;
 	struct evr_record adapted;
@@ -452,7 +456,7 @@ int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **out)
 	struct evr_record *rec = (struct evr_record *)(void *)slot; /* in place: ordered by take_slot's fence */
 #endif
 	zero_body(rec);
-	rec->ts = evr_ts_now(p->ring->ts_source);
+	rec->ts = evr_ts_now(p->ts_source);
 	rec->type = (uint16_t)type;
 	rec->producer_id = p->id;
 	rec->lane = (uint16_t)lane;
