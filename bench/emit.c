@@ -15,15 +15,22 @@
 #include <x86intrin.h>
 
 #include "bench.h"
+#include "compat.h"
 
 #define RUNS 7
 static const char *ring_name = "/evr-bench-emit";
 
-static struct evr_ring *make_ring(uint32_t lanes, uint32_t slots, uint32_t record_size, enum evr_ts_source ts)
+static struct evr_ring *make_ring_x(uint32_t lanes, uint32_t xlanes, uint32_t slots, uint32_t record_size,
+				   enum evr_ts_source ts)
 {
 	struct evr_ring_opts o;
 	evr_platform_opts(&o);
 	o.lanes = lanes;
+#if BENCH_HAVE_EXCLUSIVE
+	o.exclusive_lanes = xlanes;
+#else
+	(void)xlanes;
+#endif
 	o.slots_per_lane = slots;
 	o.record_size = record_size;
 	o.ts_source = ts;
@@ -35,6 +42,11 @@ static struct evr_ring *make_ring(uint32_t lanes, uint32_t slots, uint32_t recor
 		exit(1);
 	}
 	return r;
+}
+
+static struct evr_ring *make_ring(uint32_t lanes, uint32_t slots, uint32_t record_size, enum evr_ts_source ts)
+{
+	return make_ring_x(lanes, 0, slots, record_size, ts);
 }
 
 static void drop_ring(struct evr_ring *r)
@@ -88,6 +100,7 @@ struct emit_job {
 	struct evr_ring *ring;
 	uint64_t n, warm; /* warm: untimed emits first, so a fresh ring's page faults are not counted */
 	int cpu;
+	unsigned flags; /* evr_producer_open_flags */
 	double ns;
 	struct hist *batches; /* per-emit cost of 64-emit batches, when not NULL */
 };
@@ -98,7 +111,7 @@ static void *emit_thread(void *arg)
 	if (j->cpu >= 0)
 		bench_pin_cpu(j->cpu);
 	struct evr_producer *p;
-	if (evr_producer_open(j->ring, "bench", &p, NULL))
+	if (evr_producer_open_flags(j->ring, "bench", j->flags, &p, NULL))
 		exit(1);
 	for (uint64_t i = 0; i < j->warm; i++)
 		evr_emit_tool_retried(p, i, 7, &(struct evr_args_tool_retried){ .tool = "warm-up" });
@@ -345,9 +358,11 @@ void bench_emit(void)
 }
 
 /* For callgrind: n typed emits and nothing else. */
-void bench_emit_only(uint64_t n)
+void bench_emit_only(uint64_t n, bool exclusive, bool tsc)
 {
-	struct evr_ring *r = make_ring(1, 1u << 12, 128, EVR_TS_MONOTONIC);
-	emit_single(r, n, NULL);
+	struct evr_ring *r = make_ring_x(1, exclusive, 1u << 12, 128, tsc ? EVR_TS_TSC : EVR_TS_MONOTONIC);
+	struct emit_job j = { .ring = r, .n = n, .warm = slots_of(r), .cpu = 0,
+			      .flags = exclusive ? EVR_PRODUCER_EXCLUSIVE : 0 };
+	emit_thread(&j);
 	drop_ring(r);
 }

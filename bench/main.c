@@ -1,7 +1,10 @@
 /* evr-bench: runs every benchmark and writes bench/results/results.csv (and the latency data for
  * the plots); scripts/bench.sh turns them into the Markdown table and the PNG plots.
  *   evr-bench [--quick] OUTDIR          all benchmarks
- *   evr-bench --emit-only N             N typed emits and nothing else (for callgrind)
+ *   evr-bench --limit [--quick] OUTDIR  only the hardware-limit table (bench/limit.c)
+ *   evr-bench --emit-only N [x] [tsc]   N typed emits and nothing else (for callgrind); x: on an
+ *                                       exclusive lane, tsc: with the TSC clock (default: a shared
+ *                                       lane and CLOCK_MONOTONIC)
  * The LTTng-UST figure comes from evr-bench-lttng, a separate program: lttng-ust starts threads in
  * every process that links it, which would disturb the fork-based measurements here. */
 #include <stdio.h>
@@ -11,25 +14,40 @@
 #include "bench.h"
 
 void bench_emit(void);
-void bench_emit_only(uint64_t n);
+void bench_emit_only(uint64_t n, bool exclusive, bool tsc);
 void bench_latency(const char *plot_path);
+void bench_limit(void);
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && !strcmp(argv[1], "--emit-only")) {
-		bench_emit_only(strtoull(argv[2], NULL, 10));
+	if (argc >= 3 && !strcmp(argv[1], "--emit-only")) {
+		bool x = false, tsc = false;
+		for (int i = 3; i < argc; i++) {
+			x |= !strcmp(argv[i], "x");
+			tsc |= !strcmp(argv[i], "tsc");
+		}
+		bench_emit_only(strtoull(argv[2], NULL, 10), x, tsc);
 		return 0;
 	}
 	int a = 1;
+	bool limit_only = a < argc && !strcmp(argv[a], "--limit");
+	a += limit_only;
 	if (a < argc && !strcmp(argv[a], "--quick")) {
 		bench_quick = true;
 		a++;
 	}
 	if (a != argc - 1) {
-		fprintf(stderr, "usage: evr-bench [--quick] OUTDIR | evr-bench --emit-only N\n");
+		fprintf(stderr, "usage: evr-bench [--limit] [--quick] OUTDIR | evr-bench --emit-only N [x] [tsc]\n");
 		return 2;
 	}
 	char path[4096];
+	fprintf(stderr, "== emit at the hardware limit\n");
+	bench_limit();
+	snprintf(path, sizeof path, "%s/results.csv", argv[a]);
+	if (limit_only) {
+		bench_write(path);
+		return 0;
+	}
 	fprintf(stderr, "== emit cost, floors, throughput\n");
 	bench_emit();
 	fprintf(stderr, "== end-to-end latency and send cost\n");

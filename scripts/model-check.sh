@@ -5,6 +5,8 @@
 #                      read is never torn or unpublished, the loss accounting identity holds, no
 #                      deadlock), liveness (no non-progress cycle; the consumer always finishes), for 2
 #                      and 3 producers.
+#   model/exclusive.pml an exclusive lane: its single writer's plain stores, owner death, reclaim and
+#                      reassignment of the lane: never two writers, no torn read, accounting.
 #   model/reclaim.pml  producer registration, reclaim under the liveness lock, entry reuse, close:
 #                      no duplicate owner, a live writer's slot is never abandoned, slot words only move
 #                      forward, no torn read, accounting, no leak after a final reclaim; liveness.
@@ -78,6 +80,20 @@ d="-DNPROD=2 -DSLOTS=2 -DMAXPOS=4 -DWAIT=1"
 check "mutant: no ownership CAS (torn reads)" fail "$d -DBUG_NO_OWN" "-DSAFETY -DNOCLAIM $fast" "-m200000"
 check "mutant: no re-check after copy"       fail "$d -DBUG_NO_RECHECK" "-DSAFETY -DNOCLAIM $fast" "-m200000"
 [ "$mode" = --ci ] || check "mutant: unbounded wait on a stall"    fail "$d -DBUG_UNBOUNDED_WAIT" "" "-a -f -N consumer_finishes -m200000"
+
+# ---- exclusive lanes: the single-writer protocol, owner death, reclaim and reassignment ----
+model=$root/model/exclusive.pml
+echo "model-check ($mode): $model"
+d="-DNPROD=2 -DSLOTS=2 -DMAXPOS=3 -DWAIT=1" # a lap: position 2 reuses slot 0
+check "exclusive safety  P=2 S=2 N=3 W=1" pass "$d" "-DSAFETY -DNOCLAIM" "-m200000"
+if [ "$mode" != --ci ]; then
+  check "exclusive safety  P=2 S=2 N=4 W=1" pass "${d/-DMAXPOS=3/-DMAXPOS=4}" "-DSAFETY -DNOCLAIM" "-m200000"
+  check "exclusive safety  P=3 S=2 N=3 W=1" pass "${d/-DNPROD=2/-DNPROD=3}" "-DSAFETY -DNOCLAIM" "-m200000"
+  check "exclusive no starvation P=2" pass "$d" "-DNP -DNOCLAIM" "-l -f -m200000"
+  check "exclusive consumer finishes P=2" pass "$d" "" "-a -f -N consumer_finishes -m200000"
+fi
+check "mutant: lane given away on a liveness guess" fail "$d -DBUG_GUESS_DEAD" "-DSAFETY -DNOCLAIM $fast" "-m200000" "owner==\\(id\\+1\\)"
+check "mutant: lane taken by check-then-act"        fail "$d -DBUG_CHECK_THEN_TAKE" "-DSAFETY -DNOCLAIM $fast" "-m200000" "owner==\\(id\\+1\\)"
 
 # ---- registration, reclaim, liveness ----
 model=$root/model/reclaim.pml

@@ -252,10 +252,33 @@ Test(segment, corrupt_layout_fields_are_refused, .init = setup, .fini = teardown
 	h->lane_stride = saved.lane_stride;
 	expect_open_fails(-EPROTO, "segment size", NULL);
 	h->lane_count = saved.lane_count;
+	h->exclusive_lanes = EVR_MAX_LANES; /* with the one shared lane: 257 lanes */
+	expect_open_fails(-EPROTO, "exclusive lanes", NULL);
+	h->exclusive_lanes = 1; /* a lane the object does not have */
+	expect_open_fails(-EPROTO, "segment size", NULL);
+	h->exclusive_lanes = saved.exclusive_lanes;
 	struct evr_ring *r;
 	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &r, NULL), 0, "restored header opens again");
 	evr_ring_close(r);
 	munmap(h, EVR_HEADER_SIZE);
+}
+
+Test(segment, exclusive_lanes_follow_the_shared_ones_and_are_bounded)
+{
+	struct evr_ring_opts o;
+	small_opts(&o);
+	o.lanes = 2;
+	o.exclusive_lanes = EVR_MAX_LANES - 1;
+	struct evr_err err;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "seg"), &o, &ring, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "exclusive lanes"), "%s", err.msg);
+	o.exclusive_lanes = 3;
+	cr_assert_eq(evr_ring_create(name, &o, &ring, NULL), 0);
+	struct evr_ring_info i;
+	evr_ring_get_info(ring, &i);
+	cr_assert_eq(i.lanes, 5, "every lane a consumer reads");
+	cr_assert_eq(i.exclusive_lanes, 3);
+	teardown();
 }
 
 Test(segment, a_foreign_shm_object_is_refused)

@@ -32,7 +32,6 @@ struct evr_test_ring {
 	struct evr_producer *prod;
 };
 
-/* 0, or the first failing call's error (what was opened is closed again). */
 /* The ring options every test starts from: the defaults, with the platform's table as the schema. */
 static inline const struct evr_ring_opts *evr_test_opts(void)
 {
@@ -41,12 +40,15 @@ static inline const struct evr_ring_opts *evr_test_opts(void)
 	return &o;
 }
 
-static inline int evr_test_ring_open(struct evr_test_ring *t, const char *tag, uint32_t lanes, uint32_t slots,
-				     const char *service)
+/* 0, or the first failing call's error (what was opened is closed again). `xlanes` exclusive lanes
+ * follow the `lanes` shared ones. */
+static inline int evr_test_ring_open_x(struct evr_test_ring *t, const char *tag, uint32_t lanes, uint32_t xlanes,
+				       uint32_t slots, const char *service)
 {
 	struct evr_ring_opts o;
 	evr_platform_opts(&o);
 	o.lanes = lanes;
+	o.exclusive_lanes = xlanes;
 	o.slots_per_lane = slots;
 	*t = (struct evr_test_ring){ .ring = NULL };
 	int rc = evr_ring_create(evr_test_name(t->name, sizeof t->name, tag), &o, &t->ring, NULL);
@@ -62,6 +64,12 @@ static inline int evr_test_ring_open(struct evr_test_ring *t, const char *tag, u
 		t->ring = NULL;
 	}
 	return rc;
+}
+
+static inline int evr_test_ring_open(struct evr_test_ring *t, const char *tag, uint32_t lanes, uint32_t slots,
+				     const char *service)
+{
+	return evr_test_ring_open_x(t, tag, lanes, 0, slots, service);
 }
 
 /* Close everything and unlink the ring; a fixture that failed to open is left alone. */

@@ -7,13 +7,25 @@
  *     bits 13..2   owner: the producer table index of the writer
  *     bits  1..0   state: EMPTY (never written), WRITING, COMMITTED, ABANDONED
  *
- * Writer of position p (evr_lane_write):
+ * Writer of position p on a shared lane (evr_lane_claim, then evr_lane_publish or evr_lane_abort):
  *   1. claim p with one fetch_add on the lane head;
  *   2. own the slot with a CAS from "an older position, not WRITING" to WRITING(p). This is what
  *      defeats the stale-writer trap: a producer that stalled between claim and CAS for a whole lap
  *      finds a newer position in the word and drops its record instead of overwriting a newer one;
  *      a producer that finds another writer still WRITING (stalled or dead) drops too. It never waits.
- *   3. copy the record body, then publish COMMITTED(p) with a release store.
+ *   3. write the record body (copied, or filled in place by evr_claim's caller), then publish
+ *      COMMITTED(p) with a release store; or, for an aborted claim, store ABANDONED(p), which readers
+ *      count like a position reclaimed from a dead writer.
+ *
+ * Exclusive lanes (evr_xlane_claim) have one writer: the producer named in the lane header's
+ * `owner`. It claims with a plain load and store of the head (nobody else writes it) and takes the
+ * slot with a plain store of WRITING(p) after checking the word as above (which only guards against a
+ * head that went backwards: a regrown segment); then steps 3 as on a shared lane. No locked
+ * instruction. The owner word changes only under the owner's liveness lock: taken at registration
+ * (free -> owner), given back at close or by the reclaimer of a dead owner (owner -> free), each
+ * time after the owner's WRITING slots were released, so the next owner finds every slot word
+ * COMMITTED, ABANDONED or EMPTY and the head where the last owner left it. A second writer can only
+ * appear if the owner's lock is dropped while it lives (see producer.h: closefrom).
  *
  * Reader of position p (evr_lane_read), the seqlock pattern: acquire-load the word; if it says
  * COMMITTED(p), copy the record, acquire fence, load the word again; unchanged means the copy is whole.
@@ -112,21 +124,22 @@ struct evr_lane_ref {
 	struct evr_lane_hdr *hdr;
 	unsigned char *slots;
 	uint64_t mask;
-	uint32_t record_size;
+	uint32_t record_shift; /* log2 of the record size (a power of two): no multiply per slot */
 };
 
 static inline unsigned char *evr_lane_slot(const struct evr_lane_ref *l, uint64_t pos)
 {
-	return l->slots + (pos & l->mask) * l->record_size;
+	return l->slots + ((pos & l->mask) << l->record_shift);
 }
 
-/* Write one record of len bytes (its first 8 bytes are ignored). 0 when published, -EAGAIN when
- * dropped because the slot is held by a stalled writer or was already reused by a newer lap. */
-static inline int evr_lane_write(const struct evr_lane_ref *l, unsigned lane, unsigned owner, const void *rec,
-				 size_t len)
+/* Claim a position on a shared lane and own its slot: the slot, now WRITING(*pos, owner), or NULL
+ * when dropped because the slot is held by a stalled writer or was already reused by a newer lap. */
+static inline unsigned char *evr_lane_claim(const struct evr_lane_ref *l, unsigned lane, unsigned owner,
+					    uint64_t *pos_out)
 {
 	/* relaxed: the claim only hands out a unique position; the slot's word orders the data. */
 	uint64_t pos = atomic_fetch_add_explicit(&l->hdr->head, 1, memory_order_relaxed);
+	*pos_out = pos;
 	EVR_TEST_HOOK_CLAIMED(lane, pos);
 	unsigned char *slot = evr_lane_slot(l, pos);
 	_Atomic uint64_t *ctl = evr_slot_ctl(slot);
@@ -134,7 +147,7 @@ static inline int evr_lane_write(const struct evr_lane_ref *l, unsigned lane, un
 	uint64_t w = atomic_load_explicit(ctl, memory_order_relaxed);
 	for (;;) {
 		if (!evr_slot_claimable(w, pos))
-			return -EAGAIN;
+			return NULL;
 		/* acquire: our body stores below cannot move above taking ownership. A failed CAS reloads
 		 * w and we re-judge it: the word only ever moves forward, so this loop is bounded. */
 		if (atomic_compare_exchange_weak_explicit(ctl, &w, evr_ctl_make(pos, owner, EVR_SLOT_WRITING),
@@ -145,10 +158,48 @@ static inline int evr_lane_write(const struct evr_lane_ref *l, unsigned lane, un
 	 * byte stored below is then guaranteed to re-read the word as WRITING(pos) or newer. */
 	atomic_thread_fence(memory_order_release);
 	EVR_TEST_HOOK_OWNED(lane, pos);
-	evr_slot_store_body(slot, rec, len);
+	return slot;
+}
+
+/* The same on an exclusive lane, by its owner (the only writer of its head and slot words). */
+static inline unsigned char *evr_xlane_claim(const struct evr_lane_ref *l, unsigned lane, unsigned owner,
+					     uint64_t *pos_out)
+{
+	/* relaxed load and store: only the owner writes the head (the acquire of the owner word at
+	 * registration made the previous owner's last head visible); consumers read it as a bound */
+	uint64_t pos = atomic_load_explicit(&l->hdr->head, memory_order_relaxed);
+	atomic_store_explicit(&l->hdr->head, pos + 1, memory_order_relaxed);
+	*pos_out = pos;
+	EVR_TEST_HOOK_CLAIMED(lane, pos);
+	unsigned char *slot = evr_lane_slot(l, pos);
+	_Atomic uint64_t *ctl = evr_slot_ctl(slot);
+	/* relaxed: nobody else writes this lane's words while we own it (a reclaimer only turns a dead
+	 * owner's WRITING words); the check drops instead of overwriting a newer position */
+	if (!evr_slot_claimable(atomic_load_explicit(ctl, memory_order_relaxed), pos))
+		return NULL;
+	/* relaxed store, then a release fence: pairs with the acquire fence in evr_lane_read(). A reader
+	 * whose copy saw any byte stored after the fence re-reads WRITING(pos) or newer. On x86 both are
+	 * plain instructions: no locked instruction on the exclusive path. */
+	atomic_store_explicit(ctl, evr_ctl_make(pos, owner, EVR_SLOT_WRITING), memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	EVR_TEST_HOOK_OWNED(lane, pos);
+	return slot;
+}
+
+/* Publish an owned slot: the body written before it is visible with COMMITTED(pos). */
+static inline void evr_lane_publish(unsigned char *slot, uint64_t pos, unsigned owner)
+{
 	/* release: pairs with the acquire load in evr_lane_read(); the body is visible before COMMITTED. */
-	atomic_store_explicit(ctl, evr_ctl_make(pos, owner, EVR_SLOT_COMMITTED), memory_order_release);
-	return 0;
+	atomic_store_explicit(evr_slot_ctl(slot), evr_ctl_make(pos, owner, EVR_SLOT_COMMITTED), memory_order_release);
+}
+
+/* Give an owned slot up unpublished (an aborted claim): readers skip pos as abandoned, and the next
+ * lap's writer may take the slot. */
+static inline void evr_lane_abort(unsigned char *slot, uint64_t pos, unsigned owner)
+{
+	/* release: pairs with the reader's acquire load; orders nothing of ours (the body is junk), but
+	 * keeps the word's history in the order readers and the next writer judge it */
+	atomic_store_explicit(evr_slot_ctl(slot), evr_ctl_make(pos, owner, EVR_SLOT_ABANDONED), memory_order_release);
 }
 
 enum evr_read_result {
@@ -162,7 +213,7 @@ static inline enum evr_read_result evr_lane_read(const struct evr_lane_ref *l, u
 {
 	const unsigned char *slot = evr_lane_slot(l, pos);
 	_Atomic uint64_t *ctl = evr_slot_ctl((unsigned char *)slot);
-	/* acquire: pairs with the release publish in evr_lane_write(); the body is complete if COMMITTED. */
+	/* acquire: pairs with the release in evr_lane_publish(); the body is complete if COMMITTED. */
 	uint64_t w = atomic_load_explicit(ctl, memory_order_acquire);
 	if (evr_ctl_state(w) == EVR_SLOT_EMPTY)
 		return EVR_READ_NOT_YET;
@@ -174,8 +225,9 @@ static inline enum evr_read_result evr_lane_read(const struct evr_lane_ref *l, u
 	if (evr_ctl_state(w) == EVR_SLOT_ABANDONED)
 		return EVR_READ_ABANDONED;
 	evr_slot_load_body(slot, out, len);
-	/* acquire fence: pairs with the writer's release fence after its CAS; the copy above happens
-	 * before the re-check below, so a writer that overwrote any of it shows in the word. */
+	/* acquire fence: pairs with the writer's release fence after its CAS (on an exclusive lane,
+	 * after its WRITING store); the copy above happens before the re-check below, so a writer that
+	 * overwrote any of it shows in the word. */
 	atomic_thread_fence(memory_order_acquire);
 	if (atomic_load_explicit(ctl, memory_order_relaxed) != w)
 		return EVR_READ_LAPPED;

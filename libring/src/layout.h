@@ -7,6 +7,8 @@
  *   producers_offset       producer table: max_producers entries of 64 bytes, one cache line each
  *   lanes_offset           lane 0: struct evr_lane_hdr (128 bytes), then slots_per_lane slots of
  *                          record_size bytes; lane 1 at lanes_offset + lane_stride; ...
+ *                          lane_count shared lanes, then exclusive_lanes exclusive ones (one owner
+ *                          at a time, named in the lane header's `owner`; see lane.h)
  *
  * A slot is a struct evr_record whose first 8 bytes are the slot's control word (see lane.h).
  * The companion object NAME~wake holds one struct evr_wake_page (see wake.c); NAME~live is an empty
@@ -58,7 +60,7 @@ struct evr_shm_header {
 	char name[EVR_NAME_MAX + 8]; /* 128 */
 	uint64_t schema_offset;      /* 336: EVR_HEADER_SIZE */
 	uint32_t schema_size;        /* 344: bytes of the description */
-	uint32_t reserved;           /* 348: zero */
+	uint32_t exclusive_lanes;    /* 348: after the lane_count shared lanes (ABI 4) */
 };
 _Static_assert(offsetof(struct evr_shm_header, name) == 128, "header layout is fixed");
 _Static_assert(offsetof(struct evr_shm_header, schema_offset) == 336, "header layout is fixed");
@@ -95,12 +97,18 @@ static inline uint64_t evr_entry_gen(uint64_t w)
 	return w >> 8;
 }
 
+/* `owner` is used by exclusive lanes only: 0 when free, else 1 + the owner's producer table index.
+ * It is on the second line, away from the head: it is written at registration, close and reclaim,
+ * by whoever holds that producer entry's liveness lock (see lane.h, "Exclusive lanes"). */
 struct evr_lane_hdr {
 	alignas(EVR_CACHELINE) _Atomic uint64_t head; /* next position to claim */
-	unsigned char pad[EVR_LANE_HDR_SIZE - sizeof(uint64_t)];
+	unsigned char pad[EVR_CACHELINE - sizeof(uint64_t)];
+	alignas(EVR_CACHELINE) _Atomic uint64_t owner;
+	unsigned char pad2[EVR_CACHELINE - sizeof(uint64_t)];
 };
 _Static_assert(sizeof(struct evr_lane_hdr) == EVR_LANE_HDR_SIZE, "lane header is 128 bytes");
 _Static_assert(offsetof(struct evr_lane_hdr, head) % EVR_CACHELINE == 0, "head owns its cache line");
+_Static_assert(offsetof(struct evr_lane_hdr, owner) == EVR_CACHELINE, "owner on the second line");
 
 /* The wake page (object NAME~wake): the one thing consumers write. Producers treat it as a hint:
  * a hostile value costs spurious or missed wakes (bounded by the sleeper's timeout), nothing more. */

@@ -12,14 +12,23 @@
  * in the child: there evr_emit returns -ECHILD without touching the ring and evr_producer_close only
  * frees memory. The parent keeps its producers; the child opens its own.
  *
- * evr_emit picks the lane of the CPU it runs on (sched_getcpu reads rseq here: no syscall), so a
- * lane's head line mostly stays on one core; a migration between claim and publish stays correct
- * because every lane is multi-producer safe. Counters live in the producer's own table line and are
- * written with plain relaxed stores (single writer), never with a shared read-modify-write.
+ * evr_emit and evr_claim pick the lane of the CPU they run on (sched_getcpu reads rseq here: no
+ * syscall), so a shared lane's head line mostly stays on one core; a migration between claim and
+ * publish stays correct because every shared lane is multi-producer safe. A producer opened with
+ * EVR_PRODUCER_EXCLUSIVE owns one exclusive lane instead (taken at registration under its liveness
+ * lock, given back at close or by the reclaimer of its dead process) and writes it without a locked
+ * instruction (lane.h). Counters live in the producer's own table line and are written with plain
+ * relaxed stores (single writer), never with a shared read-modify-write.
+ *
+ * Claim-in-place: evr_claim owns a slot and hands it out to be filled; evr_commit publishes it,
+ * evr_abort marks it abandoned. One claim at a time per handle. Types the ring does not have in this
+ * table's layout (adapt.c), and every claim under ThreadSanitizer, are staged in the handle instead:
+ * evr_commit then writes the staged record like evr_emit (TSan sees the slot copied with atomics).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +52,20 @@ struct evr_producer {
 	uint32_t lane_mask;
 	uint32_t last_lane;
 	uint32_t fast_types; /* types below it take the fast path: the ring has them, laid out as ours */
+	int xlane;           /* our exclusive lane, or -1: emits go to the shared lane of the CPU */
+	enum evr_ts_source ts_source; /* the ring's, and its wake page: copied here, one load less per emit */
+	struct evr_wake_page *wake;
 	uint64_t emitted, dropped; /* private copies of the entry's counters */
 	int live_fd;               /* our own description of NAME~live; holds the entry's lock */
 	uint64_t gen;              /* the generation we registered */
 	pid_t pid;                 /* the process that registered it */
 	struct evr_producer *next_open; /* the process's list of open producers, for the atfork handler */
+	/* the open claim, from evr_claim to evr_commit or evr_abort */
+	struct evr_record *claim_rec; /* what the caller fills; NULL when no claim is open */
+	unsigned char *claim_slot;    /* the slot we own (WRITING); NULL for a staged claim */
+	uint64_t claim_pos;
+	uint16_t claim_type;
+	alignas(16) struct evr_record stage; /* a staged claim's record (16-aligned, like a slot) */
 	struct evr_lane_ref lanes[];
 };
 
@@ -179,15 +197,41 @@ static void release_entry(struct evr_producer_entry *e, uint64_t gen)
 						memory_order_release, memory_order_relaxed);
 }
 
+/* Own a free exclusive lane for entry idx (whose lock we hold): its index, or -1 when none is free. */
+static int take_xlane(struct evr_ring *r, unsigned idx)
+{
+	for (unsigned l = r->shared_lanes; l < r->lanes; l++) {
+		uint64_t free_word = 0;
+		/* acquire: pairs with the release in evr_release_xlanes_of(); the previous owner's head and
+		 * its released slot words are visible before we write the lane */
+		if (atomic_compare_exchange_strong_explicit(&evr_ring_lane(r, l).hdr->owner, &free_word, idx + 1u,
+							    memory_order_acquire, memory_order_relaxed))
+			return (int)l;
+	}
+	return -1;
+}
+
 int evr_producer_open(struct evr_ring *r, const char *service, struct evr_producer **out, struct evr_err *err)
 {
+	return evr_producer_open_flags(r, service, 0, out, err);
+}
+
+int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned flags, struct evr_producer **out,
+			    struct evr_err *err)
+{
+	if (flags & ~EVR_PRODUCER_EXCLUSIVE)
+		return evr_fail(err, -EINVAL, "producer flags %#x: unknown flags", flags);
 	if (r->role != EVR_ROLE_PRODUCER)
 		return evr_fail(err, -EBADF, "ring %s was opened read-only (consumer role); producers need the producer role",
 				r->name);
 	evr_ring_reclaim(r, NULL); /* slow path: free what dead producers left before taking an entry */
-	struct evr_producer *p = calloc(1, sizeof *p + r->lanes * sizeof p->lanes[0]);
+	/* whole cache lines of its own: two producers of one process (one per thread) must not share a
+	 * line that each writes on every emit */
+	size_t size = evr_align_up(sizeof(struct evr_producer) + r->lanes * sizeof(struct evr_lane_ref), EVR_CACHELINE);
+	struct evr_producer *p = aligned_alloc(EVR_CACHELINE, size);
 	if (!p)
 		return evr_fail(err, -ENOMEM, "out of memory");
+	memset(p, 0, size);
 	int cancel = evr_fork_guard_enter(); /* no fork between taking the lock and listing the producer */
 	/* our own open file description: its lock is this producer's life (see liveness.c) */
 	int fd = evr_live_reopen(r->live_fd, r->name);
@@ -206,12 +250,24 @@ int evr_producer_open(struct evr_ring *r, const char *service, struct evr_produc
 				"ring %s: all %u producer entries are held by live producers (or being registered or "
 				"reclaimed right now)", r->name, r->max_producers);
 	}
+	p->xlane = -1;
+	if ((flags & EVR_PRODUCER_EXCLUSIVE) && (p->xlane = take_xlane(r, idx)) < 0) {
+		release_entry(evr_ring_producer(r, idx), p->gen);
+		evr_live_unlock(fd, idx);
+		close(fd);
+		evr_fork_guard_leave(cancel);
+		free(p);
+		return evr_fail(err, -EBUSY, "ring %s: all %u exclusive lanes are owned by live producers", r->name,
+				r->lanes - r->shared_lanes);
+	}
 	p->ring = r;
+	p->ts_source = r->ts_source;
+	p->wake = r->wake;
 	p->entry = evr_ring_producer(r, idx);
 	p->id = (uint16_t)idx;
 	p->live_fd = fd;
 	p->pid = getpid();
-	p->lane_mask = r->lanes - 1;
+	p->lane_mask = r->shared_lanes - 1;
 	p->fast_types = r->desc->type_count;
 	for (unsigned t = 0; r->fix && t < r->desc->type_count; t++)
 		if (r->fix[t]) { /* the first type to adapt, and every type after it, go the slow way */
@@ -238,6 +294,7 @@ void evr_producer_close(struct evr_producer *p)
 		/* an emit that never returned (siglongjmp out of a handler, a cancelled thread) may have
 		 * left a slot WRITING; nobody would ever reclaim it once the entry is CLOSED */
 		evr_release_slots_of(p->ring, p->id);
+		evr_release_xlanes_of(p->ring, p->id); /* after the slots: the next owner finds none WRITING */
 		release_entry(p->entry, p->gen);
 		evr_live_unlock(p->live_fd, p->id);
 		close(p->live_fd);
@@ -252,42 +309,80 @@ static void count_drop(struct evr_producer *p)
 	atomic_store_explicit(&p->entry->dropped, ++p->dropped, memory_order_relaxed);
 }
 
-/* The emit itself. `adapt` is a constant at each call: the fast path's copy has no trace of it. */
-static inline __attribute__((always_inline)) int emit_body(struct evr_producer *p, struct evr_record *rec,
-							   bool adapt)
+/* Pick the lane (ours, or the current CPU's shared one) and own a slot in it: the slot, WRITING at
+ * *pos, or NULL when the record must be dropped (lane.h says when). */
+static inline __attribute__((always_inline)) unsigned char *take_slot(struct evr_producer *p, unsigned *lane_out,
+								      uint64_t *pos)
 {
-	if (p->forked)
-		return -ECHILD;
-	/* relaxed: process-local flag set by the SIGBUS shield */
-	if (atomic_load_explicit(&p->ring->broken, memory_order_relaxed)) {
-		count_drop(p);
-		return -EFAULT;
+	unsigned lane;
+	unsigned char *slot;
+	if (p->xlane >= 0) {
+		lane = (unsigned)p->xlane;
+		slot = evr_xlane_claim(&p->lanes[lane], lane, p->id, pos);
+	} else {
+		int cpu = sched_getcpu();
+		lane = cpu < 0 ? 0 : (unsigned)cpu & p->lane_mask;
+		slot = evr_lane_claim(&p->lanes[lane], lane, p->id, pos);
 	}
-	int cpu = sched_getcpu();
-	unsigned lane = cpu < 0 ? 0 : (unsigned)cpu & p->lane_mask;
-	rec->ts = evr_ts_now(p->ring->ts_source);
-	rec->producer_id = p->id;
-	rec->lane = (uint16_t)lane;
-	struct evr_record adapted;
-	const struct evr_record *out = adapt ? evr_desc_adapt(p->ring, rec, &adapted) : rec;
-	int rc = evr_lane_write(&p->lanes[lane], lane, p->id, out, sizeof *rec);
+	if (lane != p->last_lane) {
+		p->last_lane = lane;
+		/* relaxed: for display only */
+		atomic_store_explicit(&p->entry->lane_hint, lane, memory_order_relaxed);
+	}
+	*lane_out = lane;
+	return slot;
+}
+
+/* After a publish (rc 0) or a drop: count it, and wake a sleeping consumer. */
+static inline __attribute__((always_inline)) int finish(struct evr_producer *p, int rc)
+{
 	/* relaxed: a fault during this write (the segment truncated under us) makes it a drop */
-	if (atomic_load_explicit(&p->ring->broken, memory_order_relaxed))
+	if (rc == 0 && atomic_load_explicit(&p->ring->broken, memory_order_relaxed))
 		rc = -EFAULT;
 	if (rc == 0)
 		/* relaxed store: single-writer statistics on our own line, read by `evring info` */
 		atomic_store_explicit(&p->entry->emitted, ++p->emitted, memory_order_relaxed);
 	else
 		count_drop(p);
-	if (lane != p->last_lane) {
-		p->last_lane = lane;
-		atomic_store_explicit(&p->entry->lane_hint, lane, memory_order_relaxed);
-	}
-	struct evr_wake_page *w = p->ring->wake;
+	struct evr_wake_page *w = p->wake;
 	/* relaxed load: the one read-mostly line every emit touches; see wake.c for the bounded race */
 	if (w && atomic_load_explicit(&w->waiters, memory_order_relaxed))
 		evr_wake_sleepers(w);
 	return rc;
+}
+
+/* -EFAULT (counted) when the segment is known truncated: nothing is written then. */
+static inline int check_broken(struct evr_producer *p)
+{
+	/* relaxed: process-local flag set by the SIGBUS shield */
+	if (!atomic_load_explicit(&p->ring->broken, memory_order_relaxed))
+		return 0;
+	count_drop(p);
+	return -EFAULT;
+}
+
+/* The emit itself. `adapt` is a constant at each call: the fast path's copy has no trace of it. */
+static inline __attribute__((always_inline)) int emit_body(struct evr_producer *p, struct evr_record *rec,
+							   bool adapt)
+{
+	if (p->forked)
+		return -ECHILD;
+	int rc = check_broken(p);
+	if (rc)
+		return rc;
+	unsigned lane;
+	uint64_t pos;
+	unsigned char *slot = take_slot(p, &lane, &pos);
+	if (!slot)
+		return finish(p, -EAGAIN);
+	rec->ts = evr_ts_now(p->ts_source);
+	rec->producer_id = p->id;
+	rec->lane = (uint16_t)lane;
+	struct evr_record adapted;
+	const struct evr_record *out = adapt ? evr_desc_adapt(p->ring, rec, &adapted) : rec;
+	evr_slot_store_body(slot, out, sizeof *rec);
+	evr_lane_publish(slot, pos, p->id);
+	return finish(p, 0);
 }
 
 /* Flags beyond truncated|replayed (unknown ones are refused), or types at or above fast_types: one
@@ -311,6 +406,102 @@ int evr_emit(struct evr_producer *p, struct evr_record *rec)
 	if (__builtin_expect(rec->type >= p->fast_types || rec->flags > (EVR_REC_TRUNCATED | EVR_REC_REPLAYED), 0))
 		return emit_slow(p, rec);
 	return emit_body(p, rec, false);
+}
+
+/* Zero a record but its first 8 bytes (in a slot: the control word). Slots and records are 16-byte
+ * aligned (the segment is page-aligned, lane headers and record sizes are multiples of 64), so this
+ * is a few vector stores instead of the `rep stos` a memset of unknown alignment compiles to. */
+typedef uint64_t evr_v2 __attribute__((vector_size(16)));
+static inline void zero_body(struct evr_record *rec)
+{
+	unsigned char *b = (unsigned char *)rec;
+	*(uint64_t *)(void *)(b + 8) = 0;
+#pragma GCC unroll 8
+	for (unsigned off = 16; off < sizeof *rec; off += 16)
+		*(evr_v2 *)(void *)(b + off) = (evr_v2){ 0, 0 };
+}
+
+/* A claim of a type off the fast path: staged in the handle, written by evr_commit like evr_emit. */
+static __attribute__((noinline)) int claim_staged(struct evr_producer *p, unsigned type, struct evr_record **out)
+{
+	const struct evr_ring *r = p->ring;
+	if (type >= r->desc->type_count)
+		return type < r->mine->type_count ? -EPROTO : -EINVAL;
+	memset(&p->stage, 0, sizeof p->stage);
+	p->stage.type = (uint16_t)type;
+	p->claim_slot = NULL;
+	p->claim_rec = &p->stage;
+	*out = &p->stage;
+	return 0;
+}
+
+int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **out)
+{
+	if (p->forked)
+		return -ECHILD;
+	if (p->claim_rec)
+		return -EBUSY;
+	if (__builtin_expect(type >= p->fast_types, 0))
+		return claim_staged(p, type, out);
+	int rc = check_broken(p);
+	if (rc)
+		return rc;
+	unsigned lane;
+	unsigned char *slot = take_slot(p, &lane, &p->claim_pos);
+	if (!slot)
+		return finish(p, -EAGAIN);
+#ifdef EVR_TSAN
+	struct evr_record *rec = &p->stage; /* evr_commit copies it in with atomics, which TSan follows */
+#else
+	struct evr_record *rec = (struct evr_record *)(void *)slot; /* in place: ordered by take_slot's fence */
+#endif
+	zero_body(rec);
+	rec->ts = evr_ts_now(p->ts_source);
+	rec->type = (uint16_t)type;
+	rec->producer_id = p->id;
+	rec->lane = (uint16_t)lane;
+	p->claim_slot = slot;
+	p->claim_type = (uint16_t)type;
+	p->claim_rec = rec;
+	*out = rec;
+	return 0;
+}
+
+int evr_commit(struct evr_producer *p)
+{
+	struct evr_record *rec = p->claim_rec;
+	if (p->forked)
+		return -ECHILD;
+	if (!rec)
+		return -EINVAL;
+	p->claim_rec = NULL;
+	if (!p->claim_slot)
+		return emit_slow(p, rec);
+	/* a record whose type changed since the claim is in the wrong layout; unknown flags are refused
+	 * as evr_emit refuses them: neither is published */
+	if (rec->type != p->claim_type || (rec->flags & ~(EVR_REC_TRUNCATED | EVR_REC_REPLAYED))) {
+		evr_lane_abort(p->claim_slot, p->claim_pos, p->id);
+		count_drop(p);
+		return -EINVAL;
+	}
+#ifdef EVR_TSAN
+	evr_slot_store_body(p->claim_slot, rec, sizeof *rec);
+#endif
+	evr_lane_publish(p->claim_slot, p->claim_pos, p->id);
+	return finish(p, 0);
+}
+
+int evr_abort(struct evr_producer *p)
+{
+	if (p->forked)
+		return -ECHILD;
+	if (!p->claim_rec)
+		return -EINVAL;
+	p->claim_rec = NULL;
+	if (p->claim_slot)
+		evr_lane_abort(p->claim_slot, p->claim_pos, p->id);
+	count_drop(p);
+	return 0;
 }
 
 uint16_t evr_producer_id(const struct evr_producer *p)

@@ -12,7 +12,8 @@
  *   3. turn every WRITING slot word owned by i into ABANDONED at the same position (a CAS on the exact
  *      word, so a slot already moved on is left alone); consumers count those positions as abandoned
  *      at once and the next lap's writer can take the slots;
- *   4. mark the entry DEAD (release), and only then drop the lock.
+ *   4. give back the exclusive lanes it owned (after 3: the next owner finds no slot of it WRITING);
+ *   5. mark the entry DEAD (release), and only then drop the lock.
  * So at most one process acts on a dead entry, and the entry cannot be reused before the dead
  * owner's slots are released: a new owner of index i (which needs the lock and sees DEAD) never has
  * a slot of its predecessor blamed on it. The dead writer cannot come back to write late: the kernel
@@ -36,7 +37,7 @@ unsigned evr_release_slots_of(struct evr_ring *r, unsigned owner)
 	for (unsigned l = 0; l < r->lanes; l++) {
 		struct evr_lane_ref lane = evr_ring_lane(r, l);
 		for (uint64_t s = 0; s < r->slots; s++) {
-			_Atomic uint64_t *ctl = evr_slot_ctl(lane.slots + s * lane.record_size);
+			_Atomic uint64_t *ctl = evr_slot_ctl(evr_lane_slot(&lane, s));
 			/* relaxed: the CAS below only succeeds on the exact word we judged */
 			uint64_t w = atomic_load_explicit(ctl, memory_order_relaxed);
 			if (evr_ctl_state(w) != EVR_SLOT_WRITING || evr_ctl_owner(w) != owner)
@@ -49,6 +50,19 @@ unsigned evr_release_slots_of(struct evr_ring *r, unsigned owner)
 		}
 	}
 	return n;
+}
+
+/* Give back every exclusive lane this owner holds. The caller holds the owner's liveness lock and
+ * released its slots first, so the next owner of a lane finds no slot of this one WRITING. */
+void evr_release_xlanes_of(struct evr_ring *r, unsigned owner)
+{
+	for (unsigned l = r->shared_lanes; l < r->lanes; l++) {
+		uint64_t mine = owner + 1u;
+		/* release: pairs with the acquire in take_xlane(); our slot releases and the last head come
+		 * before the lane can be taken */
+		atomic_compare_exchange_strong_explicit(&evr_ring_lane(r, l).hdr->owner, &mine, 0, memory_order_release,
+							memory_order_relaxed);
+	}
 }
 
 /* Entry i, its lock held by fd: 1 when it was a dead holder's and is now DEAD. */
@@ -66,6 +80,7 @@ static int reclaim_locked(struct evr_ring *r, unsigned i, struct evr_reclaim_rep
 		return 0;
 	EVR_TEST_HOOK_ENTRY(EVR_HOOK_RECLAIM_MARKED, i);
 	rep->slots_reclaimed += evr_release_slots_of(r, i);
+	evr_release_xlanes_of(r, i);
 	EVR_TEST_HOOK_ENTRY(EVR_HOOK_RECLAIM_RELEASED, i);
 	/* release: the slot releases above happen before anyone can see DEAD and reuse the index */
 	atomic_store_explicit(&e->word, evr_entry_word(EVR_PRODUCER_DEAD, gen), memory_order_release);

@@ -20,7 +20,9 @@ struct evr_ring {
 	size_t size;
 	struct evr_shm_header *hdr;
 	/* validated layout, copied from the header */
-	uint32_t lanes, slots, record_size, max_producers;
+	/* lanes: every lane, what consumers read; the first shared_lanes are the per-CPU shared ones,
+	 * the rest exclusive (lane.h) */
+	uint32_t lanes, shared_lanes, slots, record_size, max_producers;
 	uint64_t producers_offset, lanes_offset, lane_stride;
 	enum evr_ts_source ts_source;
 	uint64_t ring_id, schema_hash;
@@ -55,7 +57,7 @@ static inline struct evr_lane_ref evr_ring_lane(const struct evr_ring *r, unsign
 		.hdr = (struct evr_lane_hdr *)(void *)lb,
 		.slots = lb + EVR_LANE_HDR_SIZE,
 		.mask = r->slots - 1,
-		.record_size = r->record_size,
+		.record_shift = (uint32_t)__builtin_ctz(r->record_size),
 	};
 	return ref;
 }
@@ -108,6 +110,8 @@ void evr_fork_guard_leave(int cancel);
 
 /* reclaim.c: abandon the WRITING slots of an owner whose liveness lock the caller holds */
 unsigned evr_release_slots_of(struct evr_ring *r, unsigned owner);
+/* reclaim.c: free the exclusive lanes of that owner (after its slots) */
+void evr_release_xlanes_of(struct evr_ring *r, unsigned owner);
 
 /* liveness.c */
 int evr_live_create(const char *ring_name, mode_t ring_mode, int *fd_out);

@@ -86,6 +86,9 @@ static int check_opts(const struct evr_ring_opts *o, uint32_t *lanes, struct evr
 	*lanes = o->lanes ? o->lanes : online_cpus_pow2();
 	if (!evr_is_pow2(*lanes) || *lanes > EVR_MAX_LANES)
 		return evr_fail(err, -EINVAL, "lanes = %u: must be a power of two from 1 to %u", *lanes, EVR_MAX_LANES);
+	if (o->exclusive_lanes > EVR_MAX_LANES - *lanes)
+		return evr_fail(err, -EINVAL, "exclusive lanes = %u: with %u shared lanes, at most %u", o->exclusive_lanes,
+				*lanes, EVR_MAX_LANES - *lanes);
 	if (!evr_is_pow2(o->slots_per_lane) || o->slots_per_lane < 2 || o->slots_per_lane > (1u << 24))
 		return evr_fail(err, -EINVAL, "slots per lane = %u: must be a power of two from 2 to 2^24",
 				o->slots_per_lane);
@@ -115,6 +118,7 @@ static void fill_header(struct evr_shm_header *h, const char *name, const struct
 	h->header_size = EVR_HEADER_SIZE;
 	h->record_size = o->record_size;
 	h->lane_count = lanes;
+	h->exclusive_lanes = o->exclusive_lanes;
 	h->slots_per_lane = o->slots_per_lane;
 	h->max_producers = o->max_producers;
 	h->ts_source = src;
@@ -135,7 +139,8 @@ static void fill_header(struct evr_shm_header *h, const char *name, const struct
 
 static void copy_layout(struct evr_ring *r, const struct evr_shm_header *h)
 {
-	r->lanes = h->lane_count;
+	r->lanes = h->lane_count + h->exclusive_lanes;
+	r->shared_lanes = h->lane_count;
 	r->slots = h->slots_per_lane;
 	r->record_size = h->record_size;
 	r->max_producers = h->max_producers;
@@ -219,7 +224,7 @@ int evr_ring_create(const char *name, const struct evr_ring_opts *opts, struct e
 	if (evr_desc_validate(d, d->size, why, sizeof why))
 		return evr_fail(err, -EINVAL, "the ring's schema description is invalid: %s", why);
 	uint64_t size = EVR_HEADER_SIZE + schema_bytes(d->size) + producers_bytes(opts->max_producers) +
-			(uint64_t)lanes * (EVR_LANE_HDR_SIZE + (uint64_t)opts->slots_per_lane * opts->record_size);
+			((uint64_t)lanes + opts->exclusive_lanes) * (EVR_LANE_HDR_SIZE + (uint64_t)opts->slots_per_lane * opts->record_size);
 	if (size > EVR_MAX_SEGMENT)
 		return evr_fail(err, -EFBIG, "ring of %llu bytes is larger than the %llu-byte limit",
 				(unsigned long long)size, (unsigned long long)EVR_MAX_SEGMENT);
@@ -308,7 +313,7 @@ static int validate_header(const struct evr_shm_header *h, uint64_t file_size, s
 		BAD("ABI version mismatch: ring has version %u, this library speaks version %u", h->abi_version,
 		    EVR_ABI_VERSION);
 	if (h->schema_offset != EVR_HEADER_SIZE || h->schema_size < sizeof(struct evr_desc_header) ||
-	    h->schema_size > EVR_DESC_MAX_SIZE || h->reserved)
+	    h->schema_size > EVR_DESC_MAX_SIZE)
 		BAD("corrupt header: schema description at %llu, %u bytes", (unsigned long long)h->schema_offset,
 		    h->schema_size);
 	if (h->header_size != EVR_HEADER_SIZE)
@@ -317,6 +322,9 @@ static int validate_header(const struct evr_shm_header *h, uint64_t file_size, s
 		BAD("corrupt header: record size %u", h->record_size);
 	if (!evr_is_pow2(h->lane_count) || h->lane_count > EVR_MAX_LANES)
 		BAD("corrupt header: lane count %u", h->lane_count);
+	if (h->exclusive_lanes > EVR_MAX_LANES - h->lane_count)
+		BAD("corrupt header: %u exclusive lanes beside %u shared ones (at most %u lanes)", h->exclusive_lanes,
+		    h->lane_count, EVR_MAX_LANES);
 	if (!evr_is_pow2(h->slots_per_lane) || h->slots_per_lane < 2 || h->slots_per_lane > (1u << 24))
 		BAD("corrupt header: slots per lane %u", h->slots_per_lane);
 	if (h->max_producers < 1 || h->max_producers > EVR_MAX_PRODUCERS)
@@ -328,7 +336,7 @@ static int validate_header(const struct evr_shm_header *h, uint64_t file_size, s
 	uint64_t prod_off = EVR_HEADER_SIZE + schema_bytes(h->schema_size);
 	uint64_t lanes_off = prod_off + producers_bytes(h->max_producers);
 	uint64_t stride = EVR_LANE_HDR_SIZE + (uint64_t)h->slots_per_lane * h->record_size;
-	uint64_t size = lanes_off + (uint64_t)h->lane_count * stride;
+	uint64_t size = lanes_off + ((uint64_t)h->lane_count + h->exclusive_lanes) * stride;
 	if (h->producers_offset != prod_off || h->lanes_offset != lanes_off || h->lane_stride != stride)
 		BAD("corrupt header: offsets do not match the layout");
 	if (h->segment_size != size)
@@ -534,6 +542,7 @@ void evr_ring_get_info(const struct evr_ring *r, struct evr_ring_info *i)
 	i->schema_version = r->desc->schema_version;
 	i->schema_hash = r->schema_hash;
 	i->lanes = r->lanes;
+	i->exclusive_lanes = r->lanes - r->shared_lanes;
 	i->slots_per_lane = r->slots;
 	i->record_size = r->record_size;
 	i->max_producers = r->max_producers;

@@ -1,8 +1,10 @@
 /* Test-only hooks, compiled in only when EVR_TEST_HOOKS is defined (the evring_testable library).
  * A test sets a hook to raise(SIGSTOP), raise(SIGKILL) or sleep, to stop, kill or delay a process
  * exactly inside one window of the protocol:
- *   evr_test_hook_claimed  after the fetch_add claim, before the ownership CAS (the stale writer);
- *   evr_test_hook_owned    after the ownership CAS, before the publish (a writer stalled mid-slot);
+ *   evr_test_hook_claimed  after the claim of a position (the fetch_add; on an exclusive lane the head
+ *                          store), before the slot is owned (the stale writer);
+ *   evr_test_hook_owned    after the slot is owned (the CAS; the WRITING store), before the publish
+ *                          (a writer stalled mid-slot; evr_claim returns after it);
  *   evr_test_hook_entry    at the producer-table steps named by enum evr_hook_point below. */
 #ifndef EVR_TEST_HOOKS_H
 #define EVR_TEST_HOOKS_H

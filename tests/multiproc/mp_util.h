@@ -33,14 +33,22 @@ static inline void mp_kill_tracked(void)
 	mp_nchildren = 0;
 }
 
-/* The payload is a pure function of (producer, counter), so a torn or misplaced copy fails intact(). */
-static inline void mp_fill(struct evr_record *r, uint64_t producer, uint64_t n)
+/* The payload is a pure function of (producer, counter), so a torn or misplaced copy fails intact().
+ * mp_fill_in_place fills a claimed EVR_TOOL_COMPLETED record (zeroed by evr_claim). */
+static inline void mp_fill_in_place(struct evr_record *r, uint64_t producer, uint64_t n)
 {
-	evr_record_init(r, EVR_TOOL_COMPLETED, producer, n);
+	r->correlation_id = producer;
+	r->plan_id = n;
 	EVR_EV(r, tool_completed)->duration_ns = n * 0x9e3779b97f4a7c15ull ^ producer;
 	EVR_EV(r, tool_completed)->attempt = (uint32_t)(n * 31 + producer);
 	snprintf(EVR_EV(r, tool_completed)->tool, sizeof EVR_EV(r, tool_completed)->tool, "p%llu-%llu",
 		 (unsigned long long)producer, (unsigned long long)n);
+}
+
+static inline void mp_fill(struct evr_record *r, uint64_t producer, uint64_t n)
+{
+	evr_record_init(r, EVR_TOOL_COMPLETED, producer, n);
+	mp_fill_in_place(r, producer, n);
 }
 
 static inline int mp_intact(const struct evr_record *r)
@@ -52,22 +60,33 @@ static inline int mp_intact(const struct evr_record *r)
 	return !memcmp(&want.u, &r->u, sizeof want.u);
 }
 
-/* In a child: open the ring as a producer and emit records 0..n-1 as producer `id`. Exits 0, or 1
- * when the ring could not be opened. */
-static inline void mp_producer_child(const char *name, uint64_t id, uint64_t n)
+/* In a child: open the ring as a producer (evr_producer_open_flags) and emit records 0..n-1 as
+ * producer `id`: with evr_emit, or (in_place) with evr_claim + evr_commit. Exits 0, or 1 when the
+ * ring could not be opened. */
+static inline void mp_producer_child_flags(const char *name, uint64_t id, uint64_t n, unsigned flags, int in_place)
 {
 	struct evr_ring *r;
 	struct evr_producer *p;
-	if (evr_ring_open(name, EVR_ROLE_PRODUCER, &r, NULL) || evr_producer_open(r, "mp-producer", &p, NULL))
+	if (evr_ring_open(name, EVR_ROLE_PRODUCER, &r, NULL) || evr_producer_open_flags(r, "mp-producer", flags, &p, NULL))
 		_exit(1);
 	for (uint64_t i = 0; i < n; i++) {
-		struct evr_record rec;
-		mp_fill(&rec, id, i);
-		evr_emit(p, &rec);
+		struct evr_record rec, *in;
+		if (!in_place) {
+			mp_fill(&rec, id, i);
+			evr_emit(p, &rec);
+		} else if (evr_claim(p, EVR_TOOL_COMPLETED, &in) == 0) {
+			mp_fill_in_place(in, id, i);
+			evr_commit(p);
+		}
 	}
 	evr_producer_close(p);
 	evr_ring_close(r);
 	_exit(0);
+}
+
+static inline void mp_producer_child(const char *name, uint64_t id, uint64_t n)
+{
+	mp_producer_child_flags(name, id, n, 0, 0);
 }
 
 #endif

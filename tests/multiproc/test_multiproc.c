@@ -11,7 +11,7 @@
 struct consumer_report {
 	uint64_t records, torn, out_of_order;
 	uint32_t lanes;
-	struct evr_lane_stats lane[8];
+	struct evr_lane_stats lane[8]; /* the first 8 lanes */
 };
 
 static int caught_up(struct evr_consumer *c, struct evr_ring *ro)
@@ -75,7 +75,10 @@ static void consumer_child(const char *name, int done_fd, int report_fd, int slo
 	_exit(0);
 }
 
-static void run(uint32_t slots, uint64_t per_producer, int slow, struct consumer_report *rep, uint64_t *claimed)
+/* Producers emit with evr_emit on the 2 shared lanes, or (exclusive) claim in place, each on its own
+ * exclusive lane. */
+static void run(uint32_t slots, uint64_t per_producer, int slow, int exclusive, struct consumer_report *rep,
+		uint64_t *claimed)
 {
 	char name[64];
 	struct evr_ring *ring;
@@ -83,6 +86,7 @@ static void run(uint32_t slots, uint64_t per_producer, int slow, struct consumer
 	evr_platform_opts(&o);
 	o.lanes = 2;
 	o.slots_per_lane = slots;
+	o.exclusive_lanes = exclusive ? PRODUCERS : 0;
 	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "mp"), &o, &ring, NULL), 0);
 	int done_pipe[2], report_pipe[2];
 	cr_assert_eq(pipe(done_pipe), 0);
@@ -95,7 +99,7 @@ static void run(uint32_t slots, uint64_t per_producer, int slow, struct consumer
 	pid_t prod[PRODUCERS];
 	for (uint64_t i = 0; i < PRODUCERS; i++)
 		if ((prod[i] = fork()) == 0)
-			mp_producer_child(name, i, per_producer);
+			mp_producer_child_flags(name, i, per_producer, exclusive ? EVR_PRODUCER_EXCLUSIVE : 0, exclusive);
 	for (int i = 0; i < PRODUCERS; i++) {
 		int st = evr_test_reap(prod[i], 0);
 		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "producer %d", i);
@@ -141,7 +145,7 @@ Test(multiproc, a_deliberately_lapped_consumer_accounts_for_every_position, .tim
 {
 	struct consumer_report rep;
 	uint64_t claimed, lapped;
-	run(256, 30000, 1, &rep, &claimed);
+	run(256, 30000, 1, 0, &rep, &claimed);
 	uint64_t positions = assert_identity(&rep, &lapped);
 	cr_assert_eq(positions, claimed, "the consumer started at 0 and accounted for every claimed position");
 	cr_assert_gt(lapped, 0, "the slow consumer was lapped");
@@ -153,11 +157,38 @@ Test(multiproc, a_keeping_up_consumer_process_receives_every_record, .timeout = 
 {
 	struct consumer_report rep;
 	uint64_t claimed, lapped;
-	run(1u << 16, 20000, 0, &rep, &claimed);
+	run(1u << 16, 20000, 0, 0, &rep, &claimed);
 	uint64_t positions = assert_identity(&rep, &lapped);
 	cr_assert_eq(positions, claimed);
 	cr_assert_eq(lapped, 0);
 	cr_assert_eq(rep.records, PRODUCERS * 20000ull);
+	cr_assert_eq(rep.torn, 0);
+	cr_assert_eq(rep.out_of_order, 0);
+}
+
+Test(multiproc, exclusive_lane_producers_claiming_in_place_deliver_every_record_in_order, .timeout = 120)
+{
+	struct consumer_report rep;
+	uint64_t claimed, lapped;
+	run(1u << 16, 20000, 0, 1, &rep, &claimed);
+	uint64_t positions = assert_identity(&rep, &lapped);
+	cr_assert_eq(positions, claimed);
+	cr_assert_eq(lapped, 0);
+	cr_assert_eq(rep.records, PRODUCERS * 20000ull);
+	for (unsigned l = 2; l < 2 + PRODUCERS; l++)
+		cr_assert_eq(rep.lane[l].delivered, 20000, "lane %u: one producer's records, all of them", l);
+	cr_assert_eq(rep.torn, 0);
+	cr_assert_eq(rep.out_of_order, 0);
+}
+
+Test(multiproc, a_lapped_consumer_of_exclusive_lanes_never_sees_a_torn_record, .timeout = 120)
+{
+	struct consumer_report rep;
+	uint64_t claimed, lapped;
+	run(256, 30000, 1, 1, &rep, &claimed);
+	uint64_t positions = assert_identity(&rep, &lapped);
+	cr_assert_eq(positions, claimed);
+	cr_assert_gt(lapped, 0, "the slow consumer was lapped");
 	cr_assert_eq(rep.torn, 0);
 	cr_assert_eq(rep.out_of_order, 0);
 }

@@ -1,9 +1,11 @@
 /* Crash torture: producer processes are SIGKILLed (also between claim and publish, from inside the
- * emit path through the test hooks) and restarted, others SIGSTOPped and continued, while
+ * emit path through the test hooks, and between evr_claim and evr_commit) and restarted, others SIGSTOPped and continued, while
  * independent consumer processes verify every record, and the driver and RECLAIMERS reclaimer
  * processes reclaim what the dead left, all at once. Reclaimers kill themselves now and then in the
  * middle of a reclaim (through the entry hooks) and are restarted. The producer table has one entry
  * more than there are producers, so restarted producers keep reusing the entries of dead ones.
+ * The last XPRODUCERS producers own exclusive lanes and claim in place (aborting now and then); a
+ * restarted one gets the lane of the one it replaces once that one is reclaimed.
  *
  * Checked at the end, per consumer: no torn or misplaced record (each payload is a pure function of
  * its (producer, counter) pair), counters strictly increasing per producer incarnation within a
@@ -24,7 +26,8 @@
 #define PRODUCERS 3
 #define CONSUMERS 2
 #define RECLAIMERS 2
-#define LANES 2
+#define XPRODUCERS 1 /* of PRODUCERS, on exclusive lanes */
+#define LANES (2 + XPRODUCERS)
 #define SLOTS 256
 #define ABANDON_NS (10u * 1000u * 1000u)
 #define STALL_BOUND_NS (1000u * 1000u * 1000u) /* abandon timeout + generous slack on 2 busy cores */
@@ -40,6 +43,7 @@ struct consumer_report {
 struct shared {
 	_Atomic int stop;        /* driver -> consumers: producers are gone, drain to the heads */
 	_Atomic uint64_t incarnations;
+	_Atomic uint64_t starved; /* exclusive producers that waited 200 opens for their lane */
 	struct consumer_report consumers[CONSUMERS];
 };
 
@@ -78,18 +82,51 @@ static void reclaimer_child(void)
 	}
 }
 
+/* An exclusive producer claims in place: it aborts one claim in 512 and kills itself between claim
+ * and commit one time in 20000. */
+static void claim_one(struct evr_producer *p, uint64_t id, uint64_t n)
+{
+	struct evr_record *rec;
+	if (evr_claim(p, EVR_TOOL_COMPLETED, &rec))
+		return;
+	mp_fill_in_place(rec, id, n);
+	uint64_t h = n * 2654435761u >> 5;
+	if (h % 20000 == (uint64_t)getpid() % 20000)
+		raise(SIGKILL);
+	if (h % 512 == 7)
+		evr_abort(p);
+	else
+		evr_commit(p);
+}
+
 static void producer_child(uint64_t id)
 {
 	struct evr_ring *r;
 	struct evr_producer *p;
-	if (evr_ring_open(name, EVR_ROLE_PRODUCER, &r, NULL) || evr_producer_open(r, "torture", &p, NULL))
+	int exclusive = (id >> 32) >= PRODUCERS - XPRODUCERS;
+	if (evr_ring_open(name, EVR_ROLE_PRODUCER, &r, NULL))
+		_exit(1);
+	int rc;
+	/* -EBUSY: a reclaimer holds the lock of the killed owner we replace; it gives the lane back
+	 * within microseconds, and every open reclaims first: 200 tries mean the lane is lost */
+	for (int tries = 0; (rc = evr_producer_open_flags(r, "torture", exclusive ? EVR_PRODUCER_EXCLUSIVE : 0, &p,
+							  NULL)) == -EBUSY; tries++) {
+		if (tries == 200)
+			atomic_fetch_add(&sh->starved, 1);
+		usleep(1000);
+	}
+	if (rc)
 		_exit(1);
 	evr_test_hook_claimed = maybe_die;
 	evr_test_hook_owned = maybe_die;
 	for (uint64_t n = 0;; n++) {
-		struct evr_record rec;
-		mp_fill(&rec, id, n);
-		evr_emit(p, &rec);
+		if (exclusive) {
+			claim_one(p, id, n);
+		} else {
+			struct evr_record rec;
+			mp_fill(&rec, id, n);
+			evr_emit(p, &rec);
+		}
 		if (n % 64 == 0)
 			usleep(50); /* leave the consumers some CPU on 2 cores */
 	}
@@ -184,7 +221,8 @@ Test(torture, kills_and_stalls_never_tear_a_record_or_stall_a_consumer_and_losse
 	double seconds = getenv("EVR_TORTURE_SECONDS") ? atof(getenv("EVR_TORTURE_SECONDS")) : 4;
 	struct evr_ring_opts o;
 	evr_platform_opts(&o);
-	o.lanes = LANES;
+	o.lanes = LANES - XPRODUCERS;
+	o.exclusive_lanes = XPRODUCERS;
 	o.slots_per_lane = SLOTS;
 	o.max_producers = PRODUCERS + 1; /* restarts reuse the entries of the dead */
 	struct evr_ring *ring;
@@ -211,6 +249,8 @@ Test(torture, kills_and_stalls_never_tear_a_record_or_stall_a_consumer_and_losse
 		int st;
 		for (unsigned i = 0; i < PRODUCERS; i++) /* restart the ones that killed themselves mid-emit */
 			if (waitpid(prod[i], &st, WNOHANG) == prod[i]) {
+				/* an exit (not a kill) means it could not open: an exclusive lane never given back */
+				cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "producer %u failed (status %d)", i, st);
 				self_kills++;
 				prod[i] = spawn_producer(i);
 			}
@@ -259,6 +299,7 @@ Test(torture, kills_and_stalls_never_tear_a_record_or_stall_a_consumer_and_losse
 			  "entry %u left in state %d (generation %llu) after everyone died and a reclaim ran", i,
 			  (int)pi.state, (unsigned long long)pi.generation);
 	}
+	cr_expect_eq(atomic_load(&sh->starved), 0, "an exclusive lane was not given back after its owner died");
 	atomic_store(&sh->stop, 1);
 	for (int i = 0; i < CONSUMERS; i++) {
 		int st = evr_test_reap(cons[i], 0);

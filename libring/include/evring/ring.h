@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define EVR_ABI_VERSION 3u /* 3: the segment stores its schema description */
+#define EVR_ABI_VERSION 4u /* 3: the segment stores its schema description; 4: exclusive lanes */
 #define EVR_NAME_MAX 200     /* bytes, including the leading '/' */
 #define EVR_MAX_LANES 256u
 #define EVR_MAX_PRODUCERS 4096u
@@ -53,6 +53,9 @@ struct evr_ring_opts {
 	 * platform's, evr_platform_desc() in evring/platform.h). Copied into the segment; must pass
 	 * evr_desc_validate. libring itself knows no event table. */
 	const struct evr_desc_header *schema;
+	/* lanes owned by one producer at a time (evr_producer_open_flags with EVR_PRODUCER_EXCLUSIVE),
+	 * after the shared ones; lanes + exclusive_lanes <= 256. Default 0. */
+	uint32_t exclusive_lanes;
 };
 
 /* Fill opts with the defaults above (one lane per CPU, 4096 slots of 128 bytes, 256 producers, mode
@@ -110,6 +113,9 @@ struct evr_ring_info {
 	enum evr_ts_source ts_source;
 	uint64_t tsc_hz; /* calibrated at creation when ts_source is TSC */
 	mode_t mode;
+	/* of `lanes`, the last exclusive_lanes are exclusive (owned by one producer at a time); the
+	 * others are shared by every producer, one per CPU */
+	uint32_t exclusive_lanes;
 };
 
 /* Copy the ring's validated layout and identity (as read once at create or open) into *info. */

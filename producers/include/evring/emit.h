@@ -7,8 +7,10 @@
  * NULL meaning empty) plus `details`. Because the argument structs and the functions are expanded
  * from the same X-macro table as the record layout, a field cannot be added to the schema without
  * appearing here. Strings that do not fit are cut at a UTF-8 boundary and the record is flagged
- * EVR_REC_TRUNCATED. The call returns evr_emit()'s status: 0, or -EAGAIN when the record was dropped
- * (already counted in the producer table); it never blocks, allocates or makes a system call.
+ * EVR_REC_TRUNCATED. The fields are written straight into the ring's slot (evr_claim, then
+ * evr_commit): no record on the stack, no second copy. The call returns 0, or -EAGAIN when the
+ * record was dropped (already counted in the producer table), or another evr_claim() error; it never
+ * blocks, allocates or makes a system call (except evr_emit's one FUTEX_WAKE for a sleeping consumer).
  */
 #ifndef EVRING_EMIT_H
 #define EVRING_EMIT_H
@@ -20,16 +22,31 @@
 extern "C" {
 #endif
 
+/* Copy src into a string field that evr_claim zeroed (so no memset); when it does not fit, cut it
+ * at a UTF-8 boundary and flag the record EVR_REC_TRUNCATED, as evr_record_set_str does. The
+ * builtins are libc's strlen and memcpy (vectorised), without a header of their own. */
+static inline void evr_x_put_str(struct evr_record *r, char *field, size_t size, const char *src)
+{
+	size_t n = __builtin_strlen(src);
+	if (__builtin_expect(n >= size, 0)) {
+		n = size - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--; /* do not cut a UTF-8 sequence in half */
+		r->flags |= EVR_REC_TRUNCATED;
+	}
+	__builtin_memcpy(field, src, n);
+}
+
 #define EVR_X_ARG_DECL_U32(name, n) uint32_t name;
 #define EVR_X_ARG_DECL_U64(name, n) uint64_t name;
 #define EVR_X_ARG_DECL_STR(name, n) const char *name;
 #define EVR_X_ARG_DECL(T, kind, name, n) EVR_X_ARG_DECL_##kind(name, n)
 
-#define EVR_X_ARG_COPY_U32(T, name, n) EVR_EV(&r, T)->name = a->name;
-#define EVR_X_ARG_COPY_U64(T, name, n) EVR_EV(&r, T)->name = a->name;
+#define EVR_X_ARG_COPY_U32(T, name, n) EVR_EV(r, T)->name = a->name;
+#define EVR_X_ARG_COPY_U64(T, name, n) EVR_EV(r, T)->name = a->name;
 #define EVR_X_ARG_COPY_STR(T, name, n)                                                            \
 	if (a->name)                                                                              \
-		evr_record_set_str(&r, EVR_EV(&r, T)->name, sizeof EVR_EV(&r, T)->name, a->name);
+		evr_x_put_str(r, EVR_EV(r, T)->name, sizeof EVR_EV(r, T)->name, a->name);
 #define EVR_X_ARG_COPY(T, kind, name, n) EVR_X_ARG_COPY_##kind(T, name, n)
 
 #define EVR_X_TYPED_EMIT(U, l, d)                                                                 \
@@ -39,12 +56,17 @@ extern "C" {
 	static inline int evr_emit_##l(struct evr_producer *p, uint64_t correlation_id,          \
 				       uint64_t plan_id, const struct evr_args_##l *a)            \
 	{                                                                                         \
-		struct evr_record r;                                                              \
-		evr_record_init(&r, EVR_##U, correlation_id, plan_id);                            \
+		struct evr_record *r;                                                             \
+		int rc = evr_claim(p, EVR_##U, &r);                                               \
+		if (rc)                                                                           \
+			return rc;                                                                \
+		r->correlation_id = correlation_id;                                               \
+		r->plan_id = plan_id;                                                             \
 		EVR_FIELDS_##U(EVR_X_ARG_COPY, l)                                                 \
-		if (a->details)                                                                   \
-			evr_record_set_details(&r, a->details);                                   \
-		return evr_emit(p, &r);                                                           \
+		if (a->details) /* the details follow the type's fields (evr_events[].details_offset) */  \
+			evr_x_put_str(r, (char *)&r->u + sizeof(struct evr_ev_##l),               \
+				      EVR_PAYLOAD_SIZE - sizeof(struct evr_ev_##l), a->details);       \
+		return evr_commit(p);                                                             \
 	}
 EVR_EVENTS(EVR_X_TYPED_EMIT)
 #undef EVR_X_TYPED_EMIT

@@ -1,0 +1,321 @@
+/* Claim-in-place (evr_claim / evr_commit / evr_abort) and exclusive lanes, in one process: every
+ * type on a shared and on an exclusive lane, the misuse answers, lane ownership and hand-over. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <string.h>
+
+#include <evring/emit.h>
+
+#include "test_util.h"
+
+#define SHARED 1u    /* shared lanes of the test ring */
+#define EXCLUSIVE 2u /* exclusive lanes after them */
+
+static char name[64];
+static struct evr_ring *ring, *ro;
+static struct evr_consumer *cons;
+
+static void setup(void)
+{
+	struct evr_ring_opts o;
+	evr_platform_opts(&o);
+	o.lanes = SHARED;
+	o.exclusive_lanes = EXCLUSIVE;
+	o.slots_per_lane = 16;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "claim"), &o, &ring, NULL), 0);
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &ro, NULL), 0);
+	cr_assert_eq(evr_consumer_open(ro, NULL, &cons, NULL), 0);
+}
+
+static void teardown(void)
+{
+	evr_consumer_close(cons);
+	evr_ring_close(ro);
+	evr_ring_close(ring);
+	evr_ring_unlink(name, NULL);
+}
+
+static struct evr_producer *open_prod(unsigned flags)
+{
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open_flags(ring, "claim-test", flags, &p, NULL), 0);
+	return p;
+}
+
+static struct evr_item next_item(void)
+{
+	struct evr_item it;
+	cr_assert_eq(evr_consumer_poll(cons, &it), 1, "an item is there");
+	return it;
+}
+
+static void assert_identity(void)
+{
+	for (unsigned l = 0; l < evr_consumer_lanes(cons); l++) {
+		struct evr_lane_stats s;
+		evr_consumer_lane_stats(cons, l, &s);
+		cr_assert_eq(s.delivered + s.lost_lapped + s.lost_abandoned, s.cursor - s.start, "lane %u", l);
+	}
+}
+
+/* Claim, fill the type's first field (when it has one) and the details, commit; then claim and
+ * abort. The consumer gets the record as written, then one abandoned position. */
+static void claim_commit_abort(unsigned type, unsigned flags)
+{
+	setup();
+	struct evr_producer *p = open_prod(flags);
+	const struct evr_event_desc *e = evr_event_desc(type);
+	struct evr_record *r;
+	cr_assert_eq(evr_claim(p, type, &r), 0);
+	cr_assert_eq(r->type, type);
+	cr_assert_eq(r->producer_id, evr_producer_id(p));
+	unsigned char zero[EVR_PAYLOAD_SIZE] = { 0 };
+	cr_assert_eq(memcmp(&r->u, zero, sizeof zero), 0, "the payload starts zeroed");
+	r->correlation_id = 1000 + type;
+	r->plan_id = 7;
+	if (e->field_count && e->fields[0].kind == EVR_FIELD_STR)
+		cr_assert_eq(evr_record_set_str(r, (char *)r + e->fields[0].offset, e->fields[0].size, "in-place"), 0);
+	else if (e->field_count)
+		memset((char *)r + e->fields[0].offset, 0x5a, e->fields[0].size);
+	cr_assert_eq(evr_record_set_details(r, "claimed"), 0);
+	struct evr_record written = *r;
+	cr_assert_eq(evr_commit(p), 0);
+
+	cr_assert_eq(evr_claim(p, type, &r), 0);
+	r->correlation_id = 1;
+	cr_assert_eq(evr_abort(p), 0);
+
+	struct evr_item it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_RECORD, "type %u", type);
+	cr_assert_eq(it.lane, flags ? SHARED : 0, "an exclusive producer writes its own lane");
+	cr_assert_eq(memcmp(&it.rec.correlation_id, &written.correlation_id, sizeof written - 16), 0,
+		     "type %u: delivered as written in place", type);
+	cr_assert_str_eq(evr_record_details(&it.rec), "claimed");
+	it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED, "an aborted claim is skipped like an abandoned one");
+	cr_assert_eq(it.count, 1);
+	cr_assert_eq(evr_consumer_poll(cons, &it), 0);
+	assert_identity();
+	uint64_t emitted, dropped;
+	evr_producer_counters(p, &emitted, &dropped);
+	cr_assert_eq(emitted, 1);
+	cr_assert_eq(dropped, 1, "the abort is counted");
+	evr_producer_close(p);
+	teardown();
+}
+
+ParameterizedTestParameters(claim, every_type_commits_in_place_and_aborts)
+{
+	static unsigned types[EVR_EVENT_COUNT * 2]; /* [0, 38): shared lane; [38, 76): exclusive lane */
+	for (unsigned i = 0; i < EVR_EVENT_COUNT * 2; i++)
+		types[i] = i;
+	return cr_make_param_array(unsigned, types, EVR_EVENT_COUNT * 2);
+}
+
+ParameterizedTest(unsigned *t, claim, every_type_commits_in_place_and_aborts)
+{
+	claim_commit_abort(*t % EVR_EVENT_COUNT, *t >= EVR_EVENT_COUNT ? EVR_PRODUCER_EXCLUSIVE : 0);
+}
+
+Test(claim, misuse_is_refused_and_never_published, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(0);
+	struct evr_record *r;
+	cr_assert_eq(evr_commit(p), -EINVAL, "no claim open");
+	cr_assert_eq(evr_abort(p), -EINVAL);
+	cr_assert_eq(evr_claim(p, EVR_EVENT_COUNT, &r), -EINVAL, "unknown type");
+	cr_assert_eq(evr_claim(p, EVR_TOOL_RETRIED, &r), 0);
+	struct evr_record *again;
+	cr_assert_eq(evr_claim(p, EVR_TOOL_RETRIED, &again), -EBUSY, "one claim at a time");
+	r->type = EVR_PLAN_CREATED; /* another layout than the claimed one */
+	cr_assert_eq(evr_commit(p), -EINVAL);
+	cr_assert_eq(evr_claim(p, EVR_TOOL_RETRIED, &r), 0);
+	r->flags = 0x80;
+	cr_assert_eq(evr_commit(p), -EINVAL, "unknown flags");
+	struct evr_item it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED);
+	it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED);
+	cr_assert_eq(evr_consumer_poll(cons, &it), 0);
+	uint64_t emitted, dropped;
+	evr_producer_counters(p, &emitted, &dropped);
+	cr_assert_eq(emitted, 0);
+	cr_assert_eq(dropped, 2);
+	evr_producer_close(p);
+}
+
+Test(claim, typed_emit_writes_in_place_and_truncates_strings, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(EVR_PRODUCER_EXCLUSIVE);
+	cr_assert_eq(evr_emit_tool_retried(p, 5, 6, &(struct evr_args_tool_retried){ .tool = "web_search", .attempt = 2,
+			.backoff_ms = 250, .details = "d" }), 0);
+	cr_assert_eq(evr_emit_tool_retried(p, 5, 6, &(struct evr_args_tool_retried){
+			.tool = "a-tool-name-much-longer-than-its-24-byte-field" }), 0);
+	struct evr_item it = next_item();
+	cr_assert_eq(it.rec.type, EVR_TOOL_RETRIED);
+	cr_assert_eq(it.rec.correlation_id, 5);
+	cr_assert_eq(it.rec.plan_id, 6);
+	cr_assert_eq(EVR_EV(&it.rec, tool_retried)->attempt, 2);
+	cr_assert_eq(EVR_EV(&it.rec, tool_retried)->backoff_ms, 250);
+	cr_assert_str_eq(EVR_EV(&it.rec, tool_retried)->tool, "web_search");
+	cr_assert_str_eq(evr_record_details(&it.rec), "d");
+	cr_assert_eq(it.rec.flags, 0);
+	it = next_item();
+	cr_assert_eq(it.rec.flags, EVR_REC_TRUNCATED);
+	cr_assert_eq(strlen(EVR_EV(&it.rec, tool_retried)->tool), sizeof EVR_EV(&it.rec, tool_retried)->tool - 1);
+	evr_producer_close(p);
+}
+
+Test(claim, exclusive_lanes_have_one_owner_each_and_are_handed_over_at_close, .init = setup, .fini = teardown)
+{
+	struct evr_producer *a = open_prod(EVR_PRODUCER_EXCLUSIVE), *b = open_prod(EVR_PRODUCER_EXCLUSIVE), *c;
+	struct evr_err err;
+	cr_assert_eq(evr_producer_open_flags(ring, "third", EVR_PRODUCER_EXCLUSIVE, &c, &err), -EBUSY,
+		     "both exclusive lanes are owned");
+	cr_assert_eq(evr_producer_open_flags(ring, "bad", 0x100, &c, NULL), -EINVAL);
+	for (uint64_t i = 0; i < 3; i++) {
+		cr_assert_eq(evr_emit_plan_created(a, 1, i, &(struct evr_args_plan_created){ .plan_name = "a" }), 0);
+		cr_assert_eq(evr_emit_plan_created(b, 2, i, &(struct evr_args_plan_created){ .plan_name = "b" }), 0);
+	}
+	cr_assert_eq(evr_ring_lane_head(ro, SHARED), 3);
+	cr_assert_eq(evr_ring_lane_head(ro, SHARED + 1), 3);
+	evr_producer_close(a);
+	c = open_prod(EVR_PRODUCER_EXCLUSIVE); /* takes a's lane and carries on from its head */
+	cr_assert_eq(evr_emit_plan_created(c, 3, 3, &(struct evr_args_plan_created){ .plan_name = "c" }), 0);
+	cr_assert_eq(evr_ring_lane_head(ro, SHARED), 4);
+	unsigned per_lane[SHARED + EXCLUSIVE] = { 0 };
+	struct evr_item it;
+	while (evr_consumer_poll(cons, &it) == 1) {
+		cr_assert_eq(it.kind, EVR_ITEM_RECORD);
+		cr_assert_eq(it.rec.plan_id, per_lane[it.lane]++, "in emit order per lane");
+		cr_assert_eq(it.rec.correlation_id, it.lane == SHARED + 1 ? 2u : it.rec.plan_id < 3 ? 1u : 3u);
+	}
+	cr_assert_eq(per_lane[0], 0, "nothing on the shared lane");
+	cr_assert_eq(per_lane[SHARED], 4);
+	cr_assert_eq(per_lane[SHARED + 1], 3);
+	assert_identity();
+	evr_producer_close(b);
+	evr_producer_close(c);
+}
+
+Test(claim, a_ring_without_exclusive_lanes_refuses_an_exclusive_producer)
+{
+	struct evr_test_ring fx;
+	cr_assert_eq(evr_test_ring_open(&fx, "claim-none", 1, 8, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open_flags(fx.ring, "x", EVR_PRODUCER_EXCLUSIVE, &p, NULL), -EBUSY);
+	struct evr_ring_info info;
+	evr_ring_get_info(fx.ring, &info);
+	cr_assert_eq(info.exclusive_lanes, 0);
+	evr_test_ring_close(&fx);
+}
+
+Test(claim, a_close_releases_an_open_claim, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(EVR_PRODUCER_EXCLUSIVE);
+	struct evr_record *r;
+	cr_assert_eq(evr_claim(p, EVR_PLAN_CREATED, &r), 0);
+	evr_producer_close(p); /* the claim is never committed */
+	struct evr_item it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED, "released at close, not left for the timeout");
+	p = open_prod(EVR_PRODUCER_EXCLUSIVE);
+	cr_assert_eq(evr_emit_plan_created(p, 1, 1, &(struct evr_args_plan_created){ .plan_name = "next" }), 0);
+	it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_RECORD);
+	cr_assert_eq(it.pos, 1);
+	evr_producer_close(p);
+}
+
+Test(claim, typed_emit_cuts_strings_exactly_like_evr_record_set_str, .init = setup, .fini = teardown)
+{
+	/* tool is a 24-byte field: 23 bytes of text fit */
+	const char *cases[] = { "", "a", "12345678901234567890123", "123456789012345678901234",
+				"1234567890123456789012\xc3\xa9", "12345678901234567890123\xc3\xa9",
+				"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac" };
+	struct evr_producer *p = open_prod(0);
+	for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cr_assert_eq(evr_emit_tool_retried(p, i, 0, &(struct evr_args_tool_retried){ .tool = cases[i],
+				.details = cases[i] }), 0);
+		struct evr_record want;
+		evr_record_init(&want, EVR_TOOL_RETRIED, i, 0);
+		EVR_SET_STR(&want, EVR_EV(&want, tool_retried)->tool, cases[i]);
+		evr_record_set_details(&want, cases[i]);
+		struct evr_item it = next_item();
+		cr_assert_eq(it.rec.flags, want.flags, "case %u", i);
+		cr_assert_eq(memcmp(&it.rec.u, &want.u, sizeof want.u), 0, "case %u: same bytes", i);
+	}
+	evr_producer_close(p);
+}
+
+/* A producer whose table appended a field to job_done writes into a ring of the older table: that
+ * type cannot be filled in place, so the claim stages it and the commit adapts it like evr_emit;
+ * job_started (same layout) is claimed in place; job_moved (not in the ring) is refused. */
+static const struct evr_field_desc started_f[] = { { "job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0 } };
+static const struct evr_field_desc done_v1_f[] = { { "status", EVR_FIELD_U32, 40, 4, 1, NULL, 0 } };
+static const struct evr_field_desc done_v2_f[] = { { "status", EVR_FIELD_U32, 40, 4, 1, NULL, 0 },
+						   { "retries", EVR_FIELD_U32, 44, 4, 2, NULL, 0 } };
+static const struct evr_field_desc moved_f[] = { { "job_id", EVR_FIELD_U64, 40, 8, 2, NULL, 0 } };
+static const struct evr_event_desc jobs_v1[] = {
+	{ "job_started", "JOB_STARTED", "tool", started_f, 1, 48, 80, 1 },
+	{ "job_done", "JOB_DONE", "tool", done_v1_f, 1, 44, 84, 1 },
+};
+static const struct evr_event_desc jobs_v2[] = {
+	{ "job_started", "JOB_STARTED", "tool", started_f, 1, 48, 80, 1 },
+	{ "job_done", "JOB_DONE", "tool", done_v2_f, 2, 48, 80, 1 },
+	{ "job_moved", "JOB_MOVED", "tool", moved_f, 1, 48, 80, 2 },
+};
+
+static struct evr_desc_header *build_desc(const struct evr_event_desc *t, size_t n, uint32_t version)
+{
+	int size = evr_desc_build(t, n, "jobs", version, NULL, 0);
+	cr_assert_gt(size, 0);
+	struct evr_desc_header *d = malloc((size_t)size);
+	cr_assert_eq(evr_desc_build(t, n, "jobs", version, d, (size_t)size), size);
+	return d;
+}
+
+Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
+{
+	struct evr_desc_header *d1 = build_desc(jobs_v1, 2, 1), *d2 = build_desc(jobs_v2, 3, 2);
+	struct evr_ring_opts o;
+	evr_platform_opts(&o);
+	o.lanes = 1;
+	o.slots_per_lane = 16;
+	o.schema = d1;
+	struct evr_ring *created, *r;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "claim-v"), &o, &created, NULL), 0);
+	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_PRODUCER, d2, &r, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(r, "v2", &p, NULL), 0);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(p, 2, &rec), -EPROTO, "job_moved: the ring's older table lacks it");
+	cr_assert_eq(evr_claim(p, 0, &rec), 0);
+	memcpy((char *)rec + 40, &(uint64_t){ 77 }, 8);
+	cr_assert_eq(evr_commit(p), 0);
+	cr_assert_eq(evr_claim(p, 1, &rec), 0);
+	memcpy((char *)rec + 40, &(uint32_t){ 5 }, 4);
+	memcpy((char *)rec + 44, &(uint32_t){ 9 }, 4);
+	strcpy((char *)rec + 48, "v2 details");
+	cr_assert_eq(evr_commit(p), 0);
+	evr_producer_close(p);
+	evr_ring_close(r);
+
+	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_CONSUMER, d1, &ro, NULL), 0);
+	cr_assert_eq(evr_consumer_open(ro, NULL, &cons, NULL), 0);
+	struct evr_item it = next_item();
+	cr_assert_eq(it.rec.type, 0);
+	cr_assert_eq(*(uint64_t *)((char *)&it.rec + 40), 77);
+	it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_RECORD, "valid in the ring's layout");
+	cr_assert_eq(it.rec.type, 1);
+	cr_assert_eq(*(uint32_t *)((char *)&it.rec + 40), 5);
+	cr_assert_str_eq((char *)&it.rec + 44, "v2 details", "details moved to the ring's offset");
+	cr_assert_eq(it.rec.flags, 0, "a newer table writing into an older ring leaves no version mark");
+	evr_consumer_close(cons);
+	evr_ring_close(ro);
+	evr_ring_close(created);
+	evr_ring_unlink(name, NULL);
+	free(d1);
+	free(d2);
+}
