@@ -64,6 +64,8 @@ struct file_walk {
 	bool damaged;
 };
 
+static int open_into(struct replay *rp, unsigned i);
+
 /* A record that passed the filters, in time order, decoded with schema `si`: out now. */
 static void deliver_as(struct replay *rp, struct evr_record *rec, unsigned si)
 {
@@ -73,6 +75,11 @@ static void deliver_as(struct replay *rp, struct evr_record *rec, unsigned si)
 	if (rec->type < d->type_count) /* --raw passes invalid records on as recorded */
 		rp->schemas[si].by_type[rec->type]++;
 	if (rp->out == OUT_RING) {
+		/* -n keeps records past their file: write each with its own file's table */
+		if (si != rp->ring_schema && open_into(rp, si)) {
+			rp->refused++;
+			return;
+		}
 		rec->flags |= EVR_REC_REPLAYED;
 		int rc = evr_emit(rp->p, rec);
 		if (rc == -EAGAIN) {
@@ -236,6 +243,12 @@ static int use_schema(struct replay *rp, const struct evr_desc_header *d, const 
 	if (rp->out != OUT_RING || rp->ring_schema == i)
 		return 0;
 	drain(rp); /* the previous file's records go out with the table they were written with */
+	return open_into(rp, i);
+}
+
+/* (Re)open the --into ring with schema i as this process's table. */
+static int open_into(struct replay *rp, unsigned i)
+{
 	if (rp->p)
 		evr_producer_close(rp->p);
 	if (rp->ring)
@@ -243,7 +256,7 @@ static int use_schema(struct replay *rp, const struct evr_desc_header *d, const 
 	rp->p = NULL;
 	rp->ring = NULL;
 	rp->ring_schema = UINT_MAX;
-	int orc = evr_cli_open_ring_schema("replay", rp->into, EVR_ROLE_PRODUCER, rp->schema, &rp->ring);
+	int orc = evr_cli_open_ring_schema("replay", rp->into, EVR_ROLE_PRODUCER, rp->schemas[i].desc, &rp->ring);
 	if (orc)
 		return orc; /* 2 for a name that cannot be a ring's, as in every command; 1 for a table it refuses */
 	struct evr_err err = { 0 };
