@@ -379,6 +379,10 @@ static int run(int argc, char **argv)
 		print_summary(&rp);
 	evr_reorder_free(&rp.window);
 	free(rp.last);
+	if (rp.p) /* before the descriptions: the ring holds the current one as its table (r->mine) */
+		evr_producer_close(rp.p);
+	if (rp.ring)
+		evr_ring_close(rp.ring);
 	for (unsigned s = 0; s < rp.n_schemas; s++) {
 		free(rp.schemas[s].desc);
 		free(rp.schemas[s].by_type);
@@ -404,10 +408,6 @@ static int run(int argc, char **argv)
 			rp.refused, rp.into);
 		rc = EVR_EXIT_FAIL;
 	}
-	if (rp.p)
-		evr_producer_close(rp.p);
-	if (rp.ring)
-		evr_ring_close(rp.ring);
 	return rc;
 }
 
