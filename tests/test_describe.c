@@ -378,3 +378,31 @@ Test(describe, damaged_named_values_are_refused, .init = setup, .fini = teardown
 	}
 	free(good);
 }
+
+/* Review: EVR_DESC_MAX_SIZE bounds every description (describe.h), and open refuses a larger one, so
+ * validation must too: else create makes a ring that no one, its creator included, can open. */
+Test(describe, a_description_over_the_size_limit_is_refused)
+{
+	unsigned nt = 300, nf = 32; /* 64 + 300 x 64 + 9600 x 32 = 326464 bytes, every entry valid */
+	size_t size = 64 + 64 * (size_t)nt + 32 * (size_t)nt * nf;
+	struct evr_desc_header *h = calloc(1, size);
+	*h = (struct evr_desc_header){.magic = EVR_DESC_MAGIC, .format = EVR_DESC_FORMAT, .size = (uint32_t)size,
+				      .schema_version = 1, .type_count = (uint16_t)nt, .field_count = (uint16_t)(nt * nf),
+				      .record_size = EVR_RECORD_SIZE, .record_hdr_size = EVR_RECORD_HDR_SIZE};
+	strcpy(h->name, "big");
+	struct evr_desc_type *t = (void *)(h + 1);
+	struct evr_desc_field *f = (void *)(t + nt);
+	for (unsigned i = 0; i < nt; i++) {
+		t[i] = (struct evr_desc_type){.id = (uint16_t)i, .since = 1, .first_field = (uint16_t)(i * nf),
+					      .field_count = (uint16_t)nf, .details_offset = 72, .details_size = 56};
+		snprintf(t[i].name, sizeof t[i].name, "t%u", i);
+		strcpy(t[i].domain, "d");
+		for (unsigned j = 0; j < nf; j++) {
+			f[i * nf + j] = (struct evr_desc_field){.offset = (uint16_t)(40 + j), .size = 1, .kind = EVR_FIELD_U8, .since = 1};
+			snprintf(f[i * nf + j].name, sizeof f[i * nf + j].name, "f%u", j);
+		}
+	}
+	cr_assert_gt(size, EVR_DESC_MAX_SIZE);
+	cr_expect_eq(evr_desc_validate(h, size, NULL, 0), -EPROTO);
+	free(h);
+}

@@ -57,7 +57,7 @@ static const char *unfit(struct schemas *sc, const struct evr_desc_header *d, co
 	return why;
 }
 
-/* 1: a record we can emit; 0: skipped (counted). */
+/* 1: a record we can emit; 0: skipped (counted); -1: its description cannot be had now (retry). */
 static int to_record(const struct evr_bridge_opts *o, struct evr_bridge_conn *conn, struct schemas *sc, natsMsg *m,
 		     struct evr_record *r, struct evr_bridge_stats *st)
 {
@@ -76,9 +76,18 @@ static int to_record(const struct evr_bridge_opts *o, struct evr_bridge_conn *co
 	} else {
 		if (hash != sc->hash) { /* a schema we have not seen last: fetch and check it once */
 			free(sc->other);
+			sc->other = NULL;
+			sc->hash = 0;
+			char miss[240];
+			if (evr_bridge_get_schema(o, conn, hash, &sc->other, miss, sizeof miss)) {
+				/* missing, damaged or replaced, or NATS did not answer: nothing to cache, and the
+				 * message is not lost for it (redelivered later, not acked) */
+				if (st->skipped++ < 5)
+					evr_cli_error(o->cmd, "message on %s: %s; redelivered later", natsMsg_GetSubject(m), miss);
+				return -1;
+			}
 			sc->hash = hash;
-			if (evr_bridge_get_schema(o, conn, hash, &sc->other, sc->why, sizeof sc->why) == 0 &&
-			    evr_desc_compat(sc->ring, sc->other, sc->why, sizeof sc->why)) {
+			if (evr_desc_compat(sc->ring, sc->other, sc->why, sizeof sc->why)) {
 				free(sc->other);
 				sc->other = NULL;
 			}
@@ -152,14 +161,18 @@ int evr_bridge_into(const struct evr_bridge_opts *o, struct evr_bridge_conn *con
 		for (int i = 0; i < list.Count; i++) {
 			struct evr_record r;
 			st->received++;
-			if (to_record(o, conn, &sc, list.Msgs[i], &r, st)) {
+			int k = to_record(o, conn, &sc, list.Msgs[i], &r, st);
+			if (k > 0) {
 				r.flags |= EVR_REC_REPLAYED;
 				if (evr_emit(p, &r) == 0)
 					st->emitted++;
 				else
 					st->dropped++;
 			}
-			natsMsg_Ack(list.Msgs[i], NULL);
+			if (k < 0)
+				natsMsg_NakWithDelay(list.Msgs[i], 5000, NULL); /* ms */
+			else
+				natsMsg_Ack(list.Msgs[i], NULL);
 		}
 		if (list.Count) {
 			if (!st->first_ns)

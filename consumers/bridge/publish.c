@@ -59,7 +59,9 @@ static void subject_of(const struct pub *p, const struct evr_record *r, char *ou
  * the retry scan. */
 static void send_entry(struct pub *p, struct entry *e, uint64_t now)
 {
-	char subj[160], reply[160], id[64], schema[24], buf[1024];
+	/* buf: a record's JSON under any valid description stays under 2.1 KiB (32 fields with 23-byte
+	 * names, 17-byte named values, 6-byte escapes); the length is checked all the same */
+	char subj[160], reply[160], id[64], schema[24], buf[4096];
 	subject_of(p, &e->rec, subj, sizeof subj);
 	snprintf(reply, sizeof reply, "%s.%" PRIu64, p->inbox, e->g);
 	snprintf(id, sizeof id, "%016" PRIx64 ":%u:%" PRIu64, p->ring_id, e->lane, e->pos);
@@ -69,6 +71,11 @@ static void send_entry(struct pub *p, struct entry *e, uint64_t now)
 	if (p->o->json) {
 		len = evr_desc_record_to_json(p->desc, &e->rec, buf, sizeof buf);
 		data = buf;
+		if (len < 0 || (size_t)len >= sizeof buf) { /* never a read past buf: not published, counted */
+			e->state = ENT_DONE;
+			p->st->invalid++;
+			return;
+		}
 	}
 	natsMsg *m = NULL;
 	natsStatus s = natsMsg_Create(&m, subj, reply, data, len);

@@ -64,15 +64,22 @@ struct file_walk {
 	bool damaged;
 };
 
+static int open_into(struct replay *rp, unsigned i);
+
 /* A record that passed the filters, in time order, decoded with schema `si`: out now. */
 static void deliver_as(struct replay *rp, struct evr_record *rec, unsigned si)
 {
-	char buf[1024];
+	char buf[4096]; /* a record under any valid description: at most ~2.1 KiB of JSON */
 	const struct evr_desc_header *d = rp->schemas[si].desc;
 	rp->shown++;
 	if (rec->type < d->type_count) /* --raw passes invalid records on as recorded */
 		rp->schemas[si].by_type[rec->type]++;
 	if (rp->out == OUT_RING) {
+		/* -n keeps records past their file: write each with its own file's table */
+		if (si != rp->ring_schema && open_into(rp, si)) {
+			rp->refused++;
+			return;
+		}
 		rec->flags |= EVR_REC_REPLAYED;
 		int rc = evr_emit(rp->p, rec);
 		if (rc == -EAGAIN) {
@@ -236,6 +243,12 @@ static int use_schema(struct replay *rp, const struct evr_desc_header *d, const 
 	if (rp->out != OUT_RING || rp->ring_schema == i)
 		return 0;
 	drain(rp); /* the previous file's records go out with the table they were written with */
+	return open_into(rp, i);
+}
+
+/* (Re)open the --into ring with schema i as this process's table. */
+static int open_into(struct replay *rp, unsigned i)
+{
 	if (rp->p)
 		evr_producer_close(rp->p);
 	if (rp->ring)
@@ -243,7 +256,7 @@ static int use_schema(struct replay *rp, const struct evr_desc_header *d, const 
 	rp->p = NULL;
 	rp->ring = NULL;
 	rp->ring_schema = UINT_MAX;
-	int orc = evr_cli_open_ring_schema("replay", rp->into, EVR_ROLE_PRODUCER, rp->schema, &rp->ring);
+	int orc = evr_cli_open_ring_schema("replay", rp->into, EVR_ROLE_PRODUCER, rp->schemas[i].desc, &rp->ring);
 	if (orc)
 		return orc; /* 2 for a name that cannot be a ring's, as in every command; 1 for a table it refuses */
 	struct evr_err err = { 0 };
@@ -366,6 +379,10 @@ static int run(int argc, char **argv)
 		print_summary(&rp);
 	evr_reorder_free(&rp.window);
 	free(rp.last);
+	if (rp.p) /* before the descriptions: the ring holds the current one as its table (r->mine) */
+		evr_producer_close(rp.p);
+	if (rp.ring)
+		evr_ring_close(rp.ring);
 	for (unsigned s = 0; s < rp.n_schemas; s++) {
 		free(rp.schemas[s].desc);
 		free(rp.schemas[s].by_type);
@@ -391,10 +408,6 @@ static int run(int argc, char **argv)
 			rp.refused, rp.into);
 		rc = EVR_EXIT_FAIL;
 	}
-	if (rp.p)
-		evr_producer_close(rp.p);
-	if (rp.ring)
-		evr_ring_close(rp.ring);
 	return rc;
 }
 

@@ -142,9 +142,9 @@ int evr_desc_validate(const void *buf, size_t size, char *why, size_t len)
 	uint64_t need = sizeof *h + (uint64_t)h->type_count * sizeof(struct evr_desc_type) +
 			(uint64_t)h->field_count * sizeof(struct evr_desc_field) +
 			(uint64_t)h->value_count * sizeof(struct evr_desc_value);
-	if (h->size != size || need != size)
-		return bad(why, len, "description size %u, buffer %zu, its counts need %llu", h->size, size,
-			   (unsigned long long)need);
+	if (h->size != size || need != size || size > EVR_DESC_MAX_SIZE)
+		return bad(why, len, "description size %u, buffer %zu, its counts need %llu (at most %u)", h->size, size,
+			   (unsigned long long)need, EVR_DESC_MAX_SIZE);
 	if (h->record_size != EVR_RECORD_SIZE || h->record_hdr_size != EVR_RECORD_HDR_SIZE)
 		return bad(why, len, "description is for %u-byte records with a %u-byte header; expected %u and %u",
 			   h->record_size, h->record_hdr_size, EVR_RECORD_SIZE, EVR_RECORD_HDR_SIZE);

@@ -79,4 +79,15 @@ expect_eq "the v1 ring holds the v2 log's tool_retried in its own layout" \
 {"type":"tool_retried","attempt":3,"details":"from v2","has_jitter":false}' \
 "$("$EVR" tail $R3 --json 2>/dev/null | jq -c '{type,attempt,details,has_jitter:has("jitter_ms")}')"
 "$EVR" unlink $R3 >/dev/null
+
+# -n keeps records past their file: each must still be written with its own file's table
+R4=/$tag-into-v2-n
+expect_exit 0 "v2 create for replay -n --into" "$V2" create $R4
+expect_exit 0 "replay -n of the v2 and v1 logs into a v2 ring" "$EVR" replay "$dir/v2.log" "$dir/v1.log" -n 3 --into $R4
+expect_eq "the v2 log's tool_retried keeps its jitter_ms and details" \
+'{"type":"tool_retried","attempt":3,"jitter_ms":75,"details":"from v2"}
+{"type":"tool_cancelled","attempt":null,"jitter_ms":null,"details":""}
+{"type":"tool_retried","attempt":3,"jitter_ms":null,"details":"from v2"}' \
+"$("$EVR" tail $R4 --json 2>/dev/null | jq -c '{type,attempt,jitter_ms,details}')"
+"$EVR" unlink $R4 >/dev/null
 finish
