@@ -406,3 +406,39 @@ Test(describe, a_description_over_the_size_limit_is_refused)
 	cr_expect_eq(evr_desc_validate(h, size, NULL, 0), -EPROTO);
 	free(h);
 }
+
+/* The widest records a valid description allows decode within EVR_DESC_JSON_MAX: 32 one-byte
+ * fields with 23-byte names, each holding a value with a 15-byte name, and control bytes (escaped
+ * six-fold) in the details; and one 87-byte string field of control bytes. */
+Test(describe, the_widest_records_json_fits_EVR_DESC_JSON_MAX)
+{
+	static struct evr_field_desc f[32];
+	static char names[32][24];
+	static const struct evr_value_desc v[] = {{"value_name_15ch", 0x80, 1}};
+	for (int i = 0; i < 32; i++) {
+		snprintf(names[i], sizeof names[i], "field_%017d", i); /* 23 bytes */
+		f[i] = (struct evr_field_desc){names[i], EVR_FIELD_U8, (uint16_t)(40 + i), 1, 1, v, 1};
+	}
+	static const struct evr_field_desc s[] = {{"s_field_name_of_23bytes", EVR_FIELD_STR, 40, 87, 1, NULL, 0}};
+	const struct evr_event_desc t[] = {{"wide_integers_type_name_31bytes", "W", "domain_15_bytes", f, 32, 72, 56, 1},
+					   {"wide_string_type_name_of_31byte", "S", "domain_15_bytes", s, 1, 127, 1, 1}};
+	struct evr_desc_header *d = build(t, 2, 1);
+	struct evr_record r;
+	memset(&r, 0, sizeof r);
+	r.seq = r.ts = r.correlation_id = r.plan_id = UINT64_MAX;
+	r.flags = EVR_REC_TRUNCATED | EVR_REC_REPLAYED;
+	r.producer_id = r.lane = UINT16_MAX;
+	memset((char *)&r + 40, 0x80, 32);
+	memset((char *)&r + 72, 0x01, 55);
+	char json[EVR_DESC_JSON_MAX + 1];
+	int n = evr_desc_record_to_json(d, &r, json, sizeof json);
+	cr_log_info("widest integer record: %d bytes of JSON", n);
+	cr_assert(n > 1024 && n < EVR_DESC_JSON_MAX, "%d", n);
+	r.type = 1;
+	memset((char *)&r + 40, 0x01, 86);
+	((char *)&r)[126] = ((char *)&r)[127] = 0;
+	n = evr_desc_record_to_json(d, &r, json, sizeof json);
+	cr_log_info("widest string record: %d bytes of JSON", n);
+	cr_assert(n > 0 && n < EVR_DESC_JSON_MAX, "%d", n);
+	free(d);
+}

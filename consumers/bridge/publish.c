@@ -59,9 +59,7 @@ static void subject_of(const struct pub *p, const struct evr_record *r, char *ou
  * the retry scan. */
 static void send_entry(struct pub *p, struct entry *e, uint64_t now)
 {
-	/* buf: a record's JSON under any valid description stays under 2.1 KiB (32 fields with 23-byte
-	 * names, 17-byte named values, 6-byte escapes); the length is checked all the same */
-	char subj[160], reply[160], id[64], schema[24], buf[4096];
+	char subj[160], reply[160], id[64], schema[24], buf[EVR_DESC_JSON_MAX]; /* the length is checked all the same */
 	subject_of(p, &e->rec, subj, sizeof subj);
 	snprintf(reply, sizeof reply, "%s.%" PRIu64, p->inbox, e->g);
 	snprintf(id, sizeof id, "%016" PRIx64 ":%u:%" PRIu64, p->ring_id, e->lane, e->pos);

@@ -69,7 +69,7 @@ static int open_into(struct replay *rp, unsigned i);
 /* A record that passed the filters, in time order, decoded with schema `si`: out now. */
 static void deliver_as(struct replay *rp, struct evr_record *rec, unsigned si)
 {
-	char buf[4096]; /* a record under any valid description: at most ~2.1 KiB of JSON */
+	char buf[EVR_DESC_JSON_MAX];
 	const struct evr_desc_header *d = rp->schemas[si].desc;
 	rp->shown++;
 	if (rec->type < d->type_count) /* --raw passes invalid records on as recorded */

@@ -124,7 +124,7 @@ static void show(struct tail *t, const struct evr_item *it)
 		return print_invalid(t, it);
 	if (it->kind != EVR_ITEM_RECORD)
 		return print_loss(t, it);
-	char buf[4096]; /* a record under any valid description: at most ~2.1 KiB of JSON */
+	char buf[EVR_DESC_JSON_MAX];
 	int n = t->json ? evr_desc_record_to_json(t->desc, &it->rec, buf, sizeof buf)
 			: evr_format_line_desc(t->desc, &it->rec, buf, sizeof buf);
 	if (n > 0) {

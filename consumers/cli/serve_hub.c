@@ -9,7 +9,7 @@
 
 #include "serve_hub.h"
 
-#define JSON_MAX 1536      /* a record's JSON: 128 bytes of fields, escaped, fit with room */
+#define JSON_MAX EVR_DESC_JSON_MAX /* a record's JSON under any valid description */
 #define STAGE_SIZE 65536   /* per reader: what one read copies out of the hub, at most */
 #define LOST_FRAME_MAX 160 /* "event: lost" and its data line */
 
@@ -132,7 +132,7 @@ static void format(struct evr_hub *h, const struct evr_item *it, struct entry *e
 		n += snprintf(e->frame + n, h->frame_max - (size_t)n, "event: %s\ndata: ", type->name);
 		int j = evr_desc_record_to_json(h->desc, &it->rec, e->frame + n, h->frame_max - (size_t)n - 2);
 		if (j < 0 || (size_t)j >= h->frame_max - (size_t)n - 2)
-			e->kind = EVR_ITEM_INVALID; /* cannot happen with JSON_MAX; never a torn frame */
+			e->kind = EVR_ITEM_INVALID; /* cannot happen with EVR_DESC_JSON_MAX; never a torn frame */
 		else
 			n += snprintf(e->frame + n + j, 3, "\n\n") + j;
 	}

@@ -15,7 +15,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct evr_item it;
-	char json[1024];
+	char json[EVR_DESC_JSON_MAX];
 	while (evr_consumer_poll(c, &it) > 0)
 		if (it.kind == EVR_ITEM_RECORD && evr_record_to_json(&it.rec, json, sizeof json) > 0)
 			puts(json);

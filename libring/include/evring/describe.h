@@ -162,6 +162,12 @@ static inline unsigned evr_record_version(const struct evr_record *r)
 int evr_desc_record_validate(const struct evr_desc_header *d, const struct evr_record *r, char *why,
 			     size_t why_len);
 
+/* Bytes that hold the JSON of any record under any valid description, NUL included: the widest,
+ * 32 one-byte fields with 23-byte names and 15-byte value names, or 88 bytes of control characters
+ * escaped six-fold, stay under 2.2 KiB (test_describe checks both). A text line (consumers'
+ * evr_format_line_desc) is shorter. */
+#define EVR_DESC_JSON_MAX 4096
+
 /* Decode a record with a description, without any compiled table: one JSON object, no newline,
  * fields in description order; a field added after the record's producer version (see
  * evr_record_version) is null, an integer with a named value is that name as a string. Returns the length written (snprintf-style) or -EPROTO for a
