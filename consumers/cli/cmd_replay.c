@@ -217,7 +217,7 @@ static void skipped(const struct evr_log_skip *skip, const char *why, void *arg)
 
 /* Make d (the next file's description) current: shared with an equal earlier one or copied; the
  * filters bound to its names; the --into ring reopened with it as this process's table. */
-static int use_schema(struct replay *rp, const struct evr_desc_header *d, const char *path)
+static int use_schema(struct replay *rp, const struct evr_desc_header *d)
 {
 	unsigned i = 0;
 	while (i < rp->n_schemas && !(rp->schemas[i].desc->size == d->size && !memcmp(rp->schemas[i].desc, d, d->size)))
@@ -238,8 +238,8 @@ static int use_schema(struct replay *rp, const struct evr_desc_header *d, const 
 	rp->cur = i;
 	rp->schema = rp->schemas[i].desc;
 	char why[256];
-	if (evr_filter_bind(&rp->filter, rp->schema, why, sizeof why)) /* names of this log's own table */
-		return evr_cli_usage_error("replay", "%s: %s", path, why);
+	/* names of this log's own table; one only another log's table has selects nothing here */
+	evr_filter_bind(&rp->filter, rp->schema, false, why, sizeof why);
 	if (rp->out != OUT_RING || rp->ring_schema == i)
 		return 0;
 	drain(rp); /* the previous file's records go out with the table they were written with */
@@ -292,7 +292,7 @@ static int replay_file(struct replay *rp, const char *path)
 			"table\n", path);
 		damaged = 1;
 	}
-	if ((rc = use_schema(rp, evr_log_reader_schema(&r), path))) {
+	if ((rc = use_schema(rp, evr_log_reader_schema(&r)))) {
 		evr_log_reader_close(&r);
 		return rc;
 	}
@@ -373,6 +373,9 @@ static int run(int argc, char **argv)
 		if (file_rc != EVR_EXIT_OK)
 			rc = file_rc == EVR_EXIT_USAGE ? file_rc : EVR_EXIT_FAIL;
 	}
+	char why[256];
+	if (rc != EVR_EXIT_USAGE && evr_filter_unseen(&rp.filter, why, sizeof why)) /* a typo, in every log */
+		rc = evr_cli_usage_error("replay", "%s", why);
 	if (rp.limit)
 		deliver_last(&rp);
 	if (rp.summary)

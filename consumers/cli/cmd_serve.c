@@ -254,7 +254,7 @@ static enum MHD_Result events(struct server *s, struct MHD_Connection *conn)
 {
 	struct query q = { 0 };
 	if (MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, &q) < 0 || q.why[0] ||
-	    evr_filter_bind(&q.f, evr_ring_schema(s->agg.ring), q.why, sizeof q.why)) {
+	    evr_filter_bind(&q.f, evr_ring_schema(s->agg.ring), true, q.why, sizeof q.why)) {
 		return refuse(conn, MHD_HTTP_BAD_REQUEST, "%s", q.why);
 	}
 	if (s->has_token) {

@@ -261,8 +261,10 @@ static void watch_name(const struct tail_opts *o, struct source *s, struct tail 
 	free(t->desc); /* the new ring describes itself; its records are decoded with that */
 	t->desc = evr_cli_schema_copy(ring);
 	char why[256];
-	if (evr_filter_bind(&t->filter, t->desc, why, sizeof why)) /* its table may not have them: keep none */
-		evr_cli_error("tail", "the new ring: %s; showing none of those", why);
+	if (evr_filter_bind(&t->filter, t->desc, true, why, sizeof why)) { /* a table that lacks some */
+		evr_filter_bind(&t->filter, t->desc, false, why, sizeof why);
+		evr_cli_error("tail", "the new ring: %s; showing the types it has of those asked for", why);
+	}
 	struct evr_ring_info info;
 	evr_ring_get_info(ring, &info);
 	*s = (struct source){ .ring = ring, .c = c, .ring_id = info.ring_id, .before = s->before };
@@ -318,7 +320,7 @@ static int run(int argc, char **argv)
 	src.ring_id = info.ring_id;
 	t.desc = evr_cli_schema_copy(src.ring);
 	char why[256];
-	if (t.desc && evr_filter_bind(&t.filter, t.desc, why, sizeof why)) {
+	if (evr_filter_bind(&t.filter, t.desc, true, why, sizeof why)) {
 		rc = evr_cli_usage_error("tail", "%s", why);
 		free(t.desc);
 		evr_consumer_close(src.c);

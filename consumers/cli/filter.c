@@ -51,15 +51,19 @@ static void known_names(const struct evr_desc_header *d, bool domains, char *out
 	}
 }
 
+/* Set the types of d that the names in `list` name. Every name d lacks is noted; the first one is
+ * described in why and makes it -ENOENT when strict (else the walk goes on). `*k` numbers the
+ * names across both lists, for f->seen. */
 static int bind_list(struct evr_filter *f, const struct evr_desc_header *d, const char *list, bool domains,
-		     char *why, size_t why_len)
+		     bool strict, unsigned *k, char *why, size_t why_len)
 {
 	char *copy = strdup(list), *save = NULL;
 	if (!copy) {
 		snprintf(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	int rc = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), ++*k) {
 		bool found = false;
 		for (unsigned t = 0; t < d->type_count; t++) {
 			const struct evr_desc_type *e = evr_desc_type(d, t);
@@ -68,25 +72,42 @@ static int bind_list(struct evr_filter *f, const struct evr_desc_header *d, cons
 				found = true;
 			}
 		}
-		if (!found) {
+		if (found && *k < 64)
+			f->seen |= 1ull << *k;
+		if (!found && !rc) {
 			char known[160];
 			known_names(d, domains, known, sizeof known);
 			snprintf(why, why_len, "unknown %s '%s' in schema %s v%u (known: %s)", domains ? "domain" : "event type",
 				 tok, d->name, d->schema_version, known);
-			free(copy);
-			return -ENOENT;
+			rc = -ENOENT;
 		}
 	}
 	free(copy);
-	return 0;
+	return strict ? rc : 0;
 }
 
-int evr_filter_bind(struct evr_filter *f, const struct evr_desc_header *d, char *why, size_t why_len)
+int evr_filter_bind(struct evr_filter *f, const struct evr_desc_header *d, bool strict, char *why, size_t why_len)
 {
 	memset(f->types, 0, sizeof f->types);
 	f->by_type = f->type_names[0] || f->domain_names[0];
-	int rc = f->type_names[0] ? bind_list(f, d, f->type_names, false, why, why_len) : 0;
-	return rc ? rc : f->domain_names[0] ? bind_list(f, d, f->domain_names, true, why, why_len) : 0;
+	unsigned k = 0;
+	int rc = f->type_names[0] ? bind_list(f, d, f->type_names, false, strict, &k, why, why_len) : 0;
+	return rc ? rc : f->domain_names[0] ? bind_list(f, d, f->domain_names, true, strict, &k, why, why_len) : 0;
+}
+
+int evr_filter_unseen(const struct evr_filter *f, char *why, size_t why_len)
+{
+	unsigned k = 0;
+	for (int domains = 0; domains < 2; domains++) {
+		char copy[sizeof f->type_names], *save = NULL;
+		snprintf(copy, sizeof copy, "%s", domains ? f->domain_names : f->type_names);
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), k++)
+			if (k < 64 && !(f->seen >> k & 1)) {
+				snprintf(why, why_len, "no log's schema has %s '%s'", domains ? "a domain" : "an event type", tok);
+				return -ENOENT;
+			}
+	}
+	return 0;
 }
 
 int evr_filter_parse(struct evr_filter *f, int c, const char *arg, char *why, size_t why_len)

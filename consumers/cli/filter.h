@@ -17,6 +17,7 @@ struct evr_filter {
 	char type_names[512], domain_names[256]; /* "a,b" as given (joined with ',' when repeated) */
 	bool by_type;                    /* bound: keep only the types set in types[] */
 	uint64_t types[EVR_DESC_MAX_TYPES / 64]; /* bit t: type id t of the bound description */
+	uint64_t seen; /* bit k: the k-th name (types, then domains) named a type of some bound description */
 	bool has_plan, has_corr;
 	uint64_t plan, corr, since, until; /* since/until: wall-clock ns; until 0: no bound */
 };
@@ -46,10 +47,13 @@ int evr_filter_option(const char *cmd, struct evr_filter *f, int c, const char *
 /* The same without printing (for `evring serve`'s query strings): 0; -EINVAL with the reason in
  * why; -ENOENT when c is not a filter option. */
 int evr_filter_parse(struct evr_filter *f, int c, const char *arg, char *why, size_t why_len);
-/* Resolve the type and domain names against description d (a ring's or a log's): 0, or -ENOENT with
- * "unknown event type 'x' in schema NAME vN (known: a, b, ...)" in why. Bind again for another
- * description (replay, file by file). */
-int evr_filter_bind(struct evr_filter *f, const struct evr_desc_header *d, char *why, size_t why_len);
+/* Resolve the type and domain names against description d (a ring's or a log's): 0, or (strict)
+ * -ENOENT with "unknown event type 'x' in schema NAME vN (known: a, b, ...)" in why. Bind again for
+ * another description; replay binds each log leniently (a name only another log's table has selects
+ * nothing in this one) and asks evr_filter_unseen at the end: 0, or -ENOENT naming the first name
+ * no bound description had. */
+int evr_filter_bind(struct evr_filter *f, const struct evr_desc_header *d, bool strict, char *why, size_t why_len);
+int evr_filter_unseen(const struct evr_filter *f, char *why, size_t why_len);
 bool evr_filter_match(const struct evr_filter *f, const struct evr_record *rec);
 
 #endif

@@ -69,6 +69,12 @@ expect_eq "replay -n of the v2 and v1 logs" \
 expect_eq "replay --summary of both logs" "tool_retried 3 tool_cancelled 1 total 4" \
 "$("$EVR" replay "$dir/v2.log" "$dir/v1.log" --summary 2>/dev/null | awk '/^type/ {on = 1; next} on && NF {printf "%s%s %s", sep, $1, $2; sep = " "}')"
 
+# a type only the newer log's table has filters that log, not the whole replay; a name no log has is a usage error
+expect_eq "replay --type of a v2-only type across a v1 and a v2 log" "tool_cancelled" \
+"$("$EVR" replay "$dir/v1.log" "$dir/v2.log" --type tool_cancelled --json 2>/dev/null | jq -r .type)"
+expect_exit 2 "replay --type nope across both logs" "$EVR" replay "$dir/v1.log" "$dir/v2.log" --type nope
+expect_err "no log's schema has an event type 'nope'" "the message names it"
+
 # replay --into writes each log's records in the ring's layout: the v2 log into a new v1 ring
 R3=/$tag-into-v1
 expect_exit 0 "v1 create for replay --into" "$EVR" create $R3 --lanes 1 --slots 64
