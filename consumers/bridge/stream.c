@@ -16,6 +16,7 @@
 #include <evring/describe.h>
 
 #define EVENTS_TAG "evring events"
+#define SCHEMAS_TAG "evring schema descriptions, by hash"
 
 /* The URLs for messages, with any user:password@ replaced: errors end up in logs. */
 static void redact(const char *urls, char *out, size_t len)
@@ -82,9 +83,15 @@ static int ensure_schema_stream(const struct evr_bridge_opts *o, struct evr_brid
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	natsStatus s = js_GetStreamInfo(&si, c->js, name, NULL, &jerr);
-	if (s == NATS_OK) {
+	if (s == NATS_OK) { /* one someone else made could expire or replace descriptions: refuse it */
+		const struct jsStreamConfig *have = si->Config;
+		bool ours = have->Description && !strcmp(have->Description, SCHEMAS_TAG) && have->MaxMsgsPerSubject == 1 &&
+			    have->Discard == js_DiscardNew && have->DiscardNewPerSubject && !have->MaxAge && have->MaxBytes <= 0;
 		jsStreamInfo_Destroy(si);
-		return 0;
+		if (!ours)
+			evr_cli_error(o->cmd, "stream %s is not evring's description stream (description '%s', kept for ever, "
+				      "first description per hash); remove it or pick another --stream", name, SCHEMAS_TAG);
+		return ours ? 0 : EVR_EXIT_FAIL;
 	}
 	if (s != NATS_NOT_FOUND)
 		return nats_fail(o, "description stream info", s, jerr);
@@ -92,11 +99,15 @@ static int ensure_schema_stream(const struct evr_bridge_opts *o, struct evr_brid
 	jsStreamConfig cfg;
 	jsStreamConfig_Init(&cfg);
 	cfg.Name = name;
-	cfg.Description = "evring schema descriptions, by hash";
+	cfg.Description = SCHEMAS_TAG;
 	cfg.Subjects = subjects;
 	cfg.SubjectsLen = 1;
 	cfg.Storage = js_FileStorage;
-	cfg.MaxMsgsPerSubject = 1; /* a hash names one description: a re-put replaces it */
+	/* a hash names one description, the first stored: a later put under the same subject (a
+	 * forgery, or a race with another bridge) is refused by the server, not stored over it */
+	cfg.MaxMsgsPerSubject = 1;
+	cfg.Discard = js_DiscardNew;
+	cfg.DiscardNewPerSubject = true;
 	cfg.Replicas = o->replicas;
 	s = js_AddStream(&si, c->js, &cfg, NULL, &jerr);
 	if (s != NATS_OK)
@@ -107,14 +118,35 @@ static int ensure_schema_stream(const struct evr_bridge_opts *o, struct evr_brid
 
 int evr_bridge_put_schema(const struct evr_bridge_opts *o, struct evr_bridge_conn *c, const struct evr_desc_header *d)
 {
-	char subject[256];
+	char subject[256], why[256];
 	uint64_t hash = evr_desc_hash(d);
 	schema_subject(o, hash, subject, sizeof subject);
-	jsPubAck *ack = NULL;
-	jsErrCode jerr = 0;
-	natsStatus s = js_Publish(&ack, c->js, subject, d, (int)d->size, NULL, &jerr);
-	jsPubAck_Destroy(ack);
-	return s == NATS_OK ? 0 : nats_fail(o, "publish the ring's description", s, jerr);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct evr_desc_header *stored = NULL;
+		int got = evr_bridge_get_schema(o, c, hash, &stored, why, sizeof why);
+		if (got == -EPROTO) { /* something that is not a valid description with this hash */
+			evr_cli_error(o->cmd, "%s holds another description under this ring's schema hash 0x%016" PRIx64
+				      " (%s): not publishing", subject, hash, why);
+			return EVR_EXIT_FAIL;
+		}
+		if (got == 0) { /* there already */
+			bool same = stored->size == d->size && !memcmp(stored, d, d->size);
+			free(stored);
+			if (!same)
+				evr_cli_error(o->cmd, "%s holds another description under this ring's schema hash 0x%016" PRIx64
+					      "; readers would decode these records with it: not publishing", subject, hash);
+			return same ? 0 : EVR_EXIT_FAIL;
+		}
+		jsPubAck *ack = NULL;
+		jsErrCode jerr = 0;
+		natsStatus s = js_Publish(&ack, c->js, subject, d, (int)d->size, NULL, &jerr);
+		jsPubAck_Destroy(ack);
+		if (s == NATS_OK)
+			return 0;
+		if (attempt) /* refused twice, and not there: not a race with another bridge */
+			return nats_fail(o, "publish the ring's description", s, jerr);
+	}
+	return EVR_EXIT_FAIL; /* not reached */
 }
 
 int evr_bridge_get_schema(const struct evr_bridge_opts *o, struct evr_bridge_conn *c, uint64_t hash,

@@ -150,6 +150,14 @@ case_schemas() {
   expect "$out" "received=3 emitted=3 dropped=0 skipped=0"
   check "v2 ring" "$($EVRING tail "$v2b" --json 2>/dev/null | jq -c '[.type, .jitter_ms]' | tr '\n' ' ')" \
     '["plan_created",null] ["tool_retried",75] ["tool_cancelled",null] '
+  # a description stored first under a ring's hash stays: a forgery there makes publish refuse,
+  # rather than send records readers would decode with it
+  local v1c hash; v1c=$(mkring 1 64)
+  hash=$($EVRING info "$v1c" --json | jq -r .schema_hash)
+  $TOOL pub "$url" "v2-schema.${hash#0x}" 0x0
+  "$EVRING" emit "$v1c" plan_created plan_name=p2 >/dev/null
+  expect_fail 1 "holds another description under this ring's schema hash $hash" \
+    $EVRING bridge "$v1c" --nats "$url" --stream V2EV --subject-prefix v2 --count 1
   # a message naming a schema nobody stored
   $TOOL pub "$url" v2.plan.plan_created 0x00000000deadbeef
   out=$($EVRING bridge --from-nats "$url" --stream V2EV --subject-prefix v2 --into "$v2b" --exit-when-idle 0.5 2>&1)
