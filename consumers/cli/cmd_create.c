@@ -22,6 +22,7 @@ static int run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "lanes", required_argument, NULL, 'l' },
 		{ "slots", required_argument, NULL, 's' },
+		{ "exclusive-lanes", required_argument, NULL, 'x' },
 		{ "record-size", required_argument, NULL, 'r' },
 		{ "producers", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
@@ -35,6 +36,7 @@ static int run(int argc, char **argv)
 		switch (c) {
 		case 'l': if ((rc = parse_u32("create", "--lanes", optarg, &opts.lanes))) return rc; break;
 		case 's': if ((rc = parse_u32("create", "--slots", optarg, &opts.slots_per_lane))) return rc; break;
+		case 'x': if ((rc = parse_u32("create", "--exclusive-lanes", optarg, &opts.exclusive_lanes))) return rc; break;
 		case 'r': if ((rc = parse_u32("create", "--record-size", optarg, &opts.record_size))) return rc; break;
 		case 'p': if ((rc = parse_u32("create", "--producers", optarg, &opts.max_producers))) return rc; break;
 		case 'm': {
@@ -65,8 +67,8 @@ static int run(int argc, char **argv)
 	}
 	struct evr_ring_info info;
 	evr_ring_get_info(ring, &info);
-	printf("created %s: %u lanes x %u slots x %u B, %u producers, %llu bytes, mode %04o\n", info.name,
-	       info.lanes, info.slots_per_lane, info.record_size, info.max_producers,
+	printf("created %s: %u lanes (%u exclusive) x %u slots x %u B, %u producers, %llu bytes, mode %04o\n",
+	       info.name, info.lanes, info.exclusive_lanes, info.slots_per_lane, info.record_size, info.max_producers,
 	       (unsigned long long)info.segment_size, (unsigned)info.mode);
 	evr_ring_close(ring);
 	return EVR_EXIT_OK;
@@ -75,9 +77,12 @@ static int run(int argc, char **argv)
 const struct evr_command evr_cmd_create = {
 	.name = "create",
 	.summary = "create a ring",
-	.usage = "evring create NAME [--lanes N] [--slots N] [--record-size B] [--producers N]\n"
-		 "                   [--mode 0600] [--clock auto|monotonic|tsc]\n"
-		 "  --lanes N        lanes (default: one per online CPU, rounded up to a power of two)\n"
+	.usage = "evring create NAME [--lanes N] [--exclusive-lanes N] [--slots N] [--record-size B]\n"
+		 "                   [--producers N] [--mode 0600] [--clock auto|monotonic|tsc]\n"
+		 "  --lanes N        shared lanes (default: one per online CPU, rounded up to a power of two)\n"
+		 "  --exclusive-lanes N\n"
+		 "                   lanes one producer at a time owns (EVR_PRODUCER_EXCLUSIVE), after the\n"
+		 "                   shared ones; its emits take no locked instruction (default 0)\n"
 		 "  --slots N        slots per lane, a power of two (default 4096; k/M suffixes)\n"
 		 "  --record-size B  slot size, a power of two from 128 to 4096 (default 128). A record is\n"
 		 "                   128 bytes whatever the slot (it is the wire format; details stay at\n"

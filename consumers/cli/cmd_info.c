@@ -10,11 +10,11 @@ static const char *const state_names[] = { "free", "claiming", "live", "closed",
 static void print_json(struct evr_ring *ring, const struct evr_ring_info *in)
 {
 	printf("{\"name\":\"%s\",\"ring_id\":\"0x%016" PRIx64 "\",\"abi_version\":%u,\"schema_version\":%u,"
-	       "\"schema_hash\":\"0x%016" PRIx64 "\",\"lanes\":%u,\"slots_per_lane\":%u,\"record_size\":%u,"
+	       "\"schema_hash\":\"0x%016" PRIx64 "\",\"lanes\":%u,\"exclusive_lanes\":%u,\"slots_per_lane\":%u,\"record_size\":%u,"
 	       "\"max_producers\":%u,\"segment_size\":%" PRIu64 ",\"mode\":\"%04o\",\"creator_pid\":%d,"
 	       "\"created_ns\":%" PRIu64 ",\"clock\":\"%s\",\"can_sleep\":%s,\"heads\":[",
 	       in->name, in->ring_id, in->abi_version, in->schema_version, in->schema_hash, in->lanes,
-	       in->slots_per_lane, in->record_size, in->max_producers, in->segment_size, (unsigned)in->mode,
+	       in->exclusive_lanes, in->slots_per_lane, in->record_size, in->max_producers, in->segment_size, (unsigned)in->mode,
 	       in->creator_pid, in->created_realtime_ns, in->ts_source == EVR_TS_TSC ? "tsc" : "monotonic",
 	       evr_ring_can_sleep(ring) ? "true" : "false");
 	for (unsigned l = 0; l < in->lanes; l++)
@@ -39,8 +39,9 @@ static void print_text(struct evr_ring *ring, const struct evr_ring_info *in)
 	char created[32];
 	evr_cli_format_time(in->created_realtime_ns, created);
 	printf("ring        %s (id 0x%016" PRIx64 ")\n", in->name, in->ring_id);
-	printf("layout      %u lanes x %u slots x %u B = %" PRIu64 " bytes, %u producer entries, mode %04o\n",
-	       in->lanes, in->slots_per_lane, in->record_size, in->segment_size, in->max_producers, (unsigned)in->mode);
+	printf("layout      %u lanes (%u exclusive) x %u slots x %u B = %" PRIu64 " bytes, %u producer entries, mode %04o\n",
+	       in->lanes, in->exclusive_lanes, in->slots_per_lane, in->record_size, in->segment_size, in->max_producers,
+	       (unsigned)in->mode);
 	const struct evr_desc_header *d = evr_ring_schema(ring);
 	printf("schema      %s version %u, hash 0x%016" PRIx64 " (%u event types, described in %u bytes), ABI %u\n",
 	       d->name, in->schema_version, in->schema_hash, d->type_count, d->size, in->abi_version);
@@ -58,8 +59,8 @@ static void print_text(struct evr_ring *ring, const struct evr_ring_info *in)
 		uint64_t h = evr_ring_lane_head(ring, l);
 		total += h;
 		uint64_t fill = h < in->slots_per_lane ? h : in->slots_per_lane;
-		printf("%-5u %-13" PRIu64 " %5.1f%%%s\n", l, h, 100.0 * (double)fill / in->slots_per_lane,
-		       h > in->slots_per_lane ? " (wrapped)" : "");
+		printf("%-5u %-13" PRIu64 " %5.1f%%%s%s\n", l, h, 100.0 * (double)fill / in->slots_per_lane,
+		       h > in->slots_per_lane ? " (wrapped)" : "", l >= in->lanes - in->exclusive_lanes ? " exclusive" : "");
 	}
 	printf("total %" PRIu64 " records claimed\n\nid    state    pid       alive service                      emitted      dropped\n", total);
 	for (unsigned i = 0; i < in->max_producers; i++) {

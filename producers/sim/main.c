@@ -29,7 +29,7 @@ struct sim_opts {
 	double duration_s; /* 0: no time limit (then --events must be set) */
 	uint64_t events;   /* per process, 0: no count limit */
 	uint64_t seed;
-	bool create, quiet;
+	bool create, quiet, exclusive;
 };
 
 struct child_report {
@@ -74,7 +74,8 @@ static int run_child(const struct sim_opts *o, unsigned index, int fd)
 	struct evr_ring *ring;
 	struct evr_producer *p;
 	struct evr_err err = { 0 };
-	if (evr_platform_open(o->ring, EVR_ROLE_PRODUCER, &ring, &err) || evr_producer_open(ring, service, &p, &err)) {
+	if (evr_platform_open(o->ring, EVR_ROLE_PRODUCER, &ring, &err) ||
+	    evr_producer_open_flags(ring, service, o->exclusive ? EVR_PRODUCER_EXCLUSIVE : 0, &p, &err)) {
 		fprintf(stderr, "evring-sim[%u]: %s\n", index, err.msg);
 		return 1;
 	}
@@ -183,13 +184,14 @@ static int usage_error(const char *why)
 
 static const char usage[] =
 	"usage: evring-sim --ring NAME [--create] [--procs N] [--rate R] [--duration S] [--events N]\n"
-	"                  [--seed S] [--quiet]\n"
+	"                  [--seed S] [--exclusive] [--quiet]\n"
 	"  --ring NAME    ring to emit into (created with default options by --create if missing)\n"
 	"  --procs N      producer processes (default 4, one per workload group; at least 1)\n"
 	"  --rate R       records per second over all processes (default 0: as fast as possible)\n"
 	"  --duration S   seconds to run (default 5; 0 with --events: until the count is reached)\n"
 	"  --events N     stop each process after N records (a scripted workload)\n"
 	"  --seed S       workload seed (default 1)\n"
+	"  --exclusive    each process owns an exclusive lane (--create makes one per process)\n"
 	"  --quiet        no per-type table\n";
 
 static int parse(int argc, char **argv, struct sim_opts *o)
@@ -199,7 +201,8 @@ static int parse(int argc, char **argv, struct sim_opts *o)
 		{ "rate", required_argument, NULL, 'R' },   { "duration", required_argument, NULL, 'd' },
 		{ "events", required_argument, NULL, 'e' }, { "seed", required_argument, NULL, 's' },
 		{ "create", no_argument, NULL, 'c' },       { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "exclusive", no_argument, NULL, 'x' },    { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	*o = (struct sim_opts){ .procs = 4, .duration_s = 5, .seed = 1 };
 	int c, idx;
@@ -211,6 +214,7 @@ static int parse(int argc, char **argv, struct sim_opts *o)
 		case 'r': o->ring = optarg; continue;
 		case 'c': o->create = true; continue;
 		case 'q': o->quiet = true; continue;
+		case 'x': o->exclusive = true; continue;
 		case 'h': fputs(usage, stdout); exit(0);
 		case 'p': o->procs = (unsigned)strtoul(optarg, &end, 10); break;
 		case 'R': o->rate = strtod(optarg, &end); break;
@@ -259,6 +263,7 @@ int main(int argc, char **argv)
 		struct evr_ring *r;
 		struct evr_ring_opts ro;
 		evr_platform_opts(&ro);
+		ro.exclusive_lanes = o.exclusive ? o.procs : 0;
 		rc = evr_ring_create(o.ring, &ro, &r, &err);
 		if (rc == 0)
 			evr_ring_close(r);
@@ -268,7 +273,7 @@ int main(int argc, char **argv)
 		}
 	}
 	struct evr_ring *probe; /* fail early, in the parent, with the library's reason */
-	if (evr_ring_open(o.ring, EVR_ROLE_PRODUCER, &probe, &err)) {
+	if (evr_platform_open(o.ring, EVR_ROLE_PRODUCER, &probe, &err)) {
 		fprintf(stderr, "evring-sim: %s\n", err.msg);
 		return 1;
 	}
