@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -29,6 +31,11 @@ int main(int argc, char **argv)
 		bench_emit_only(strtoull(argv[2], NULL, 10), x, tsc);
 		return 0;
 	}
+	static const char usage[] = "usage: evr-bench [--limit] [--quick] OUTDIR | evr-bench --emit-only N [x] [tsc]\n";
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(usage, stdout);
+		return 0;
+	}
 	int a = 1;
 	bool limit_only = a < argc && !strcmp(argv[a], "--limit");
 	a += limit_only;
@@ -36,8 +43,13 @@ int main(int argc, char **argv)
 		bench_quick = true;
 		a++;
 	}
-	if (a != argc - 1) {
-		fprintf(stderr, "usage: evr-bench [--limit] [--quick] OUTDIR | evr-bench --emit-only N [x] [tsc]\n");
+	if (a != argc - 1 || argv[a][0] == '-') {
+		fputs(usage, stderr);
+		return 2;
+	}
+	struct stat st; /* before minutes of measuring: the results must have somewhere to go */
+	if (stat(argv[a], &st) || !S_ISDIR(st.st_mode) || access(argv[a], W_OK)) {
+		fprintf(stderr, "evr-bench: OUTDIR %s is not a writable directory (mkdir -p it first)\n", argv[a]);
 		return 2;
 	}
 	char path[4096];
