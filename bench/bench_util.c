@@ -84,7 +84,7 @@ uint64_t hist_pct(const struct hist *h, double pct)
 }
 
 struct row {
-	char section[24], name[48], metric[32], unit[12], note[96];
+	char section[24], name[80], metric[32], unit[12], note[96];
 	double value;
 };
 static struct row rows[1024];
