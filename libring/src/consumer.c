@@ -33,6 +33,11 @@
 #include "clock.h"
 #include "evring/consumer.h"
 #include "ring_internal.h"
+#include "test_hooks.h"
+
+#ifdef EVR_TEST_HOOKS
+void (*volatile evr_test_hook_not_yet)(unsigned lane, uint64_t pos);
+#endif
 
 #define EVR_SPIN_ROUNDS 256
 #define EVR_STUCK_WORDS 4 /* stuck slot words remembered per lane: one per stalled writer */
@@ -246,6 +251,7 @@ static int lane_step(struct evr_consumer *c, unsigned lane, struct evr_item *out
 {
 	struct lane_state *ls = &c->lanes[lane];
 	uint64_t pos = ls->cursor;
+again:
 	switch (evr_lane_read(&ls->ref, pos, &out->rec, sizeof out->rec)) {
 	case EVR_READ_OK:
 		/* against the ring's own description: types and fields of a newer table are records too */
@@ -273,9 +279,16 @@ static int lane_step(struct evr_consumer *c, unsigned lane, struct evr_item *out
 		ls->stalled = 0;
 		return 0; /* nothing claimed past the cursor: the lane is simply empty */
 	}
+	EVR_TEST_HOOK_NOT_YET(lane, pos);
 	uint64_t w = slot_word(ls, pos);
 	if (evr_ctl_state(w) != EVR_SLOT_EMPTY && evr_ctl_pos(w, pos) > pos)
 		return lapped_step(c, lane, pos, out); /* a newer lap took the slot since the read above */
+	/* published (or abandoned) since the read above: read it now. Taking this word for a stalled
+	 * writer's would park the consumer until the stall timer on a record that is there, since a
+	 * published word never changes again. Bounded: the word only moves forward, and what comes
+	 * after COMMITTED or ABANDONED at pos is a newer lap (lapped, above). */
+	if ((evr_ctl_state(w) == EVR_SLOT_COMMITTED || evr_ctl_state(w) == EVR_SLOT_ABANDONED) && evr_ctl_pos(w, pos) == pos)
+		goto again;
 	if (!known_stuck(ls, w)) {
 		uint64_t now = evr_clock_ns(CLOCK_MONOTONIC);
 		if (!ls->stalled || ls->stall_pos != pos) {

@@ -5,7 +5,9 @@
  *                          store), before the slot is owned (the stale writer);
  *   evr_test_hook_owned    after the slot is owned (the CAS; the WRITING store), before the publish
  *                          (a writer stalled mid-slot; evr_claim returns after it);
- *   evr_test_hook_entry    at the producer-table steps named by enum evr_hook_point below. */
+ *   evr_test_hook_entry    at the producer-table steps named by enum evr_hook_point below;
+ *   evr_test_hook_not_yet  in a consumer's poll, after the slot at the cursor read as not yet
+ *                          published, before it decides to wait (a publish landing in between). */
 #ifndef EVR_TEST_HOOKS_H
 #define EVR_TEST_HOOKS_H
 
@@ -23,6 +25,7 @@ enum evr_hook_point {
 extern void (*volatile evr_test_hook_owned)(unsigned lane, uint64_t pos);
 extern void (*volatile evr_test_hook_claimed)(unsigned lane, uint64_t pos);
 extern void (*volatile evr_test_hook_entry)(enum evr_hook_point at, unsigned idx);
+extern void (*volatile evr_test_hook_not_yet)(unsigned lane, uint64_t pos);
 #define EVR_TEST_HOOK_CLAIMED(lane, pos)                                                          \
 	do {                                                                                      \
 		if (evr_test_hook_claimed)                                                        \
@@ -38,7 +41,13 @@ extern void (*volatile evr_test_hook_entry)(enum evr_hook_point at, unsigned idx
 		if (evr_test_hook_entry)                                                          \
 			evr_test_hook_entry((at), (idx));                                         \
 	} while (0)
+#define EVR_TEST_HOOK_NOT_YET(lane, pos)                                                          \
+	do {                                                                                      \
+		if (evr_test_hook_not_yet)                                                        \
+			evr_test_hook_not_yet((lane), (pos));                                     \
+	} while (0)
 #else
+#define EVR_TEST_HOOK_NOT_YET(lane, pos) ((void)(lane), (void)(pos))
 #define EVR_TEST_HOOK_OWNED(lane, pos) ((void)(lane), (void)(pos))
 #define EVR_TEST_HOOK_CLAIMED(lane, pos) ((void)(lane), (void)(pos))
 #define EVR_TEST_HOOK_ENTRY(at, idx) ((void)(at), (void)(idx))
