@@ -77,22 +77,33 @@ fi
 
 # LTTng against evring's typed emit on an exclusive lane with the ring's default clock (AUTO: the TSC
 # where the kernel trusts it, as on the machines measured so far; the row says which)
-lt=$(awk -F, '$1 == "peer" && $2 ~ /session recording/ {print $4}' "$out/results.csv")
-ev=$(awk -F, '$1 == "limit" && $2 == "\"typed emit, exclusive lane, TSC\"" {print $4}' "$out/results.csv")
-if [ -n "$lt" ] && [ -n "$ev" ]; then
-  echo "limit,\"LTTng-UST tracepoint / exclusive-lane typed emit\",x,$(awk -v a="$lt" -v b="$ev" 'BEGIN {printf "%.3f", a / b}'),x,\"target >= 5; evring on the TSC ($(cat /sys/devices/system/clocksource/clocksource0/current_clocksource) clocksource)\"" >> "$out/results.csv"
-fi
+python3 - "$out/results.csv" "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" <<'PY'
+import csv, sys
+path, clocksource = sys.argv[1], sys.argv[2]
+rows = list(csv.reader(open(path)))
+def val(section, name):  # names hold commas: read them as CSV, not split on ','
+    return next((float(r[3]) for r in rows if r[0] == section and r[1] == name), None)
+lt = next((float(r[3]) for r in rows if r[0] == "peer" and "session recording" in r[1]), None)
+ev = val("limit", "typed emit, exclusive lane, TSC")
+if lt and ev:
+    with open(path, "a", newline="") as f:
+        csv.writer(f).writerow(["limit", "LTTng-UST tracepoint / exclusive-lane typed emit", "x", "%.3f" % (lt / ev), "x",
+                                "target >= 5; evring on the TSC (%s clocksource)" % clocksource])
+PY
 
 echo "== callgrind: instructions per emit"
-ir() { # instructions of evr-bench --emit-only N
+ir() { # instructions of evr-bench --emit-only N [x] [tsc]
   local f; f=$(mktemp /tmp/evr-cg.XXXX)
-  valgrind --tool=callgrind --callgrind-out-file="$f" "$bin/evr-bench" --emit-only "$1" >/dev/null 2>&1
+  valgrind --tool=callgrind --callgrind-out-file="$f" "$bin/evr-bench" --emit-only "$@" >/dev/null 2>&1
   awk '/^summary:/ {print $2}' "$f"; rm -f "$f"
 }
-a=$(ir 100000); b=$(ir 300000)
-per=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", (b - a) / 200000}')
-echo "   $per instructions per typed emit (callgrind: (Ir(300k) - Ir(100k)) / 200k)"
-echo "callgrind,\"typed emit (MONOTONIC clock)\",instructions/emit,$per,instr,\"valgrind callgrind, difference of two run lengths\"" >> "$out/results.csv"
+for path in "shared lane, MONOTONIC clock|" "shared lane, TSC|tsc" "exclusive lane, TSC|x tsc"; do
+  what=${path%|*} args=${path#*|}
+  a=$(ir 100000 $args); b=$(ir 300000 $args)
+  per=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", (b - a) / 200000}')
+  echo "   $per instructions per typed emit, $what (callgrind: (Ir(300k) - Ir(100k)) / 200k)"
+  echo "callgrind,\"typed emit, $what\",instructions/emit,$per,instr,\"valgrind callgrind, difference of two run lengths\"" >> "$out/results.csv"
+done
 
 echo "== report and plots"
 python3 - "$out" <<'PY'
