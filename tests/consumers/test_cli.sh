@@ -226,8 +226,9 @@ RX=/$tag-x
 expect_exit 0 "create --exclusive-lanes" "$EVR" create $RX --lanes 1 --exclusive-lanes 2 --slots 4096
 expect_eq "info: lanes and exclusive lanes" "3 2" "$("$EVR" info $RX --json | jq -r '"\(.lanes) \(.exclusive_lanes)"')"
 expect_exit 0 "evring-sim --exclusive, one lane per process" "$SIM" --ring $RX --procs 2 --exclusive --events 1000 --duration 0 --quiet
-expect_eq "the services wrote the exclusive lanes only" "0 true true" \
-  "$("$EVR" info $RX --json | jq -r '.heads | map(if . == 0 then "0" else "\(. >= 1000)" end) | join(" ")')"
+# (the second process may take the lane the first gave back: only the sum is certain)
+expect_eq "the services wrote the exclusive lanes only" "0 true" \
+  "$("$EVR" info $RX --json | jq -r '.heads | "\(.[0]) \(.[1] + .[2] >= 2000)"')"
 expect_exit 1 "a third exclusive producer finds no free lane" "$SIM" --ring $RX --procs 3 --exclusive --rate 3000 --duration 0.5 --quiet
 expect_err "all 2 exclusive lanes are owned by live producers" "it says why"
 expect_exit 2 "create --exclusive-lanes beyond 256 lanes" "$EVR" create /$tag-x2 --lanes 256 --exclusive-lanes 1
