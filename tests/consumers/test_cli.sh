@@ -229,7 +229,7 @@ expect_exit 0 "evring-sim --exclusive, one lane per process" "$SIM" --ring $RX -
 # (the second process may take the lane the first gave back: only the sum is certain)
 expect_eq "the services wrote the exclusive lanes only" "0 true" \
   "$("$EVR" info $RX --json | jq -r '.heads | "\(.[0]) \(.[1] + .[2] >= 2000)"')"
-expect_exit 1 "a third exclusive producer finds no free lane" "$SIM" --ring $RX --procs 3 --exclusive --rate 3000 --duration 0.5 --quiet
+expect_exit 1 "a third exclusive producer finds no free lane" "$SIM" --ring $RX --procs 3 --exclusive --rate 3000 --duration 1 --quiet
 expect_err "all 2 exclusive lanes are owned by live producers" "it says why"
 expect_exit 2 "create --exclusive-lanes beyond 256 lanes" "$EVR" create /$tag-x2 --lanes 256 --exclusive-lanes 1
 "$EVR" unlink $RX >/dev/null
