@@ -8,7 +8,8 @@
  *   NOT_YET    if the head has not passed the cursor, the lane is empty. Otherwise a producer claimed
  *              the position and has not published it: wait for it at most abandon_timeout_ns (a
  *              timer, not a spin: polls return 0 and evr_consumer_wait sleeps until it is due),
- *              then skip it as lost_abandoned.
+ *              then skip it as lost_abandoned. A slot published between the read and the look at
+ *              its word is read again at once, never waited on.
  * A stalled writer keeps its slot WRITING for as long as it is stopped, and every later lap's writer
  * of that slot drops its record. So the word that made a position time out is remembered (a few per
  * lane): a later position that finds the very same word in its slot is skipped at once, and the
