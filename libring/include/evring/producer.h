@@ -74,7 +74,8 @@ int evr_emit(struct evr_producer *p, struct evr_record *rec);
 
 /* Claim a slot for a record of `type` and hand it out to be filled in place: *rec has type, ts,
  * producer_id and lane set and everything else zero; set correlation_id, plan_id and the type's
- * fields (evr_record_set_str for strings), never seq (in the ring it is the slot's control word),
+ * fields (through a schema's views, EVR_EV in evring/platform.h, or the offsets of the ring's
+ * description; evr_record_set_str for strings), never seq (in the ring it is the slot's control word),
  * then evr_commit() to publish it or evr_abort() to give it up. One claim at a time per handle; keep
  * it short: a consumer skips a position left unpublished for its abandon timeout (10 ms by default).
  * A type whose layout differs between this table and the ring's is staged in the handle and written
@@ -94,8 +95,7 @@ int evr_abort(struct evr_producer *p);
 /* The producer's index in the ring's producer table: what records carry as producer_id. */
 uint16_t evr_producer_id(const struct evr_producer *p);
 /* Records this producer published and dropped (every emit or claim that did not publish, aborts and
- * faults included);
- * either pointer may be NULL. The same counts `evring info` shows from the producer table. */
+ * faults included); either pointer may be NULL. The same counts `evring info` shows from the producer table. */
 void evr_producer_counters(const struct evr_producer *p, uint64_t *emitted, uint64_t *dropped);
 
 /* The ring's timestamp, in its own units (what evr_emit stores before consumers convert it). */
