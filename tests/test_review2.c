@@ -192,3 +192,74 @@ Test(review2, exclusive_lanes_rewritten_after_validation_is_not_trusted)
 {
 	run_case(offsetof(struct evr_shm_header, exclusive_lanes), 4, 200, check_exclusive);
 }
+
+/* producer.h / design.md: "The commit refuses (and aborts) a record whose type was changed since the
+ * claim ... or that carries unknown flags" (counted as dropped), and the claim hands out the record
+ * with "type, ts, producer_id and lane set". On a staged claim (a type whose layout differs between
+ * the producer's table and the ring's) neither holds: evr_commit hands the record to emit_slow
+ * without comparing the type with the claimed one, so a record filled in job_done's layout is
+ * published as job_started; unknown flags are refused without the drop being counted; and the
+ * claimed record's ts / producer_id / lane are zero until the commit. */
+#include <evring/describe.h>
+#include <evring/producer.h>
+#include <evring/consumer.h>
+static const struct evr_field_desc rv_started_f[] = { { "job_id", EVR_FIELD_U64, 40, 8, 1, NULL, 0 } };
+static const struct evr_field_desc rv_done_v1_f[] = { { "status", EVR_FIELD_U32, 40, 4, 1, NULL, 0 } };
+static const struct evr_field_desc rv_done_v2_f[] = { { "status", EVR_FIELD_U32, 40, 4, 1, NULL, 0 },
+						      { "retries", EVR_FIELD_U32, 44, 4, 2, NULL, 0 } };
+static const struct evr_event_desc rv_jobs_v1[] = {
+	{ "job_started", "JOB_STARTED", "tool", rv_started_f, 1, 48, 80, 1 },
+	{ "job_done", "JOB_DONE", "tool", rv_done_v1_f, 1, 44, 84, 1 },
+};
+static const struct evr_event_desc rv_jobs_v2[] = {
+	{ "job_started", "JOB_STARTED", "tool", rv_started_f, 1, 48, 80, 1 },
+	{ "job_done", "JOB_DONE", "tool", rv_done_v2_f, 2, 48, 80, 1 },
+};
+
+static struct evr_desc_header *rv_desc(const struct evr_event_desc *t, size_t n, uint32_t version)
+{
+	int size = evr_desc_build(t, n, "jobs", version, NULL, 0);
+	cr_assert_gt(size, 0);
+	struct evr_desc_header *d = malloc((size_t)size);
+	cr_assert_eq(evr_desc_build(t, n, "jobs", version, d, (size_t)size), size);
+	return d;
+}
+
+Test(review2, a_staged_claim_keeps_the_claim_contract)
+{
+	struct evr_desc_header *d1 = rv_desc(rv_jobs_v1, 2, 1), *d2 = rv_desc(rv_jobs_v2, 2, 2);
+	struct evr_ring_opts o;
+	evr_platform_opts(&o);
+	o.lanes = 1;
+	o.slots_per_lane = 16;
+	o.schema = d1;
+	struct evr_ring *created, *r;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "rv2s"), &o, &created, NULL), 0);
+	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_PRODUCER, d2, &r, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(r, "v2", &p, NULL), 0);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(p, 1, &rec), 0); /* job_done: staged */
+	int stamped = rec->ts != 0 && rec->producer_id == evr_producer_id(p);
+	memcpy((char *)rec + 40, &(uint32_t){ 5 }, 4);
+	rec->type = 0; /* another layout than the claimed one */
+	int rc_type = evr_commit(p);
+	cr_assert_eq(evr_claim(p, 1, &rec), 0);
+	rec->flags = 0x80;
+	int rc_flags = evr_commit(p);
+	uint64_t emitted, dropped;
+	evr_producer_counters(p, &emitted, &dropped);
+	evr_producer_close(p);
+	evr_ring_close(r);
+	evr_ring_close(created);
+	evr_ring_unlink(name, NULL);
+	free(d1);
+	free(d2);
+	cr_log_info("staged: stamped at claim %d; commit after a type change %d; with unknown flags %d; emitted %llu "
+		    "dropped %llu", stamped, rc_type, rc_flags, (unsigned long long)emitted, (unsigned long long)dropped);
+	cr_expect(stamped, "a staged claim hands out ts and producer_id set, as producer.h says");
+	cr_expect_eq(rc_type, -EINVAL, "a staged claim whose type was changed is refused, as producer.h says");
+	cr_expect_eq(rc_flags, -EINVAL);
+	cr_expect_eq(emitted, 0, "nothing published");
+	cr_expect_eq(dropped, 2, "both refused commits counted, as for an in-place claim");
+}
