@@ -263,3 +263,38 @@ Test(review2, a_staged_claim_keeps_the_claim_contract)
 	cr_expect_eq(emitted, 0, "nothing published");
 	cr_expect_eq(dropped, 2, "both refused commits counted, as for an in-place claim");
 }
+
+/* evr_emit always stamps producer_id and lane; an in-place claim stamps them at the claim, and
+ * evr_commit publishes whatever the caller left there (it checks type and flags only). A caller
+ * that assigns a whole record over the claimed one (seq aside), or a stray store, publishes a
+ * record attributed to another producer and lane; consumers accept it. */
+Test(review2, a_commit_publishes_the_producer_id_and_lane_it_stamped)
+{
+	struct evr_ring_opts o;
+	evr_platform_opts(&o);
+	o.lanes = 1;
+	o.slots_per_lane = 16;
+	struct evr_ring *ring, *ro;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "rv2p"), &o, &ring, NULL), 0);
+	cr_assert_eq(evr_ring_open(name, EVR_ROLE_CONSUMER, &ro, NULL), 0);
+	struct evr_consumer *c;
+	cr_assert_eq(evr_consumer_open(ro, NULL, &c, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(ring, "rv2", &p, NULL), 0);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(p, EVR_TOOL_COMPLETED, &rec), 0);
+	rec->producer_id = 77;
+	rec->lane = 9;
+	int rc = evr_commit(p);
+	struct evr_item it;
+	cr_assert_eq(evr_consumer_poll(c, &it), 1);
+	evr_producer_close(p);
+	evr_consumer_close(c);
+	evr_ring_close(ro);
+	evr_ring_close(ring);
+	evr_ring_unlink(name, NULL);
+	cr_log_info("commit %d; consumer got kind %d producer_id %u lane field %u", rc, (int)it.kind,
+		    (unsigned)it.rec.producer_id, (unsigned)it.rec.lane);
+	cr_expect(!(it.kind == EVR_ITEM_RECORD && it.rec.producer_id == 77),
+		  "a record attributed to producer 77 (not registered) was published and delivered");
+}
