@@ -319,3 +319,66 @@ Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
 	free(d1);
 	free(d2);
 }
+
+/* A staged claim (a type whose layout differs between the producer's table and the ring's) keeps
+ * the claim contract of producer.h: the record is handed out with ts and producer_id set, and a
+ * commit after a type change or with unknown flags is refused and counted as dropped, as for a
+ * claim in place (it once went to emit_slow unchecked: job_done's layout published as job_started). */
+Test(claim, a_staged_claim_keeps_the_claim_contract)
+{
+	struct evr_desc_header *d1 = build_desc(jobs_v1, 2, 1), *d2 = build_desc(jobs_v2, 2, 2);
+	struct evr_ring_opts o;
+	evr_platform_opts(&o);
+	o.lanes = 1;
+	o.slots_per_lane = 16;
+	o.schema = d1;
+	struct evr_ring *created, *r;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "clstaged"), &o, &created, NULL), 0);
+	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_PRODUCER, d2, &r, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(r, "v2", &p, NULL), 0);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(p, 1, &rec), 0); /* job_done: staged */
+	int stamped = rec->ts != 0 && rec->producer_id == evr_producer_id(p);
+	memcpy((char *)rec + 40, &(uint32_t){ 5 }, 4);
+	rec->type = 0; /* another layout than the claimed one */
+	int rc_type = evr_commit(p);
+	cr_assert_eq(evr_claim(p, 1, &rec), 0);
+	rec->flags = 0x80;
+	int rc_flags = evr_commit(p);
+	uint64_t emitted, dropped;
+	evr_producer_counters(p, &emitted, &dropped);
+	evr_producer_close(p);
+	evr_ring_close(r);
+	evr_ring_close(created);
+	evr_ring_unlink(name, NULL);
+	free(d1);
+	free(d2);
+	cr_log_info("staged: stamped at claim %d; commit after a type change %d; with unknown flags %d; emitted %llu "
+		    "dropped %llu", stamped, rc_type, rc_flags, (unsigned long long)emitted, (unsigned long long)dropped);
+	cr_expect(stamped, "a staged claim hands out ts and producer_id set, as producer.h says");
+	cr_expect_eq(rc_type, -EINVAL, "a staged claim whose type was changed is refused, as producer.h says");
+	cr_expect_eq(rc_flags, -EINVAL);
+	cr_expect_eq(emitted, 0, "nothing published");
+	cr_expect_eq(dropped, 2, "both refused commits counted, as for an in-place claim");
+}
+
+/* A commit publishes the producer_id and lane the claim stamped, whatever the caller stored over
+ * them (a whole record assigned over the claimed one, a stray store), as evr_emit stamps them: a
+ * record is never attributed to another producer or lane. */
+Test(claim, a_commit_publishes_the_producer_id_and_lane_it_stamped, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(0);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(p, EVR_TOOL_COMPLETED, &rec), 0);
+	uint16_t lane = rec->lane;
+	rec->producer_id = 77;
+	rec->lane = 9;
+	cr_assert_eq(evr_commit(p), 0);
+	struct evr_item it;
+	cr_assert_eq(evr_consumer_poll(cons, &it), 1);
+	cr_assert_eq(it.kind, EVR_ITEM_RECORD);
+	cr_assert_eq(it.rec.producer_id, evr_producer_id(p), "not producer 77, which is not registered");
+	cr_assert_eq(it.rec.lane, lane);
+	evr_producer_close(p);
+}

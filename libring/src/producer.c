@@ -64,7 +64,7 @@ struct evr_producer {
 	struct evr_record *claim_rec; /* what the caller fills; NULL when no claim is open */
 	unsigned char *claim_slot;    /* the slot we own (WRITING); NULL for a staged claim */
 	uint64_t claim_pos;
-	uint16_t claim_type;
+	uint16_t claim_type, claim_lane;
 	alignas(16) struct evr_record stage; /* a staged claim's record (16-aligned, like a slot) */
 	struct evr_lane_ref lanes[];
 };
@@ -429,7 +429,12 @@ static __attribute__((noinline)) int claim_staged(struct evr_producer *p, unsign
 		return type < r->mine->type_count ? -EPROTO : -EINVAL;
 	memset(&p->stage, 0, sizeof p->stage);
 	p->stage.type = (uint16_t)type;
+	/* as an in-place claim hands it out (evr_emit stamps them again when the commit writes it) */
+	p->stage.ts = evr_ts_now(p->ts_source);
+	p->stage.producer_id = p->id;
+	p->stage.lane = (uint16_t)p->last_lane;
 	p->claim_slot = NULL;
+	p->claim_type = (uint16_t)type;
 	p->claim_rec = &p->stage;
 	*out = &p->stage;
 	return 0;
@@ -461,6 +466,7 @@ int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **out)
 	rec->producer_id = p->id;
 	rec->lane = (uint16_t)lane;
 	p->claim_slot = slot;
+	p->claim_lane = (uint16_t)lane;
 	p->claim_type = (uint16_t)type;
 	p->claim_rec = rec;
 	*out = rec;
@@ -475,15 +481,20 @@ int evr_commit(struct evr_producer *p)
 	if (!rec)
 		return -EINVAL;
 	p->claim_rec = NULL;
-	if (!p->claim_slot)
-		return emit_slow(p, rec);
 	/* a record whose type changed since the claim is in the wrong layout; unknown flags are refused
-	 * as evr_emit refuses them: neither is published */
+	 * as evr_emit refuses them: neither is published, both are counted, staged or in place */
 	if (rec->type != p->claim_type || (rec->flags & ~(EVR_REC_TRUNCATED | EVR_REC_REPLAYED))) {
-		evr_lane_abort(p->claim_slot, p->claim_pos, p->id);
+		if (p->claim_slot)
+			evr_lane_abort(p->claim_slot, p->claim_pos, p->id);
 		count_drop(p);
 		return -EINVAL;
 	}
+	if (!p->claim_slot)
+		return emit_slow(p, rec);
+	/* ours, whatever the caller stored over them: a record is never attributed to another producer
+	 * or lane (the line is the one the claim wrote) */
+	rec->producer_id = p->id;
+	rec->lane = p->claim_lane;
 #ifdef EVR_TSAN
 	evr_slot_store_body(p->claim_slot, rec, sizeof *rec);
 #endif

@@ -424,16 +424,16 @@ static int open_once(const char *norm, enum evr_role role, const struct evr_desc
 	const struct evr_shm_header *h = base;
 	if ((rc = await_magic(h, norm, &r->broken, err)))
 		goto fail;
-	rc = validate_header(h, (uint64_t)st.st_size, err);
-	copy_layout(r, h);
-	/* read once, bounded again: a neighbour may rewrite the header after validation, and this size
-	 * is what the copy trusts */
-	uint32_t schema_size = *(const volatile uint32_t *)&h->schema_size;
-	if (rc == 0 && (schema_size > EVR_DESC_MAX_SIZE || EVR_HEADER_SIZE + (uint64_t)schema_size > (uint64_t)st.st_size))
-		rc = evr_fail(err, -EPROTO, "corrupt header: schema description of %u bytes", schema_size);
+	/* One private copy of the header, read once: it is what is validated and what the handle keeps.
+	 * Anyone who can write the ring may rewrite the shared header at any time; a field read again
+	 * after its validation (a compiler is free to) could be another value, and a consumer would
+	 * index lanes its mapping does not have. */
+	struct evr_shm_header snap;
+	memcpy(&snap, (const void *)h, sizeof snap);
+	rc = validate_header(&snap, (uint64_t)st.st_size, err);
+	copy_layout(r, &snap);
 	if (rc == 0)
-		rc = adopt_schema(r, (const unsigned char *)base + EVR_HEADER_SIZE, schema_size,
-				  schema, h, err);
+		rc = adopt_schema(r, (const unsigned char *)base + EVR_HEADER_SIZE, snap.schema_size, schema, &snap, err);
 	/* relaxed: our own handler's flag. A truncation during validation or the copy leaves zero pages
 	 * where the header was: say so rather than blame the fields it zeroed. */
 	if (atomic_load_explicit(&r->broken, memory_order_relaxed))
