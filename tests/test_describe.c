@@ -203,7 +203,7 @@ Test(describe, a_reused_type_id_is_refused_naming_both_types, .init = setup, .fi
 /* Hostile descriptions: each mutation of a valid one is refused with a reason. */
 struct mutant {
 	char what[32]; /* an array: Criterion copies parameters into the test's process */
-	size_t at;     /* byte offset into the built-in description */
+	size_t at;     /* byte offset into the platform's description */
 	unsigned char value;
 	unsigned len;  /* bytes set from `at` */
 };
@@ -248,7 +248,7 @@ Test(describe, a_duplicate_type_or_field_name_is_refused)
 	cr_assert_eq(evr_desc_build(two, 1, "jobs", 1, buf, sizeof buf), -EINVAL);
 }
 
-Test(describe, the_builtin_description_has_38_types_and_fits_two_pages)
+Test(describe, the_platform_description_has_38_types_and_fits_two_pages)
 {
 	const struct evr_desc_header *d = evr_platform_desc();
 	cr_assert_eq(d->type_count, EVR_EVENT_COUNT);
@@ -261,7 +261,7 @@ Test(describe, the_builtin_description_has_38_types_and_fits_two_pages)
 	cr_assert_eq(evr_desc_hash(d), evr_platform_hash());
 }
 
-ParameterizedTestParameters(describe, every_builtin_type_decodes_from_the_ring_as_the_typed_path_does)
+ParameterizedTestParameters(describe, every_platform_type_decodes_from_the_ring_as_the_typed_path_does)
 {
 	static unsigned types[EVR_EVENT_COUNT];
 	for (unsigned t = 0; t < EVR_EVENT_COUNT; t++)
@@ -270,7 +270,7 @@ ParameterizedTestParameters(describe, every_builtin_type_decodes_from_the_ring_a
 }
 
 /* The ring's description alone (no compiled table) gives the JSON the compiled path gives. */
-ParameterizedTest(unsigned *type, describe, every_builtin_type_decodes_from_the_ring_as_the_typed_path_does)
+ParameterizedTest(unsigned *type, describe, every_platform_type_decodes_from_the_ring_as_the_typed_path_does)
 {
 	struct evr_test_ring fx;
 	struct evr_consumer *c;

@@ -1,4 +1,4 @@
-/* A producer built with a newer platform table, for test_cli_schema.sh: v2 = the built-in table
+/* A producer built with a newer platform table, for test_cli_schema.sh: v2 = the platform's table
  * (v1) + a field jitter_ms (u32) appended to tool_retried + a new type tool_cancelled, whose
  * reason (u8) is an enum with named values. It stands
  * for "the services of next year" next to the evring CLI of today (v1).

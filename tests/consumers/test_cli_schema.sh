@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two table versions on one ring, through the CLI: this evring is v1 (the built-in table);
+# Two table versions on one ring, through the CLI: this evring is v1 (the platform's table, built in);
 # schema_v2_tool is a producer built with v2 (tool_retried + jitter_ms, + tool_cancelled). The v1
 # tools decode what they were not built with from the ring's own description.
 # Usage: test_cli_schema.sh PATH/TO/evring PATH/TO/schema_v2_tool
@@ -32,7 +32,7 @@ expect_eq "schema NAME --json: the enum's named values" '[{"name":"timeout","val
 expect_eq "stats NAME: per-type names from the ring" '{"tool_retried":2,"tool_cancelled":1}' \
   "$("$EVR" stats $R --json | jq -c '.types | map_values(.count)')"
 expect_eq "stats NAME: the new type counts in its domain" "3" "$("$EVR" stats $R --json | jq -c '.domains.tool')"
-expect_eq "schema without NAME: the built-in table" "1 38" "$("$EVR" schema --json | jq -r '"\(.schema_version) \(.types|length)"')"
+expect_eq "schema without NAME: the platform's table" "1 38" "$("$EVR" schema --json | jq -r '"\(.schema_version) \(.types|length)"')"
 
 # the record log carries the ring's description: replay (v1) decodes the v2 log by name, text and
 # JSON, with no ring left to ask; a v1 log (a v1 ring, below) replays the same way

@@ -228,7 +228,7 @@ Test(recordlog, the_log_carries_the_schema_and_a_damaged_one_costs_no_block)
 	cr_assert_eq(evr_log_reader_open(&r, log_path, err, sizeof err), 0, "%s", err);
 	cr_assert(r.schema_damaged);
 	cr_assert_null(r.schema);
-	cr_assert_eq(evr_log_reader_schema(&r), evr_platform_desc(), "decode with the built-in table");
+	cr_assert_eq(evr_log_reader_schema(&r), evr_platform_desc(), "decode with the platform's table");
 	struct evr_log_block b;
 	unsigned n = 0;
 	while (evr_log_next(&r, &b, err, sizeof err) == 1)

@@ -1,6 +1,6 @@
 /* Fuzz target: a hostile schema description, as a ring's segment, a record log or a stream could
  * carry it. The input is the description; when evr_desc_validate accepts it, it must be safe to
- * drive everything that reads one: the compatibility check against the built-in table (both ways)
+ * drive everything that reads one: the compatibility check against the platform's table (both ways)
  * and the generic decoder over records made of the input's own bytes. Refuse or decode, never read
  * outside a buffer (ASan) or crash. */
 #include <stdint.h>
