@@ -10,6 +10,7 @@
  * evr_emit overwrites seq, ts, producer_id and lane: the re-created ring stamps records with its
  * own clock and lanes; the original values (wall-clock ts included) stay in the stream's payload. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,7 @@ static void durable_name(const struct evr_bridge_opts *o, const char *ring, char
 struct schemas {
 	const struct evr_desc_header *ring; /* the target ring's */
 	uint64_t ring_hash, hash;
+	bool cached;                   /* `hash` names a description fetched and judged */
 	struct evr_desc_header *other; /* for `hash`, or NULL when it could not be used */
 	char why[240];                 /* why `other` is NULL */
 };
@@ -74,10 +76,10 @@ static int to_record(const struct evr_bridge_opts *o, struct evr_bridge_conn *co
 	} else if (hash == sc->ring_hash) {
 		d = sc->ring;
 	} else {
-		if (hash != sc->hash) { /* a schema we have not seen last: fetch and check it once */
+		if (!sc->cached || hash != sc->hash) { /* a schema we have not seen last: fetch and check it once */
 			free(sc->other);
 			sc->other = NULL;
-			sc->hash = 0;
+			sc->cached = false;
 			char miss[240];
 			if (evr_bridge_get_schema(o, conn, hash, &sc->other, miss, sizeof miss)) {
 				/* missing, damaged or replaced, or NATS did not answer: nothing to cache, and the
@@ -87,6 +89,7 @@ static int to_record(const struct evr_bridge_opts *o, struct evr_bridge_conn *co
 				return -1;
 			}
 			sc->hash = hash;
+			sc->cached = true;
 			if (evr_desc_compat(sc->ring, sc->other, sc->why, sizeof sc->why)) {
 				free(sc->other);
 				sc->other = NULL;
