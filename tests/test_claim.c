@@ -275,19 +275,50 @@ static struct evr_desc_header *build_desc(const struct evr_event_desc *t, size_t
 	return d;
 }
 
-Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
+/* A ring of jobs_v1 (d1) and a producer on it built with jobs_v2 (its first v2_types types, d2). */
+struct v2_on_v1 {
+	struct evr_desc_header *d1, *d2;
+	struct evr_ring *created, *r;
+	struct evr_producer *p;
+};
+
+static void v2_on_v1_open(struct v2_on_v1 *v, const char *tag, size_t v2_types)
 {
-	struct evr_desc_header *d1 = build_desc(jobs_v1, 2, 1), *d2 = build_desc(jobs_v2, 3, 2);
+	v->d1 = build_desc(jobs_v1, 2, 1);
+	v->d2 = build_desc(jobs_v2, v2_types, 2);
 	struct evr_ring_opts o;
 	evr_platform_opts(&o);
 	o.lanes = 1;
 	o.slots_per_lane = 16;
-	o.schema = d1;
-	struct evr_ring *created, *r;
-	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "claim-v"), &o, &created, NULL), 0);
-	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_PRODUCER, d2, &r, NULL), 0);
-	struct evr_producer *p;
-	cr_assert_eq(evr_producer_open(r, "v2", &p, NULL), 0);
+	o.schema = v->d1;
+	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, tag), &o, &v->created, NULL), 0);
+	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_PRODUCER, v->d2, &v->r, NULL), 0);
+	cr_assert_eq(evr_producer_open(v->r, "v2", &v->p, NULL), 0);
+}
+
+static void v2_on_v1_close_producer(struct v2_on_v1 *v)
+{
+	evr_producer_close(v->p);
+	evr_ring_close(v->r);
+	v->p = NULL;
+	v->r = NULL;
+}
+
+static void v2_on_v1_close(struct v2_on_v1 *v)
+{
+	if (v->p)
+		v2_on_v1_close_producer(v);
+	evr_ring_close(v->created);
+	evr_ring_unlink(name, NULL);
+	free(v->d1);
+	free(v->d2);
+}
+
+Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
+{
+	struct v2_on_v1 v;
+	v2_on_v1_open(&v, "claim-v", 3);
+	struct evr_producer *p = v.p;
 	struct evr_record *rec;
 	cr_assert_eq(evr_claim(p, 2, &rec), -EPROTO, "job_moved: the ring's older table lacks it");
 	cr_assert_eq(evr_claim(p, 0, &rec), 0);
@@ -298,10 +329,9 @@ Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
 	memcpy((char *)rec + 44, &(uint32_t){ 9 }, 4);
 	strcpy((char *)rec + 48, "v2 details");
 	cr_assert_eq(evr_commit(p), 0);
-	evr_producer_close(p);
-	evr_ring_close(r);
+	v2_on_v1_close_producer(&v);
 
-	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_CONSUMER, d1, &ro, NULL), 0);
+	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_CONSUMER, v.d1, &ro, NULL), 0);
 	cr_assert_eq(evr_consumer_open(ro, NULL, &cons, NULL), 0);
 	struct evr_item it = next_item();
 	cr_assert_eq(it.rec.type, 0);
@@ -314,10 +344,7 @@ Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
 	cr_assert_eq(it.rec.flags, 0, "a newer table writing into an older ring leaves no version mark");
 	evr_consumer_close(cons);
 	evr_ring_close(ro);
-	evr_ring_close(created);
-	evr_ring_unlink(name, NULL);
-	free(d1);
-	free(d2);
+	v2_on_v1_close(&v);
 }
 
 /* A staged claim (a type whose layout differs between the producer's table and the ring's) keeps
@@ -326,17 +353,9 @@ Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
  * claim in place (it once went to emit_slow unchecked: job_done's layout published as job_started). */
 Test(claim, a_staged_claim_keeps_the_claim_contract)
 {
-	struct evr_desc_header *d1 = build_desc(jobs_v1, 2, 1), *d2 = build_desc(jobs_v2, 2, 2);
-	struct evr_ring_opts o;
-	evr_platform_opts(&o);
-	o.lanes = 1;
-	o.slots_per_lane = 16;
-	o.schema = d1;
-	struct evr_ring *created, *r;
-	cr_assert_eq(evr_ring_create(evr_test_name(name, sizeof name, "clstaged"), &o, &created, NULL), 0);
-	cr_assert_eq(evr_ring_open_schema(name, EVR_ROLE_PRODUCER, d2, &r, NULL), 0);
-	struct evr_producer *p;
-	cr_assert_eq(evr_producer_open(r, "v2", &p, NULL), 0);
+	struct v2_on_v1 v;
+	v2_on_v1_open(&v, "clstaged", 2);
+	struct evr_producer *p = v.p;
 	struct evr_record *rec;
 	cr_assert_eq(evr_claim(p, 1, &rec), 0); /* job_done: staged */
 	int stamped = rec->ts != 0 && rec->producer_id == evr_producer_id(p);
@@ -348,12 +367,7 @@ Test(claim, a_staged_claim_keeps_the_claim_contract)
 	int rc_flags = evr_commit(p);
 	uint64_t emitted, dropped;
 	evr_producer_counters(p, &emitted, &dropped);
-	evr_producer_close(p);
-	evr_ring_close(r);
-	evr_ring_close(created);
-	evr_ring_unlink(name, NULL);
-	free(d1);
-	free(d2);
+	v2_on_v1_close(&v);
 	cr_log_info("staged: stamped at claim %d; commit after a type change %d; with unknown flags %d; emitted %llu "
 		    "dropped %llu", stamped, rc_type, rc_flags, (unsigned long long)emitted, (unsigned long long)dropped);
 	cr_expect(stamped, "a staged claim hands out ts and producer_id set, as producer.h says");
