@@ -385,15 +385,24 @@ static inline __attribute__((always_inline)) int emit_body(struct evr_producer *
 	return finish(p, 0);
 }
 
+/* A type the ring's description lacks: -EPROTO when this producer's table has it (the ring's table
+ * is older), -EINVAL when nobody does; 0 for a type the ring has. */
+static int missing_type(const struct evr_ring *r, unsigned type)
+{
+	if (type < r->desc->type_count)
+		return 0;
+	return type < r->mine->type_count ? -EPROTO : -EINVAL;
+}
+
 /* Flags beyond truncated|replayed (unknown ones are refused), or types at or above fast_types: one
- * the ring does not have (-EPROTO when this producer's table has
- * it, so the ring's table is older; -EINVAL when nobody does), or one whose layout this producer's
- * table changed (appended fields): written in the ring's layout (adapt.c). */
+ * the ring does not have (missing_type), or one whose layout this producer's table changed
+ * (appended fields): written in the ring's layout (adapt.c). */
 static __attribute__((noinline)) int emit_slow(struct evr_producer *p, struct evr_record *rec)
 {
 	const struct evr_ring *r = p->ring;
-	if (rec->type >= r->desc->type_count)
-		return rec->type < r->mine->type_count ? -EPROTO : -EINVAL;
+	int rc = missing_type(r, rec->type);
+	if (rc)
+		return rc;
 	if (rec->flags & ~EVR_REC_FLAGS_KNOWN)
 		return -EINVAL;
 	return emit_body(p, rec, r->fix && r->fix[rec->type]);
@@ -424,9 +433,9 @@ static inline void zero_body(struct evr_record *rec)
 /* A claim of a type off the fast path: staged in the handle, written by evr_commit like evr_emit. */
 static __attribute__((noinline)) int claim_staged(struct evr_producer *p, unsigned type, struct evr_record **out)
 {
-	const struct evr_ring *r = p->ring;
-	if (type >= r->desc->type_count)
-		return type < r->mine->type_count ? -EPROTO : -EINVAL;
+	int rc = missing_type(p->ring, type);
+	if (rc)
+		return rc;
 	memset(&p->stage, 0, sizeof p->stage);
 	p->stage.type = (uint16_t)type;
 	/* as an in-place claim hands it out (evr_emit stamps them again when the commit writes it) */
