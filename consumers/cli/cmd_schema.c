@@ -14,12 +14,6 @@ static const struct evr_desc_field *field_of(const struct evr_desc_header *d, co
 	return evr_desc_fields(d) + t->first_field + j;
 }
 
-/* Whether value v is printed signed: the field's kind decides. */
-static bool is_signed(const struct evr_desc_field *fd)
-{
-	return fd->kind >= EVR_FIELD_I8 && fd->kind <= EVR_FIELD_I64;
-}
-
 /* The named values of field index fi: " {a=1, b=2}" (text, Markdown) or ,"values":[...] (JSON). */
 static void print_values(const struct evr_desc_header *d, unsigned fi, bool json)
 {
@@ -31,7 +25,7 @@ static void print_values(const struct evr_desc_header *d, unsigned fi, bool json
 			continue;
 		printf(json ? "%s{\"name\":\"%s\",\"value\":" : "%s%s=", first ? (json ? ",\"values\":[" : " {") : ", ",
 		       v[i].name);
-		if (is_signed(fd))
+		if (evr_field_kind_signed(fd->kind))
 			printf("%lld", (long long)(int64_t)v[i].value);
 		else
 			printf("%llu", (unsigned long long)v[i].value);

@@ -83,21 +83,6 @@ size_t evr_format_escaped(const char *value, char *buf, size_t len)
 	return used;
 }
 
-/* One integer field of any kind, read with memcpy (fields are not aligned in general). */
-static int format_int(const unsigned char *p, unsigned kind, char *buf, size_t len)
-{
-	switch (kind) {
-	case EVR_FIELD_U8: return snprintf(buf, len, "%u", p[0]);
-	case EVR_FIELD_I8: return snprintf(buf, len, "%d", (int8_t)p[0]);
-	case EVR_FIELD_U16: { uint16_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%u", v); }
-	case EVR_FIELD_I16: { int16_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%d", v); }
-	case EVR_FIELD_U32: { uint32_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%" PRIu32, v); }
-	case EVR_FIELD_I32: { int32_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%" PRId32, v); }
-	case EVR_FIELD_U64: { uint64_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%" PRIu64, v); }
-	default: { int64_t v; memcpy(&v, p, sizeof v); return snprintf(buf, len, "%" PRId64, v); }
-	}
-}
-
 int evr_format_line(const struct evr_record *rec, char *buf, size_t len)
 {
 	return evr_format_line_desc(evr_platform_desc(), rec, buf, len);
@@ -127,16 +112,19 @@ int evr_format_line_desc(const struct evr_desc_header *d, const struct evr_recor
 		if (version && f[j].since > version)
 			continue; /* its producer's table predates the field: not present */
 		APPEND(" %s=", f[j].name);
-		char *at = buf + (used < len ? used : len);
-		size_t room = used < len ? len - used : 0;
-		const char *named = f[j].kind == EVR_FIELD_STR ? NULL
-				    : evr_desc_value_name(d, t->first_field + j, evr_desc_field_bits(&f[j], rec));
-		if (f[j].kind == EVR_FIELD_STR)
-			used += evr_format_escaped((const char *)base + f[j].offset, at, room);
-		else if (named)
+		if (f[j].kind == EVR_FIELD_STR) {
+			used += evr_format_escaped((const char *)base + f[j].offset, buf + (used < len ? used : len),
+						   used < len ? len - used : 0);
+			continue;
+		}
+		uint64_t v = evr_desc_field_bits(&f[j], rec);
+		const char *named = evr_desc_value_name(d, t->first_field + j, v);
+		if (named)
 			APPEND("%s", named);
+		else if (evr_field_kind_signed(f[j].kind))
+			APPEND("%" PRId64, (int64_t)v);
 		else
-			used += (size_t)format_int(base + f[j].offset, f[j].kind, at, room);
+			APPEND("%" PRIu64, v);
 	}
 	const char *details = (const char *)base + t->details_offset; /* terminated: validated above */
 	if (*details) {

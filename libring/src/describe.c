@@ -93,10 +93,9 @@ static int validate_fields(const struct evr_desc_header *h, const struct evr_des
 static int value_fits(unsigned kind, uint64_t v)
 {
 	unsigned bits = 8 * int_size(kind);
-	int is_signed = kind >= EVR_FIELD_I8 && kind <= EVR_FIELD_I64;
 	if (bits == 64)
 		return 1;
-	if (!is_signed)
+	if (!evr_field_kind_signed(kind))
 		return v < (1ull << bits);
 	int64_t s = (int64_t)v, lim = (int64_t)1 << (bits - 1);
 	return s >= -lim && s < lim;
@@ -246,10 +245,11 @@ uint64_t evr_desc_hash(const struct evr_desc_header *d)
 	return h;
 }
 
-const char *evr_desc_value_name(const struct evr_desc_header *d, unsigned field, uint64_t value)
+/* The first named value at or after (field, value) in d's sorted value array: its index. */
+static unsigned value_lower_bound(const struct evr_desc_header *d, unsigned field, uint64_t value)
 {
 	const struct evr_desc_value *v = evr_desc_values(d);
-	unsigned lo = 0, hi = d->value_count; /* sorted by (field, value): binary search */
+	unsigned lo = 0, hi = d->value_count;
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
 		if (v[mid].field < field || (v[mid].field == field && v[mid].value < value))
@@ -257,7 +257,14 @@ const char *evr_desc_value_name(const struct evr_desc_header *d, unsigned field,
 		else
 			hi = mid;
 	}
-	return lo < d->value_count && v[lo].field == field && v[lo].value == value ? v[lo].name : NULL;
+	return lo;
+}
+
+const char *evr_desc_value_name(const struct evr_desc_header *d, unsigned field, uint64_t value)
+{
+	const struct evr_desc_value *v = evr_desc_values(d);
+	unsigned i = value_lower_bound(d, field, value);
+	return i < d->value_count && v[i].field == field && v[i].value == value ? v[i].name : NULL;
 }
 
 uint64_t evr_desc_field_bits(const struct evr_desc_field *f, const struct evr_record *r)
@@ -279,9 +286,7 @@ uint64_t evr_desc_field_bits(const struct evr_desc_field *f, const struct evr_re
 static unsigned values_of(const struct evr_desc_header *d, unsigned fi, const struct evr_desc_value **first)
 {
 	const struct evr_desc_value *v = evr_desc_values(d);
-	unsigned i = 0, n = 0;
-	while (i < d->value_count && v[i].field < fi)
-		i++;
+	unsigned i = value_lower_bound(d, fi, 0), n = 0;
 	while (i + n < d->value_count && v[i + n].field == fi)
 		n++;
 	*first = v + i;

@@ -116,18 +116,13 @@ int evr_desc_record_validate(const struct evr_desc_header *d, const struct evr_r
 	return 0;
 }
 
-static void put_int(struct out *o, const unsigned char *p, unsigned kind)
+/* An integer field's bits (evr_desc_field_bits), as a number of its kind. */
+static void put_int(struct out *o, unsigned kind, uint64_t v)
 {
-	switch (kind) {
-	case EVR_FIELD_U8: putf(o, "%u", p[0]); return;
-	case EVR_FIELD_I8: putf(o, "%d", (int8_t)p[0]); return;
-	case EVR_FIELD_U16: { uint16_t v; memcpy(&v, p, sizeof v); putf(o, "%u", v); return; }
-	case EVR_FIELD_I16: { int16_t v; memcpy(&v, p, sizeof v); putf(o, "%d", v); return; }
-	case EVR_FIELD_U32: { uint32_t v; memcpy(&v, p, sizeof v); putf(o, "%" PRIu32, v); return; }
-	case EVR_FIELD_I32: { int32_t v; memcpy(&v, p, sizeof v); putf(o, "%" PRId32, v); return; }
-	case EVR_FIELD_U64: { uint64_t v; memcpy(&v, p, sizeof v); putf(o, "%" PRIu64, v); return; }
-	default: { int64_t v; memcpy(&v, p, sizeof v); putf(o, "%" PRId64, v); return; }
-	}
+	if (evr_field_kind_signed(kind))
+		putf(o, "%" PRId64, (int64_t)v);
+	else
+		putf(o, "%" PRIu64, v);
 }
 
 int evr_desc_record_to_json(const struct evr_desc_header *d, const struct evr_record *r, char *buf, size_t len)
@@ -145,18 +140,22 @@ int evr_desc_record_to_json(const struct evr_desc_header *d, const struct evr_re
 	     r->lane, r->producer_id, r->correlation_id, r->plan_id, (r->flags & EVR_REC_TRUNCATED) ? "true" : "false",
 	     (r->flags & EVR_REC_REPLAYED) ? "true" : "false");
 	const struct evr_desc_field *f = evr_desc_fields(d) + t->first_field;
-	const char *name;
 	for (unsigned j = 0; j < t->field_count; j++) {
-		const unsigned char *p = (const unsigned char *)r + f[j].offset;
 		putf(&o, ",\"%s\":", f[j].name);
-		if (version && f[j].since > version)
+		if (version && f[j].since > version) {
 			put(&o, "null", 4); /* its producer's table predates the field: not present */
-		else if (f[j].kind == EVR_FIELD_STR)
-			put_string(&o, (const char *)p, f[j].size);
-		else if ((name = evr_desc_value_name(d, t->first_field + j, evr_desc_field_bits(&f[j], r))))
+			continue;
+		}
+		if (f[j].kind == EVR_FIELD_STR) {
+			put_string(&o, (const char *)r + f[j].offset, f[j].size);
+			continue;
+		}
+		uint64_t v = evr_desc_field_bits(&f[j], r);
+		const char *name = evr_desc_value_name(d, t->first_field + j, v);
+		if (name)
 			putf(&o, "\"%s\"", name); /* validated names need no escaping */
 		else
-			put_int(&o, p, f[j].kind);
+			put_int(&o, f[j].kind, v);
 	}
 	put(&o, ",\"details\":", 11);
 	put_string(&o, (const char *)r + t->details_offset, t->details_size);

@@ -149,6 +149,12 @@ const char *evr_desc_value_name(const struct evr_desc_header *d, unsigned field,
  * int64_t, then taken as uint64_t): what struct evr_desc_value's value is compared with. */
 uint64_t evr_desc_field_bits(const struct evr_desc_field *f, const struct evr_record *r);
 
+/* Whether an integer kind is signed: its evr_desc_field_bits are an int64_t. */
+static inline int evr_field_kind_signed(unsigned kind)
+{
+	return kind >= EVR_FIELD_I8 && kind <= EVR_FIELD_I64;
+}
+
 /* The schema version of the producer that wrote r (flags bits 8-15), 0 when not recorded: records
  * of producers whose table is older than the ring's carry it, so a reader knows which fields they
  * could not set. */
