@@ -12,6 +12,12 @@
 
 #include "monotime.h" /* evr_mono_ns */
 
+struct evr_ring;
+struct evr_ring_opts;
+
+/* A fresh ring NAME made with o (what a killed run left under the name is removed first); exits
+ * with the library's reason when it cannot be made. */
+struct evr_ring *bench_ring(const char *name, const struct evr_ring_opts *o);
 void bench_pin_cpu(int cpu);
 int bench_cpus(void);
 double bench_median(double *v, int n); /* sorts v */

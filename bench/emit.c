@@ -34,14 +34,7 @@ static struct evr_ring *make_ring_x(uint32_t lanes, uint32_t xlanes, uint32_t sl
 	o.slots_per_lane = slots;
 	o.record_size = record_size;
 	o.ts_source = ts;
-	evr_ring_unlink(ring_name, NULL);
-	struct evr_ring *r;
-	struct evr_err err = { 0 };
-	if (evr_ring_create(ring_name, &o, &r, &err)) {
-		fprintf(stderr, "evr-bench: %s\n", err.msg);
-		exit(1);
-	}
-	return r;
+	return bench_ring(ring_name, &o);
 }
 
 static struct evr_ring *make_ring(uint32_t lanes, uint32_t slots, uint32_t record_size, enum evr_ts_source ts)

@@ -77,14 +77,7 @@ static struct evr_ring *ring_of(uint32_t xlanes, enum evr_ts_source ts)
 #else
 	(void)xlanes;
 #endif
-	evr_ring_unlink(ring_name, NULL);
-	struct evr_ring *r;
-	struct evr_err err = { 0 };
-	if (evr_ring_create(ring_name, &o, &r, &err)) {
-		fprintf(stderr, "evr-bench: %s\n", err.msg);
-		exit(1);
-	}
-	return r;
+	return bench_ring(ring_name, &o);
 }
 
 struct job {
