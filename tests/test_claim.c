@@ -3,6 +3,8 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <evring/emit.h>
@@ -395,4 +397,38 @@ Test(claim, a_commit_publishes_the_producer_id_and_lane_it_stamped, .init = setu
 	cr_assert_eq(it.rec.producer_id, evr_producer_id(p), "not producer 77, which is not registered");
 	cr_assert_eq(it.rec.lane, lane);
 	evr_producer_close(p);
+}
+
+/* The segment truncated between a claim and its commit (a neighbour's ftruncate): the fields written
+ * into the claimed slot fault, the SIGBUS shield absorbs that, and the commit reports -EFAULT and
+ * counts the record as dropped. Nobody crashes, and the broken ring takes no new claim. */
+static void truncate_between_claim_and_commit(unsigned flags)
+{
+	struct evr_producer *p = open_prod(flags);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(p, EVR_TOOL_COMPLETED, &rec), 0);
+	char path[96];
+	snprintf(path, sizeof path, "/dev/shm%s", name);
+	int fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 4096), 0, "only the header page is left");
+	close(fd);
+	EVR_EV(rec, tool_completed)->attempt = 3; /* faults: the shield maps a zero page over it */
+	cr_assert_eq(evr_commit(p), -EFAULT, "a fault, not a record refused for the zero page's type");
+	uint64_t emitted, dropped;
+	evr_producer_counters(p, &emitted, &dropped);
+	cr_assert_eq(emitted, 0);
+	cr_assert_eq(dropped, 1, "the faulted record is counted");
+	cr_assert_eq(evr_claim(p, EVR_TOOL_COMPLETED, &rec), -EFAULT, "a broken segment takes no new claim");
+	evr_producer_close(p);
+}
+
+Test(claim, a_shared_lane_truncated_between_claim_and_commit_is_a_counted_fault, .init = setup, .fini = teardown)
+{
+	truncate_between_claim_and_commit(0);
+}
+
+Test(claim, an_exclusive_lane_truncated_between_claim_and_commit_is_a_counted_fault, .init = setup, .fini = teardown)
+{
+	truncate_between_claim_and_commit(EVR_PRODUCER_EXCLUSIVE);
 }

@@ -490,6 +490,11 @@ int evr_commit(struct evr_producer *p)
 	if (!rec)
 		return -EINVAL;
 	p->claim_rec = NULL;
+	/* a segment truncated since the claim: the slot's bytes are a zero page now, judge nothing of
+	 * them (the type would read 0) and report the fault, counted */
+	int rc;
+	if (p->claim_slot && (rc = check_broken(p)))
+		return rc;
 	/* a record whose type changed since the claim is in the wrong layout; unknown flags are refused
 	 * as evr_emit refuses them: neither is published, both are counted, staged or in place */
 	if (rec->type != p->claim_type || (rec->flags & ~(EVR_REC_TRUNCATED | EVR_REC_REPLAYED))) {
