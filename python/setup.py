@@ -32,7 +32,7 @@ ext = Extension(
 
 setup(
     name="evring",
-    version="0.2.0",
+    version="0.3.0",
     description="Emit into and consume from evring rings (lock-free events in POSIX shared memory)",
     packages=["evring"],
     package_data={"evring": ["py.typed", "*.pyi"]},

@@ -36,6 +36,10 @@
  * (EVR_TSAN) the copies use relaxed atomic words so TSan sees what the protocol actually does.
  *
  * Positions never repeat within 2^49 of each other, so the 50-bit wrap is harmless (evr_ctl_pos).
+ *
+ * The writer's half (the control word, evr_lane_claim, evr_xlane_claim, evr_lane_publish) lives in
+ * the public evring/bits/producer_fast.h, because callers inline it (evr_claim_fast); this file adds
+ * the abort and the reader. One copy of each step, used by the library and the inline path alike.
  */
 #ifndef EVR_LANE_H
 #define EVR_LANE_H
@@ -45,49 +49,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "evring/bits/producer_fast.h" /* the control word, the claim and the publish */
 #include "layout.h"
 #include "test_hooks.h"
 
-enum evr_slot_state { EVR_SLOT_EMPTY = 0, EVR_SLOT_WRITING = 1, EVR_SLOT_COMMITTED = 2, EVR_SLOT_ABANDONED = 3 };
-
-#define EVR_CTL_POS_SHIFT 14
-#define EVR_CTL_OWNER_SHIFT 2
-#define EVR_CTL_OWNER_MASK 0xfffu
 _Static_assert(EVR_MAX_PRODUCERS - 1 <= EVR_CTL_OWNER_MASK, "owner fits the control word");
-
-static inline uint64_t evr_ctl_make(uint64_t pos, unsigned owner, enum evr_slot_state st)
-{
-	return (pos << EVR_CTL_POS_SHIFT) | ((uint64_t)(owner & EVR_CTL_OWNER_MASK) << EVR_CTL_OWNER_SHIFT) |
-	       (uint64_t)st;
-}
-
-static inline enum evr_slot_state evr_ctl_state(uint64_t w)
-{
-	return (enum evr_slot_state)(w & 3u);
-}
-
-static inline unsigned evr_ctl_owner(uint64_t w)
-{
-	return (unsigned)(w >> EVR_CTL_OWNER_SHIFT) & EVR_CTL_OWNER_MASK;
-}
-
-/* The full position stored in w, taken as the one nearest to `near` (within 2^49). */
-static inline uint64_t evr_ctl_pos(uint64_t w, uint64_t near)
-{
-	uint64_t stored = w >> EVR_CTL_POS_SHIFT;
-	int64_t diff = (int64_t)((stored - near) << EVR_CTL_POS_SHIFT) >> EVR_CTL_POS_SHIFT;
-	return near + (uint64_t)diff;
-}
-
-/* A writer of position pos may take a slot whose word is EMPTY, or holds an older position that is
- * not being written. */
-static inline int evr_slot_claimable(uint64_t w, uint64_t pos)
-{
-	enum evr_slot_state st = evr_ctl_state(w);
-	if (st == EVR_SLOT_EMPTY)
-		return 1;
-	return st != EVR_SLOT_WRITING && evr_ctl_pos(w, pos) < pos;
-}
 
 static inline _Atomic uint64_t *evr_slot_ctl(unsigned char *slot)
 {
@@ -118,79 +84,6 @@ static inline void evr_slot_load_body(const unsigned char *slot, void *dst, size
 #else
 	memcpy((unsigned char *)dst + 8, slot + 8, len - 8);
 #endif
-}
-
-struct evr_lane_ref {
-	struct evr_lane_hdr *hdr;
-	unsigned char *slots;
-	uint64_t mask;
-	uint32_t record_shift; /* log2 of the record size (a power of two): no multiply per slot */
-};
-
-static inline unsigned char *evr_lane_slot(const struct evr_lane_ref *l, uint64_t pos)
-{
-	return l->slots + ((pos & l->mask) << l->record_shift);
-}
-
-/* Claim a position on a shared lane and own its slot: the slot, now WRITING(*pos, owner), or NULL
- * when dropped because the slot is held by a stalled writer or was already reused by a newer lap. */
-static inline unsigned char *evr_lane_claim(const struct evr_lane_ref *l, unsigned lane, unsigned owner,
-					    uint64_t *pos_out)
-{
-	/* relaxed: the claim only hands out a unique position; the slot's word orders the data. */
-	uint64_t pos = atomic_fetch_add_explicit(&l->hdr->head, 1, memory_order_relaxed);
-	*pos_out = pos;
-	EVR_TEST_HOOK_CLAIMED(lane, pos);
-	unsigned char *slot = evr_lane_slot(l, pos);
-	_Atomic uint64_t *ctl = evr_slot_ctl(slot);
-	/* relaxed: only a first guess for the CAS below, which re-reads the word atomically. */
-	uint64_t w = atomic_load_explicit(ctl, memory_order_relaxed);
-	for (;;) {
-		if (!evr_slot_claimable(w, pos))
-			return NULL;
-		/* acquire: our body stores below cannot move above taking ownership. A failed CAS reloads
-		 * w and we re-judge it: the word only ever moves forward, so this loop is bounded. */
-		if (atomic_compare_exchange_weak_explicit(ctl, &w, evr_ctl_make(pos, owner, EVR_SLOT_WRITING),
-							  memory_order_acquire, memory_order_relaxed))
-			break;
-	}
-	/* release fence: pairs with the acquire fence in evr_lane_read(). A reader whose copy saw any
-	 * byte stored below is then guaranteed to re-read the word as WRITING(pos) or newer. */
-	atomic_thread_fence(memory_order_release);
-	EVR_TEST_HOOK_OWNED(lane, pos);
-	return slot;
-}
-
-/* The same on an exclusive lane, by its owner (the only writer of its head and slot words). */
-static inline unsigned char *evr_xlane_claim(const struct evr_lane_ref *l, unsigned lane, unsigned owner,
-					     uint64_t *pos_out)
-{
-	/* relaxed load and store: only the owner writes the head (the acquire of the owner word at
-	 * registration made the previous owner's last head visible); consumers read it as a bound */
-	uint64_t pos = atomic_load_explicit(&l->hdr->head, memory_order_relaxed);
-	atomic_store_explicit(&l->hdr->head, pos + 1, memory_order_relaxed);
-	*pos_out = pos;
-	EVR_TEST_HOOK_CLAIMED(lane, pos);
-	unsigned char *slot = evr_lane_slot(l, pos);
-	_Atomic uint64_t *ctl = evr_slot_ctl(slot);
-	/* relaxed: nobody else writes this lane's words while we own it (a reclaimer only turns a dead
-	 * owner's WRITING words); the check drops instead of overwriting a newer position */
-	if (!evr_slot_claimable(atomic_load_explicit(ctl, memory_order_relaxed), pos))
-		return NULL;
-	/* relaxed store, then a release fence: pairs with the acquire fence in evr_lane_read(). A reader
-	 * whose copy saw any byte stored after the fence re-reads WRITING(pos) or newer. On x86 both are
-	 * plain instructions: no locked instruction on the exclusive path. */
-	atomic_store_explicit(ctl, evr_ctl_make(pos, owner, EVR_SLOT_WRITING), memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	EVR_TEST_HOOK_OWNED(lane, pos);
-	return slot;
-}
-
-/* Publish an owned slot: the body written before it is visible with COMMITTED(pos). */
-static inline void evr_lane_publish(unsigned char *slot, uint64_t pos, unsigned owner)
-{
-	/* release: pairs with the acquire load in evr_lane_read(); the body is visible before COMMITTED. */
-	atomic_store_explicit(evr_slot_ctl(slot), evr_ctl_make(pos, owner, EVR_SLOT_COMMITTED), memory_order_release);
 }
 
 /* Give an owned slot up unpublished (an aborted claim): readers skip pos as abandoned, and the next

@@ -107,7 +107,7 @@ struct evr_lane_hdr {
 	unsigned char pad2[EVR_CACHELINE - sizeof(uint64_t)];
 };
 _Static_assert(sizeof(struct evr_lane_hdr) == EVR_LANE_HDR_SIZE, "lane header is 128 bytes");
-_Static_assert(offsetof(struct evr_lane_hdr, head) % EVR_CACHELINE == 0, "head owns its cache line");
+_Static_assert(offsetof(struct evr_lane_hdr, head) == 0, "head first: evr_lane_head_word (bits/producer_fast.h) and its own cache line");
 _Static_assert(offsetof(struct evr_lane_hdr, owner) == EVR_CACHELINE, "owner on the second line");
 
 /* The wake page (object NAME~wake): the one thing consumers write. Producers treat it as a hint:

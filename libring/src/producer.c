@@ -45,29 +45,28 @@ void (*volatile evr_test_hook_entry)(enum evr_hook_point at, unsigned idx);
 #endif
 
 struct evr_producer {
+	/* what the inline claim and commit read and write (evring/bits/producer_fast.h): first, so a
+	 * struct evr_producer * is one to it; the claim state lives there for both paths */
+	struct evr_producer_hot hot;
 	struct evr_ring *ring;
 	struct evr_producer_entry *entry;
-	uint16_t id;
 	bool forked; /* this is a fork() child's copy: disarmed (set by the atfork handler) */
-	uint32_t lane_mask;
-	uint32_t last_lane;
 	uint32_t fast_types; /* types below it take the fast path: the ring has them, laid out as ours */
-	int xlane;           /* our exclusive lane, or -1: emits go to the shared lane of the CPU */
 	enum evr_ts_source ts_source; /* the ring's, and its wake page: copied here, one load less per emit */
 	struct evr_wake_page *wake;
-	uint64_t emitted, dropped; /* private copies of the entry's counters */
+	uint64_t dropped;          /* private copy of the entry's counter (emitted is in hot) */
 	int live_fd;               /* our own description of NAME~live; holds the entry's lock */
 	uint64_t gen;              /* the generation we registered */
 	pid_t pid;                 /* the process that registered it */
 	struct evr_producer *next_open; /* the process's list of open producers, for the atfork handler */
-	/* the open claim, from evr_claim to evr_commit or evr_abort */
-	struct evr_record *claim_rec; /* what the caller fills; NULL when no claim is open */
-	unsigned char *claim_slot;    /* the slot we own (WRITING); NULL for a staged claim */
-	uint64_t claim_pos;
-	uint16_t claim_type, claim_lane;
+	unsigned char *claim_slot; /* the open claim's slot (WRITING); NULL for a staged claim */
 	alignas(16) struct evr_record stage; /* a staged claim's record (16-aligned, like a slot) */
 	struct evr_lane_ref lanes[];
 };
+_Static_assert(offsetof(struct evr_producer, hot) == 0, "the inline path takes the handle for its hot part");
+
+/* What a producer without a wake page reads as `waiters`: nobody ever sleeps on it. */
+static const uint32_t no_waiters;
 
 /* Every open producer of this process, so a fork child can close its copies of their locks. The
  * mutex also keeps fork() out of the windows where this process holds a liveness lock the list does
@@ -94,6 +93,9 @@ static void atfork_child(void)
 		close(p->live_fd); /* the parent's description keeps its lock: only its death drops it */
 		p->live_fd = -1;
 		p->forked = true;
+		/* every claim and commit of the child goes out of line, where `forked` answers -ECHILD */
+		p->hot.inline_types = 0;
+		p->hot.inplace = NULL;
 	}
 	open_list = NULL;
 	pthread_mutex_unlock(&open_lock);
@@ -250,8 +252,8 @@ int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned fl
 				"ring %s: all %u producer entries are held by live producers (or being registered or "
 				"reclaimed right now)", r->name, r->max_producers);
 	}
-	p->xlane = -1;
-	if ((flags & EVR_PRODUCER_EXCLUSIVE) && (p->xlane = take_xlane(r, idx)) < 0) {
+	p->hot.xlane = -1;
+	if ((flags & EVR_PRODUCER_EXCLUSIVE) && (p->hot.xlane = take_xlane(r, idx)) < 0) {
 		release_entry(evr_ring_producer(r, idx), p->gen);
 		evr_live_unlock(fd, idx);
 		close(fd);
@@ -264,10 +266,8 @@ int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned fl
 	p->ts_source = r->ts_source;
 	p->wake = r->wake;
 	p->entry = evr_ring_producer(r, idx);
-	p->id = (uint16_t)idx;
 	p->live_fd = fd;
 	p->pid = getpid();
-	p->lane_mask = r->shared_lanes - 1;
 	p->fast_types = r->desc->type_count;
 	for (unsigned t = 0; r->fix && t < r->desc->type_count; t++)
 		if (r->fix[t]) { /* the first type to adapt, and every type after it, go the slow way */
@@ -276,6 +276,22 @@ int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned fl
 		}
 	for (unsigned l = 0; l < r->lanes; l++)
 		p->lanes[l] = evr_ring_lane(r, l);
+	struct evr_producer_hot *h = &p->hot;
+#ifdef EVR_TSAN
+	h->inline_types = 0; /* every claim is staged (see evr_claim) */
+#else
+	h->inline_types = p->fast_types;
+#endif
+	h->lane_mask = r->shared_lanes - 1;
+	h->id = (uint16_t)idx;
+	h->tsc = r->ts_source == EVR_TS_TSC;
+	h->emitted_word = (uint64_t *)(void *)&p->entry->emitted;
+	h->lane_hint_word = (uint32_t *)(void *)&p->entry->lane_hint;
+	h->waiters = r->wake ? (const uint32_t *)(const void *)&r->wake->waiters : &no_waiters;
+	h->broken = (const int *)(const void *)&r->broken;
+	h->lanes = p->lanes;
+	if (h->xlane >= 0)
+		h->own = p->lanes[h->xlane];
 	list_add(p);
 	evr_fork_guard_leave(cancel);
 	*out = p;
@@ -293,10 +309,10 @@ void evr_producer_close(struct evr_producer *p)
 		list_remove(p);
 		/* an emit that never returned (siglongjmp out of a handler, a cancelled thread) may have
 		 * left a slot WRITING; nobody would ever reclaim it once the entry is CLOSED */
-		evr_release_slots_of(p->ring, p->id);
-		evr_release_xlanes_of(p->ring, p->id); /* after the slots: the next owner finds none WRITING */
+		evr_release_slots_of(p->ring, p->hot.id);
+		evr_release_xlanes_of(p->ring, p->hot.id); /* after the slots: the next owner finds none WRITING */
 		release_entry(p->entry, p->gen);
-		evr_live_unlock(p->live_fd, p->id);
+		evr_live_unlock(p->live_fd, p->hot.id);
 		close(p->live_fd);
 		evr_fork_guard_leave(cancel);
 	}
@@ -309,28 +325,13 @@ static void count_drop(struct evr_producer *p)
 	atomic_store_explicit(&p->entry->dropped, ++p->dropped, memory_order_relaxed);
 }
 
-/* Pick the lane (ours, or the current CPU's shared one) and own a slot in it: the slot, WRITING at
- * *pos, or NULL when the record must be dropped (lane.h says when). */
+/* Pick the lane (ours, or the current CPU's shared one) and own a slot in it, as the inline path
+ * does (evr_x_take_slot) with the CPU from sched_getcpu. */
 static inline __attribute__((always_inline)) unsigned char *take_slot(struct evr_producer *p, unsigned *lane_out,
 								      uint64_t *pos)
 {
-	unsigned lane;
-	unsigned char *slot;
-	if (p->xlane >= 0) {
-		lane = (unsigned)p->xlane;
-		slot = evr_xlane_claim(&p->lanes[lane], lane, p->id, pos);
-	} else {
-		int cpu = sched_getcpu();
-		lane = cpu < 0 ? 0 : (unsigned)cpu & p->lane_mask;
-		slot = evr_lane_claim(&p->lanes[lane], lane, p->id, pos);
-	}
-	if (lane != p->last_lane) {
-		p->last_lane = lane;
-		/* relaxed: for display only */
-		atomic_store_explicit(&p->entry->lane_hint, lane, memory_order_relaxed);
-	}
-	*lane_out = lane;
-	return slot;
+	struct evr_producer_hot *h = &p->hot;
+	return evr_x_take_slot(h, h->xlane >= 0 ? 0 : sched_getcpu(), lane_out, pos);
 }
 
 /* After a publish (rc 0) or a drop: count it, and wake a sleeping consumer. */
@@ -341,7 +342,7 @@ static inline __attribute__((always_inline)) int finish(struct evr_producer *p, 
 		rc = -EFAULT;
 	if (rc == 0)
 		/* relaxed store: single-writer statistics on our own line, read by `evring info` */
-		atomic_store_explicit(&p->entry->emitted, ++p->emitted, memory_order_relaxed);
+		atomic_store_explicit(&p->entry->emitted, ++p->hot.emitted, memory_order_relaxed);
 	else
 		count_drop(p);
 	struct evr_wake_page *w = p->wake;
@@ -349,6 +350,16 @@ static inline __attribute__((always_inline)) int finish(struct evr_producer *p, 
 	if (w && atomic_load_explicit(&w->waiters, memory_order_relaxed))
 		evr_wake_sleepers(w);
 	return rc;
+}
+
+int evr_x_claim_dropped(struct evr_producer *p)
+{
+	return finish(p, -EAGAIN);
+}
+
+int evr_x_commit_finish(struct evr_producer *p)
+{
+	return finish(p, 0);
 }
 
 /* -EFAULT (counted) when the segment is known truncated: nothing is written then. */
@@ -376,12 +387,12 @@ static inline __attribute__((always_inline)) int emit_body(struct evr_producer *
 	if (!slot)
 		return finish(p, -EAGAIN);
 	rec->ts = evr_ts_now(p->ts_source);
-	rec->producer_id = p->id;
+	rec->producer_id = p->hot.id;
 	rec->lane = (uint16_t)lane;
 	struct evr_record adapted;
 	const struct evr_record *out = adapt ? evr_desc_adapt(p->ring, rec, &adapted) : rec;
 	evr_slot_store_body(slot, out, sizeof *rec);
-	evr_lane_publish(slot, pos, p->id);
+	evr_lane_publish(slot, pos, p->hot.id);
 	return finish(p, 0);
 }
 
@@ -417,17 +428,13 @@ int evr_emit(struct evr_producer *p, struct evr_record *rec)
 	return emit_body(p, rec, false);
 }
 
-/* Zero a record but its first 8 bytes (in a slot: the control word). Slots and records are 16-byte
- * aligned (the segment is page-aligned, lane headers and record sizes are multiples of 64), so this
- * is a few vector stores instead of the `rep stos` a memset of unknown alignment compiles to. */
-typedef uint64_t evr_v2 __attribute__((vector_size(16)));
-static inline void zero_body(struct evr_record *rec)
+/* The open claim, as evr_commit and evr_commit_fast find it. */
+static void note_claim(struct evr_producer_hot *h, struct evr_record *rec, uint64_t pos, unsigned type, unsigned lane)
 {
-	unsigned char *b = (unsigned char *)rec;
-	*(uint64_t *)(void *)(b + 8) = 0;
-#pragma GCC unroll 8
-	for (unsigned off = 16; off < sizeof *rec; off += 16)
-		*(evr_v2 *)(void *)(b + off) = (evr_v2){ 0, 0 };
+	h->claim = rec;
+	h->claim_pos = pos;
+	h->claim_type = (uint16_t)type;
+	h->claim_lane = (uint16_t)lane;
 }
 
 /* A claim of a type off the fast path: staged in the handle, written by evr_commit like evr_emit. */
@@ -437,23 +444,20 @@ static __attribute__((noinline)) int claim_staged(struct evr_producer *p, unsign
 	if (rc)
 		return rc;
 	memset(&p->stage, 0, sizeof p->stage);
-	p->stage.type = (uint16_t)type;
 	/* as an in-place claim hands it out (evr_emit stamps them again when the commit writes it) */
-	p->stage.ts = evr_ts_now(p->ts_source);
-	p->stage.producer_id = p->id;
-	p->stage.lane = (uint16_t)p->last_lane;
+	evr_x_stamp_claim(&p->hot, &p->stage, evr_ts_now(p->ts_source), type, p->hot.last_lane);
 	p->claim_slot = NULL;
-	p->claim_type = (uint16_t)type;
-	p->claim_rec = &p->stage;
+	note_claim(&p->hot, &p->stage, 0, type, p->hot.last_lane);
 	*out = &p->stage;
 	return 0;
 }
 
 int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **out)
 {
+	struct evr_producer_hot *h = &p->hot;
 	if (p->forked)
 		return -ECHILD;
-	if (p->claim_rec)
+	if (h->claim)
 		return -EBUSY;
 	if (__builtin_expect(type >= p->fast_types, 0))
 		return claim_staged(p, type, out);
@@ -461,35 +465,34 @@ int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **out)
 	if (rc)
 		return rc;
 	unsigned lane;
-	unsigned char *slot = take_slot(p, &lane, &p->claim_pos);
+	uint64_t pos;
+	unsigned char *slot = take_slot(p, &lane, &pos);
 	if (!slot)
 		return finish(p, -EAGAIN);
 #ifdef EVR_TSAN
 	struct evr_record *rec = &p->stage; /* evr_commit copies it in with atomics, which TSan follows */
 #else
 	struct evr_record *rec = (struct evr_record *)(void *)slot; /* in place: ordered by take_slot's fence */
+	h->inplace = slot; /* evr_commit_fast may publish it */
 #endif
-	zero_body(rec);
-	rec->ts = evr_ts_now(p->ts_source);
-	rec->type = (uint16_t)type;
-	rec->producer_id = p->id;
-	rec->lane = (uint16_t)lane;
+	evr_x_zero_body((unsigned char *)rec);
+	evr_x_stamp_claim(h, rec, evr_ts_now(p->ts_source), type, lane);
+	note_claim(h, rec, pos, type, lane);
 	p->claim_slot = slot;
-	p->claim_lane = (uint16_t)lane;
-	p->claim_type = (uint16_t)type;
-	p->claim_rec = rec;
 	*out = rec;
 	return 0;
 }
 
 int evr_commit(struct evr_producer *p)
 {
-	struct evr_record *rec = p->claim_rec;
+	struct evr_producer_hot *h = &p->hot;
+	struct evr_record *rec = h->claim;
 	if (p->forked)
 		return -ECHILD;
 	if (!rec)
 		return -EINVAL;
-	p->claim_rec = NULL;
+	h->claim = NULL;
+	h->inplace = NULL;
 	/* a segment truncated since the claim: the slot's bytes are a zero page now, judge nothing of
 	 * them (the type would read 0) and report the fault, counted */
 	int rc;
@@ -497,9 +500,9 @@ int evr_commit(struct evr_producer *p)
 		return rc;
 	/* a record whose type changed since the claim is in the wrong layout; unknown flags are refused
 	 * as evr_emit refuses them: neither is published, both are counted, staged or in place */
-	if (rec->type != p->claim_type || (rec->flags & ~(EVR_REC_TRUNCATED | EVR_REC_REPLAYED))) {
+	if (rec->type != h->claim_type || (rec->flags & ~(EVR_REC_TRUNCATED | EVR_REC_REPLAYED))) {
 		if (p->claim_slot)
-			evr_lane_abort(p->claim_slot, p->claim_pos, p->id);
+			evr_lane_abort(p->claim_slot, h->claim_pos, h->id);
 		count_drop(p);
 		return -EINVAL;
 	}
@@ -507,37 +510,39 @@ int evr_commit(struct evr_producer *p)
 		return emit_slow(p, rec);
 	/* ours, whatever the caller stored over them: a record is never attributed to another producer
 	 * or lane (the line is the one the claim wrote) */
-	rec->producer_id = p->id;
-	rec->lane = p->claim_lane;
+	rec->producer_id = h->id;
+	rec->lane = h->claim_lane;
 #ifdef EVR_TSAN
 	evr_slot_store_body(p->claim_slot, rec, sizeof *rec);
 #endif
-	evr_lane_publish(p->claim_slot, p->claim_pos, p->id);
+	evr_lane_publish(p->claim_slot, h->claim_pos, h->id);
 	return finish(p, 0);
 }
 
 int evr_abort(struct evr_producer *p)
 {
+	struct evr_producer_hot *h = &p->hot;
 	if (p->forked)
 		return -ECHILD;
-	if (!p->claim_rec)
+	if (!h->claim)
 		return -EINVAL;
-	p->claim_rec = NULL;
+	h->claim = NULL;
+	h->inplace = NULL;
 	if (p->claim_slot)
-		evr_lane_abort(p->claim_slot, p->claim_pos, p->id);
+		evr_lane_abort(p->claim_slot, h->claim_pos, h->id);
 	count_drop(p);
 	return 0;
 }
 
 uint16_t evr_producer_id(const struct evr_producer *p)
 {
-	return p->id;
+	return p->hot.id;
 }
 
 void evr_producer_counters(const struct evr_producer *p, uint64_t *emitted, uint64_t *dropped)
 {
 	if (emitted)
-		*emitted = p->emitted;
+		*emitted = p->hot.emitted;
 	if (dropped)
 		*dropped = p->dropped;
 }

@@ -21,21 +21,14 @@ enum evr_hook_point {
 	EVR_HOOK_OPEN_VALIDATED,   /* evr_ring_open validated the header, before it opens the companions */
 };
 
+/* EVR_TEST_HOOK_CLAIMED and EVR_TEST_HOOK_OWNED are in evring/bits/producer_fast.h: the claim they
+ * sit in is inlined into callers, which then call the hooks too (the testable build's users get
+ * EVR_TEST_HOOKS defined). */
+#include "evring/bits/producer_fast.h"
+
 #ifdef EVR_TEST_HOOKS
-extern void (*volatile evr_test_hook_owned)(unsigned lane, uint64_t pos);
-extern void (*volatile evr_test_hook_claimed)(unsigned lane, uint64_t pos);
 extern void (*volatile evr_test_hook_entry)(enum evr_hook_point at, unsigned idx);
 extern void (*volatile evr_test_hook_not_yet)(unsigned lane, uint64_t pos);
-#define EVR_TEST_HOOK_CLAIMED(lane, pos)                                                          \
-	do {                                                                                      \
-		if (evr_test_hook_claimed)                                                        \
-			evr_test_hook_claimed((lane), (pos));                                     \
-	} while (0)
-#define EVR_TEST_HOOK_OWNED(lane, pos)                                                            \
-	do {                                                                                      \
-		if (evr_test_hook_owned)                                                          \
-			evr_test_hook_owned((lane), (pos));                                       \
-	} while (0)
 #define EVR_TEST_HOOK_ENTRY(at, idx)                                                              \
 	do {                                                                                      \
 		if (evr_test_hook_entry)                                                          \
@@ -48,8 +41,6 @@ extern void (*volatile evr_test_hook_not_yet)(unsigned lane, uint64_t pos);
 	} while (0)
 #else
 #define EVR_TEST_HOOK_NOT_YET(lane, pos) ((void)(lane), (void)(pos))
-#define EVR_TEST_HOOK_OWNED(lane, pos) ((void)(lane), (void)(pos))
-#define EVR_TEST_HOOK_CLAIMED(lane, pos) ((void)(lane), (void)(pos))
 #define EVR_TEST_HOOK_ENTRY(at, idx) ((void)(at), (void)(idx))
 #endif
 

@@ -92,6 +92,16 @@ int evr_commit(struct evr_producer *p);
  * `dropped`. Returns 0, -EINVAL when no claim is open, -ECHILD. */
 int evr_abort(struct evr_producer *p);
 
+/* evr_claim and evr_commit, inlined into the caller (as liburing inlines its submission ring): the
+ * same contract and the same results, without a call into the library in the common case (a type
+ * this producer's table and the ring lay out alike, no claim open, a slot free, no consumer asleep).
+ * Anything else is handed to evr_claim / evr_commit. Mix them freely with the out-of-line calls and
+ * evr_abort on one handle. They compile the handle's layout and the slot protocol into the caller
+ * (evring/bits/producer_fast.h): a program built with them needs the libevring soname it was built
+ * against, which the soname guarantees. Under ThreadSanitizer they are the out-of-line calls. */
+static inline int evr_claim_fast(struct evr_producer *p, unsigned type, struct evr_record **rec);
+static inline int evr_commit_fast(struct evr_producer *p);
+
 /* The producer's index in the ring's producer table: what records carry as producer_id. */
 uint16_t evr_producer_id(const struct evr_producer *p);
 /* Records this producer published and dropped (every emit or claim that did not publish, aborts and
@@ -104,4 +114,6 @@ uint64_t evr_producer_now(const struct evr_producer *p);
 #ifdef __cplusplus
 }
 #endif
+
+#include "bits/producer_fast.h" /* the inline claim's definitions */
 #endif

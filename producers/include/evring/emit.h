@@ -7,8 +7,9 @@
  * NULL meaning empty) plus `details`. Because the argument structs and the functions are expanded
  * from the same X-macro table as the record layout, a field cannot be added to the schema without
  * appearing here. Strings that do not fit are cut at a UTF-8 boundary and the record is flagged
- * EVR_REC_TRUNCATED. The fields are written straight into the ring's slot (evr_claim, then
- * evr_commit): no record on the stack, no second copy. The call returns 0, or -EAGAIN when the
+ * EVR_REC_TRUNCATED. The fields are written straight into the ring's slot, claimed and published
+ * inline (evr_x_typed_claim below): no record on the stack, no second copy, no call into the library
+ * in the common case. The call returns 0, or -EAGAIN when the
  * record was dropped (already counted in the producer table), or another evr_claim() error; it never
  * blocks, allocates or makes a system call (except evr_emit's one FUTEX_WAKE for a sleeping consumer).
  */
@@ -37,6 +38,34 @@ static inline void evr_x_put_str(struct evr_record *r, char *field, size_t size,
 	__builtin_memcpy(field, src, n);
 }
 
+/* The claim and commit of a typed emit: evr_claim_fast and evr_commit_fast without what the typed
+ * emit cannot need. It writes only its own fields, inside their bounds, and EVR_REC_TRUNCATED, so
+ * the record's type, producer id and lane are still the claim's at the commit, and no other code
+ * sees the claim in between: the handle's note of an open claim is skipped, and so is the commit's
+ * re-check. A claim the inline path cannot make is made by evr_claim and committed by evr_commit. */
+static inline int evr_x_typed_claim(struct evr_producer *p, unsigned type, struct evr_x_claim *c)
+{
+#if EVR_X_INLINE_CLAIMS
+	struct evr_producer_hot *h = (struct evr_producer_hot *)(void *)p;
+	if (__builtin_expect(type < h->inline_types && !h->claim, 1)) {
+		int rc = evr_x_claim_inline(p, h, type, c);
+		if (__builtin_expect(rc != 0, 1))
+			return rc < 0 ? rc : 0;
+	}
+#endif
+	c->inl = 0;
+	return evr_claim(p, type, &c->rec);
+}
+
+static inline int evr_x_typed_commit(struct evr_producer *p, const struct evr_x_claim *c)
+{
+#if EVR_X_INLINE_CLAIMS
+	if (__builtin_expect(c->inl, 1))
+		return evr_x_publish(p, (struct evr_producer_hot *)(void *)p, c->rec, c->pos);
+#endif
+	return evr_commit(p);
+}
+
 #define EVR_X_ARG_DECL_U32(name, n) uint32_t name;
 #define EVR_X_ARG_DECL_U64(name, n) uint64_t name;
 #define EVR_X_ARG_DECL_STR(name, n) const char *name;
@@ -56,17 +85,18 @@ static inline void evr_x_put_str(struct evr_record *r, char *field, size_t size,
 	static inline int evr_emit_##l(struct evr_producer *p, uint64_t correlation_id,          \
 				       uint64_t plan_id, const struct evr_args_##l *a)            \
 	{                                                                                         \
-		struct evr_record *r;                                                             \
-		int rc = evr_claim(p, EVR_##U, &r);                                               \
+		struct evr_x_claim c;                                                             \
+		int rc = evr_x_typed_claim(p, EVR_##U, &c);                                       \
 		if (rc)                                                                           \
 			return rc;                                                                \
+		struct evr_record *r = c.rec;                                                     \
 		r->correlation_id = correlation_id;                                               \
 		r->plan_id = plan_id;                                                             \
 		EVR_FIELDS_##U(EVR_X_ARG_COPY, l)                                                 \
 		if (a->details) /* the details follow the type's fields (evr_events[].details_offset) */  \
 			evr_x_put_str(r, (char *)&r->u + sizeof(struct evr_ev_##l),               \
 				      EVR_PAYLOAD_SIZE - sizeof(struct evr_ev_##l), a->details);       \
-		return evr_commit(p);                                                             \
+		return evr_x_typed_commit(p, &c);                                                 \
 	}
 EVR_EVENTS(EVR_X_TYPED_EMIT)
 #undef EVR_X_TYPED_EMIT
