@@ -1,15 +1,34 @@
 /* Claim-in-place (evr_claim / evr_commit / evr_abort) and exclusive lanes, in one process: every
- * type on a shared and on an exclusive lane, the misuse answers, lane ownership and hand-over. */
+ * type on a shared and on an exclusive lane, the misuse answers, lane ownership and hand-over, the
+ * answers after fork() and truncation, drops and wakes.
+ *
+ * Built twice: test_claim calls the library's evr_claim / evr_commit; test_claim_inline
+ * (EVR_TEST_INLINE_CLAIMS) runs the very same tests through the inline evr_claim_fast /
+ * evr_commit_fast, and runs once more with glibc's rseq registration off (GLIBC_TUNABLES), where
+ * shared lanes fall back to the library. The typed emits (evring/emit.h) take the inline path in
+ * all of them. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <string.h>
 
 #include <evring/emit.h>
 
 #include "test_util.h"
+
+#ifdef EVR_TEST_INLINE_CLAIMS
+#define evr_claim evr_claim_fast
+#define evr_commit evr_commit_fast
+#define SUITE claim_inline
+#else
+#define SUITE claim
+#endif
 
 #define SHARED 1u    /* shared lanes of the test ring */
 #define EXCLUSIVE 2u /* exclusive lanes after them */
@@ -107,7 +126,7 @@ static void claim_commit_abort(unsigned type, unsigned flags)
 	teardown();
 }
 
-ParameterizedTestParameters(claim, every_type_commits_in_place_and_aborts)
+ParameterizedTestParameters(SUITE, every_type_commits_in_place_and_aborts)
 {
 	static unsigned types[EVR_EVENT_COUNT * 2]; /* [0, 38): shared lane; [38, 76): exclusive lane */
 	for (unsigned i = 0; i < EVR_EVENT_COUNT * 2; i++)
@@ -115,12 +134,12 @@ ParameterizedTestParameters(claim, every_type_commits_in_place_and_aborts)
 	return cr_make_param_array(unsigned, types, EVR_EVENT_COUNT * 2);
 }
 
-ParameterizedTest(unsigned *t, claim, every_type_commits_in_place_and_aborts)
+ParameterizedTest(unsigned *t, SUITE, every_type_commits_in_place_and_aborts)
 {
 	claim_commit_abort(*t % EVR_EVENT_COUNT, *t >= EVR_EVENT_COUNT ? EVR_PRODUCER_EXCLUSIVE : 0);
 }
 
-Test(claim, misuse_is_refused_and_never_published, .init = setup, .fini = teardown)
+Test(SUITE, misuse_is_refused_and_never_published, .init = setup, .fini = teardown)
 {
 	struct evr_producer *p = open_prod(0);
 	struct evr_record *r;
@@ -147,7 +166,7 @@ Test(claim, misuse_is_refused_and_never_published, .init = setup, .fini = teardo
 	evr_producer_close(p);
 }
 
-Test(claim, typed_emit_writes_in_place_and_truncates_strings, .init = setup, .fini = teardown)
+Test(SUITE, typed_emit_writes_in_place_and_truncates_strings, .init = setup, .fini = teardown)
 {
 	struct evr_producer *p = open_prod(EVR_PRODUCER_EXCLUSIVE);
 	cr_assert_eq(evr_emit_tool_retried(p, 5, 6, &(struct evr_args_tool_retried){ .tool = "web_search", .attempt = 2,
@@ -169,7 +188,7 @@ Test(claim, typed_emit_writes_in_place_and_truncates_strings, .init = setup, .fi
 	evr_producer_close(p);
 }
 
-Test(claim, exclusive_lanes_have_one_owner_each_and_are_handed_over_at_close, .init = setup, .fini = teardown)
+Test(SUITE, exclusive_lanes_have_one_owner_each_and_are_handed_over_at_close, .init = setup, .fini = teardown)
 {
 	struct evr_producer *a = open_prod(EVR_PRODUCER_EXCLUSIVE), *b = open_prod(EVR_PRODUCER_EXCLUSIVE), *c;
 	struct evr_err err;
@@ -201,7 +220,7 @@ Test(claim, exclusive_lanes_have_one_owner_each_and_are_handed_over_at_close, .i
 	evr_producer_close(c);
 }
 
-Test(claim, a_ring_without_exclusive_lanes_refuses_an_exclusive_producer)
+Test(SUITE, a_ring_without_exclusive_lanes_refuses_an_exclusive_producer)
 {
 	struct evr_test_ring fx;
 	cr_assert_eq(evr_test_ring_open(&fx, "claim-none", 1, 8, NULL), 0);
@@ -213,7 +232,7 @@ Test(claim, a_ring_without_exclusive_lanes_refuses_an_exclusive_producer)
 	evr_test_ring_close(&fx);
 }
 
-Test(claim, a_close_releases_an_open_claim, .init = setup, .fini = teardown)
+Test(SUITE, a_close_releases_an_open_claim, .init = setup, .fini = teardown)
 {
 	struct evr_producer *p = open_prod(EVR_PRODUCER_EXCLUSIVE);
 	struct evr_record *r;
@@ -229,7 +248,7 @@ Test(claim, a_close_releases_an_open_claim, .init = setup, .fini = teardown)
 	evr_producer_close(p);
 }
 
-Test(claim, typed_emit_cuts_strings_exactly_like_evr_record_set_str, .init = setup, .fini = teardown)
+Test(SUITE, typed_emit_cuts_strings_exactly_like_evr_record_set_str, .init = setup, .fini = teardown)
 {
 	/* tool is a 24-byte field: 23 bytes of text fit */
 	const char *cases[] = { "", "a", "12345678901234567890123", "123456789012345678901234",
@@ -316,7 +335,7 @@ static void v2_on_v1_close(struct v2_on_v1 *v)
 	free(v->d2);
 }
 
-Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
+Test(SUITE, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
 {
 	struct v2_on_v1 v;
 	v2_on_v1_open(&v, "claim-v", 3);
@@ -353,7 +372,7 @@ Test(claim, a_type_laid_out_differently_from_the_ring_is_staged_and_adapted)
  * the claim contract of producer.h: the record is handed out with ts and producer_id set, and a
  * commit after a type change or with unknown flags is refused and counted as dropped, as for a
  * claim in place (it once went to emit_slow unchecked: job_done's layout published as job_started). */
-Test(claim, a_staged_claim_keeps_the_claim_contract)
+Test(SUITE, a_staged_claim_keeps_the_claim_contract)
 {
 	struct v2_on_v1 v;
 	v2_on_v1_open(&v, "clstaged", 2);
@@ -382,7 +401,7 @@ Test(claim, a_staged_claim_keeps_the_claim_contract)
 /* A commit publishes the producer_id and lane the claim stamped, whatever the caller stored over
  * them (a whole record assigned over the claimed one, a stray store), as evr_emit stamps them: a
  * record is never attributed to another producer or lane. */
-Test(claim, a_commit_publishes_the_producer_id_and_lane_it_stamped, .init = setup, .fini = teardown)
+Test(SUITE, a_commit_publishes_the_producer_id_and_lane_it_stamped, .init = setup, .fini = teardown)
 {
 	struct evr_producer *p = open_prod(0);
 	struct evr_record *rec;
@@ -423,12 +442,100 @@ static void truncate_between_claim_and_commit(unsigned flags)
 	evr_producer_close(p);
 }
 
-Test(claim, a_shared_lane_truncated_between_claim_and_commit_is_a_counted_fault, .init = setup, .fini = teardown)
+Test(SUITE, a_shared_lane_truncated_between_claim_and_commit_is_a_counted_fault, .init = setup, .fini = teardown)
 {
 	truncate_between_claim_and_commit(0);
 }
 
-Test(claim, an_exclusive_lane_truncated_between_claim_and_commit_is_a_counted_fault, .init = setup, .fini = teardown)
+Test(SUITE, an_exclusive_lane_truncated_between_claim_and_commit_is_a_counted_fault, .init = setup, .fini = teardown)
 {
 	truncate_between_claim_and_commit(EVR_PRODUCER_EXCLUSIVE);
+}
+
+/* After fork(), the child's copy of a handle is disarmed on every path: the inline claim and commit
+ * hand it to the library, which answers -ECHILD, also for a claim the parent had open at the fork;
+ * the parent's claim is its own and publishes once. */
+Test(SUITE, a_fork_child_gets_echild_on_every_path_and_the_parent_keeps_its_claim, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(0), *x = open_prod(EVR_PRODUCER_EXCLUSIVE);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(p, EVR_PLAN_CREATED, &rec), 0);
+	EVR_EV(rec, plan_created)->plan_name[0] = 'k';
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct evr_record *r;
+		int ok = evr_commit(p) == -ECHILD && evr_abort(p) == -ECHILD &&
+			 evr_claim(x, EVR_PLAN_CREATED, &r) == -ECHILD &&
+			 evr_emit_plan_created(p, 1, 1, &(struct evr_args_plan_created){ .plan_name = "c" }) == -ECHILD &&
+			 evr_emit_plan_created(x, 1, 1, &(struct evr_args_plan_created){ .plan_name = "c" }) == -ECHILD;
+		_exit(ok ? 0 : 1);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "every call of the child answered -ECHILD");
+	cr_assert_eq(evr_commit(p), 0, "the parent's claim is still its own");
+	struct evr_item it = next_item();
+	cr_assert_eq(it.kind, EVR_ITEM_RECORD);
+	cr_assert_str_eq(EVR_EV(&it.rec, plan_created)->plan_name, "k");
+	cr_assert_eq(evr_consumer_poll(cons, &it), 0, "the child published nothing");
+	evr_producer_close(x);
+	evr_producer_close(p);
+}
+
+/* A claim whose slot is still held by a writer a lap behind is dropped, counted, and never waits:
+ * the open claim of one producer blocks the slot for the other's emit a lap later. */
+Test(SUITE, a_slot_held_by_an_open_claim_drops_the_next_lap_and_counts_it, .init = setup, .fini = teardown)
+{
+	struct evr_producer *holder = open_prod(0), *p = open_prod(0);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(holder, EVR_PLAN_CREATED, &rec), 0); /* position 0 of the one shared lane */
+	for (unsigned i = 1; i < 16; i++)
+		cr_assert_eq(evr_emit_plan_created(p, i, 0, &(struct evr_args_plan_created){ .plan_name = "x" }), 0);
+	cr_assert_eq(evr_emit_plan_created(p, 16, 0, &(struct evr_args_plan_created){ .plan_name = "x" }), -EAGAIN,
+		     "position 16 is slot 0, still WRITING");
+	cr_assert_eq(evr_claim(p, EVR_PLAN_CREATED, &rec), 0, "position 17 is free");
+	cr_assert_eq(evr_commit(p), 0);
+	uint64_t emitted, dropped;
+	evr_producer_counters(p, &emitted, &dropped);
+	cr_assert_eq(emitted, 16);
+	cr_assert_eq(dropped, 1, "the drop is counted");
+	cr_assert_eq(evr_abort(holder), 0);
+	evr_producer_close(p);
+	evr_producer_close(holder);
+}
+
+static void *late_typed_emit(void *arg)
+{
+	struct timespec d = { 0, 50 * 1000 * 1000 };
+	nanosleep(&d, NULL);
+	evr_emit_budget_warning(arg, 77, 0, &(struct evr_args_budget_warning){ .budget = "tokens" });
+	return NULL;
+}
+
+/* A consumer asleep on the wake page is woken by the inline publish (it finds `waiters` set and
+ * hands the wake to the library). */
+Test(SUITE, a_sleeping_consumer_is_woken_by_a_typed_emit, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(EVR_PRODUCER_EXCLUSIVE);
+	pthread_t t;
+	pthread_create(&t, NULL, late_typed_emit, p);
+	cr_assert_eq(evr_consumer_wait(cons, 10ll * 1000 * 1000 * 1000), 1, "woken before the 10 s timeout");
+	pthread_join(t, NULL);
+	struct evr_item it = next_item();
+	cr_assert_eq(it.rec.correlation_id, 77);
+	evr_producer_close(p);
+}
+
+/* The inline path takes the CPU from glibc's rseq area; with registration off it has none, and
+ * shared-lane claims go through the library (the tests above then exercise that fallback). */
+Test(SUITE, the_inline_path_knows_the_cpu_from_rseq_unless_glibc_registered_none)
+{
+	const char *tun = getenv("GLIBC_TUNABLES");
+	if (tun && strstr(tun, "glibc.pthread.rseq=0"))
+		cr_assert_lt(evr_x_cpu(), 0, "no rseq area: the fallback");
+	else {
+		int cpu = evr_x_cpu();
+		cr_assert(cpu >= 0 && cpu < sysconf(_SC_NPROCESSORS_CONF), "rseq gives a CPU (%d)", cpu);
+	}
 }

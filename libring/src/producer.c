@@ -59,7 +59,6 @@ struct evr_producer {
 	uint64_t gen;              /* the generation we registered */
 	pid_t pid;                 /* the process that registered it */
 	struct evr_producer *next_open; /* the process's list of open producers, for the atfork handler */
-	unsigned char *claim_slot; /* the open claim's slot (WRITING); NULL for a staged claim */
 	alignas(16) struct evr_record stage; /* a staged claim's record (16-aligned, like a slot) */
 	struct evr_lane_ref lanes[];
 };
@@ -284,6 +283,7 @@ int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned fl
 #endif
 	h->lane_mask = r->shared_lanes - 1;
 	h->id = (uint16_t)idx;
+	h->owner_bits = evr_ctl_owner_bits(idx);
 	h->tsc = r->ts_source == EVR_TS_TSC;
 	h->emitted_word = (uint64_t *)(void *)&p->entry->emitted;
 	h->lane_hint_word = (uint32_t *)(void *)&p->entry->lane_hint;
@@ -331,7 +331,13 @@ static inline __attribute__((always_inline)) unsigned char *take_slot(struct evr
 								      uint64_t *pos)
 {
 	struct evr_producer_hot *h = &p->hot;
-	return evr_x_take_slot(h, h->xlane >= 0 ? 0 : sched_getcpu(), lane_out, pos);
+	unsigned lane = (unsigned)h->xlane;
+	if (h->xlane < 0) {
+		int cpu = sched_getcpu();
+		lane = cpu < 0 ? 0 : (unsigned)cpu & h->lane_mask;
+	}
+	*lane_out = lane;
+	return evr_x_take_slot(h, h->xlane, lane, pos);
 }
 
 /* After a publish (rc 0) or a drop: count it, and wake a sleeping consumer. */
@@ -392,7 +398,7 @@ static inline __attribute__((always_inline)) int emit_body(struct evr_producer *
 	struct evr_record adapted;
 	const struct evr_record *out = adapt ? evr_desc_adapt(p->ring, rec, &adapted) : rec;
 	evr_slot_store_body(slot, out, sizeof *rec);
-	evr_lane_publish(slot, pos, p->hot.id);
+	evr_lane_publish(slot, pos, p->hot.owner_bits);
 	return finish(p, 0);
 }
 
@@ -446,7 +452,7 @@ static __attribute__((noinline)) int claim_staged(struct evr_producer *p, unsign
 	memset(&p->stage, 0, sizeof p->stage);
 	/* as an in-place claim hands it out (evr_emit stamps them again when the commit writes it) */
 	evr_x_stamp_claim(&p->hot, &p->stage, evr_ts_now(p->ts_source), type, p->hot.last_lane);
-	p->claim_slot = NULL;
+	p->hot.claim_slot = NULL;
 	note_claim(&p->hot, &p->stage, 0, type, p->hot.last_lane);
 	*out = &p->stage;
 	return 0;
@@ -478,7 +484,7 @@ int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **out)
 	evr_x_zero_body((unsigned char *)rec);
 	evr_x_stamp_claim(h, rec, evr_ts_now(p->ts_source), type, lane);
 	note_claim(h, rec, pos, type, lane);
-	p->claim_slot = slot;
+	h->claim_slot = slot;
 	*out = rec;
 	return 0;
 }
@@ -496,26 +502,26 @@ int evr_commit(struct evr_producer *p)
 	/* a segment truncated since the claim: the slot's bytes are a zero page now, judge nothing of
 	 * them (the type would read 0) and report the fault, counted */
 	int rc;
-	if (p->claim_slot && (rc = check_broken(p)))
+	if (h->claim_slot && (rc = check_broken(p)))
 		return rc;
 	/* a record whose type changed since the claim is in the wrong layout; unknown flags are refused
 	 * as evr_emit refuses them: neither is published, both are counted, staged or in place */
 	if (rec->type != h->claim_type || (rec->flags & ~(EVR_REC_TRUNCATED | EVR_REC_REPLAYED))) {
-		if (p->claim_slot)
-			evr_lane_abort(p->claim_slot, h->claim_pos, h->id);
+		if (h->claim_slot)
+			evr_lane_abort(h->claim_slot, h->claim_pos, h->id);
 		count_drop(p);
 		return -EINVAL;
 	}
-	if (!p->claim_slot)
+	if (!h->claim_slot)
 		return emit_slow(p, rec);
 	/* ours, whatever the caller stored over them: a record is never attributed to another producer
 	 * or lane (the line is the one the claim wrote) */
 	rec->producer_id = h->id;
 	rec->lane = h->claim_lane;
 #ifdef EVR_TSAN
-	evr_slot_store_body(p->claim_slot, rec, sizeof *rec);
+	evr_slot_store_body(h->claim_slot, rec, sizeof *rec);
 #endif
-	evr_lane_publish(p->claim_slot, h->claim_pos, h->id);
+	evr_lane_publish(h->claim_slot, h->claim_pos, h->owner_bits);
 	return finish(p, 0);
 }
 
@@ -528,8 +534,8 @@ int evr_abort(struct evr_producer *p)
 		return -EINVAL;
 	h->claim = NULL;
 	h->inplace = NULL;
-	if (p->claim_slot)
-		evr_lane_abort(p->claim_slot, h->claim_pos, h->id);
+	if (h->claim_slot)
+		evr_lane_abort(h->claim_slot, h->claim_pos, h->id);
 	count_drop(p);
 	return 0;
 }

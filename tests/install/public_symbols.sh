@@ -8,9 +8,10 @@ dir=$1 header=${2:-evring/evring.h}
 extra=()
 for d in "${@:3}"; do extra+=(-I"$d"); done
 # static inline helpers (describe.h's accessors, producer.h's inline claim) are not symbols: their
-# names are dropped first, and so are the calls in their bodies ("return evr_...(").
+# names are dropped first (after their attributes), and so are the calls in their bodies
+# ("return evr_...(").
 api=$(echo "#include <$header>" | ${CC:-cc} -E -P -I"$dir" "${extra[@]}" - | tr '\n' ' ' |
-  sed -E -e 's/static inline [^(]*\(/(/g' -e 's/return [^;]*;/;/g')
+  sed -E -e 's/__attribute__ *\(\([^)]*\)\)//g' -e 's/static inline [^(]*\(/(/g' -e 's/return [^;]*;/;/g')
 {
   # functions: a type, the name, "(" (the name last, so "enum evr_role evr_ring_role(" gives one)
   grep -oE '[A-Za-z0-9_*]+[ *]+evr_[a-z0-9_]+ *\(' <<<"$api" | grep -oE 'evr_[a-z0-9_]+ *\($' | tr -d ' ('

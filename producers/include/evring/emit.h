@@ -1,4 +1,5 @@
-/* evring typed emit: one inline function per event type, generated from the schema table.
+/* evring typed emit: one function per event type, generated from the schema table and always inlined
+ * into its call site (about 100 instructions of code each; LTTng inlines its tracepoints the same way).
  *
  *     evr_emit_tool_retried(p, corr, plan, &(struct evr_args_tool_retried){
  *             .tool = "web_search", .attempt = 2, .backoff_ms = 250 });
@@ -26,7 +27,7 @@ extern "C" {
 /* Copy src into a string field that evr_claim zeroed (so no memset); when it does not fit, cut it
  * at a UTF-8 boundary and flag the record EVR_REC_TRUNCATED, as evr_record_set_str does. The
  * builtins are libc's strlen and memcpy (vectorised), without a header of their own. */
-static inline void evr_x_put_str(struct evr_record *r, char *field, size_t size, const char *src)
+EVR_X_INLINE void evr_x_put_str(struct evr_record *r, char *field, size_t size, const char *src)
 {
 	size_t n = __builtin_strlen(src);
 	if (__builtin_expect(n >= size, 0)) {
@@ -43,7 +44,7 @@ static inline void evr_x_put_str(struct evr_record *r, char *field, size_t size,
  * the record's type, producer id and lane are still the claim's at the commit, and no other code
  * sees the claim in between: the handle's note of an open claim is skipped, and so is the commit's
  * re-check. A claim the inline path cannot make is made by evr_claim and committed by evr_commit. */
-static inline int evr_x_typed_claim(struct evr_producer *p, unsigned type, struct evr_x_claim *c)
+EVR_X_INLINE int evr_x_typed_claim(struct evr_producer *p, unsigned type, struct evr_x_claim *c)
 {
 #if EVR_X_INLINE_CLAIMS
 	struct evr_producer_hot *h = (struct evr_producer_hot *)(void *)p;
@@ -57,7 +58,7 @@ static inline int evr_x_typed_claim(struct evr_producer *p, unsigned type, struc
 	return evr_claim(p, type, &c->rec);
 }
 
-static inline int evr_x_typed_commit(struct evr_producer *p, const struct evr_x_claim *c)
+EVR_X_INLINE int evr_x_typed_commit(struct evr_producer *p, const struct evr_x_claim *c)
 {
 #if EVR_X_INLINE_CLAIMS
 	if (__builtin_expect(c->inl, 1))
@@ -82,10 +83,10 @@ static inline int evr_x_typed_commit(struct evr_producer *p, const struct evr_x_
 	struct evr_args_##l {                                                                     \
 		EVR_FIELDS_##U(EVR_X_ARG_DECL, l) const char *details;                            \
 	};                                                                                        \
-	static inline int evr_emit_##l(struct evr_producer *p, uint64_t correlation_id,          \
+	EVR_X_INLINE int evr_emit_##l(struct evr_producer *p, uint64_t correlation_id,           \
 				       uint64_t plan_id, const struct evr_args_##l *a)            \
 	{                                                                                         \
-		struct evr_x_claim c;                                                             \
+		struct evr_x_claim c = { 0, 0, 0, 0 };                                            \
 		int rc = evr_x_typed_claim(p, EVR_##U, &c);                                       \
 		if (rc)                                                                           \
 			return rc;                                                                \

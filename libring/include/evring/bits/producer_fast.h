@@ -42,6 +42,10 @@ extern "C" {
 
 struct evr_producer;
 
+/* The emit path's pieces are inlined whatever the optimizer's size heuristics say (they would keep a
+ * typed emit out of line at two call sites, and with it every literal string's strlen). */
+#define EVR_X_INLINE static inline __attribute__((always_inline))
+
 /* ---- the slot control word ---- */
 enum evr_slot_state { EVR_SLOT_EMPTY = 0, EVR_SLOT_WRITING = 1, EVR_SLOT_COMMITTED = 2, EVR_SLOT_ABANDONED = 3 };
 
@@ -49,10 +53,20 @@ enum evr_slot_state { EVR_SLOT_EMPTY = 0, EVR_SLOT_WRITING = 1, EVR_SLOT_COMMITT
 #define EVR_CTL_OWNER_SHIFT 2
 #define EVR_CTL_OWNER_MASK 0xfffu
 
+/* The owner's bits of a control word: computed once per producer (evr_producer_hot.owner_bits). */
+static inline uint64_t evr_ctl_owner_bits(unsigned owner)
+{
+	return (uint64_t)(owner & EVR_CTL_OWNER_MASK) << EVR_CTL_OWNER_SHIFT;
+}
+
+static inline uint64_t evr_ctl_word(uint64_t pos, uint64_t owner_bits, enum evr_slot_state st)
+{
+	return (pos << EVR_CTL_POS_SHIFT) | owner_bits | (uint64_t)st;
+}
+
 static inline uint64_t evr_ctl_make(uint64_t pos, unsigned owner, enum evr_slot_state st)
 {
-	return (pos << EVR_CTL_POS_SHIFT) | ((uint64_t)(owner & EVR_CTL_OWNER_MASK) << EVR_CTL_OWNER_SHIFT) |
-	       (uint64_t)st;
+	return evr_ctl_word(pos, evr_ctl_owner_bits(owner), st);
 }
 
 static inline enum evr_slot_state evr_ctl_state(uint64_t w)
@@ -129,7 +143,7 @@ static inline uint64_t *evr_slot_word(unsigned char *slot)
 
 /* Claim a position on a shared lane and own its slot: the slot, now WRITING(*pos, owner), or NULL
  * when dropped because the slot is held by a stalled writer or was already reused by a newer lap. */
-static inline unsigned char *evr_lane_claim(const struct evr_lane_ref *l, unsigned lane, unsigned owner,
+EVR_X_INLINE unsigned char *evr_lane_claim(const struct evr_lane_ref *l, unsigned lane, uint64_t owner_bits,
 					    uint64_t *pos_out)
 {
 	/* relaxed: the claim only hands out a unique position; the slot's word orders the data */
@@ -145,7 +159,7 @@ static inline unsigned char *evr_lane_claim(const struct evr_lane_ref *l, unsign
 			return 0;
 		/* acquire: our body stores below cannot move above taking ownership. A failed CAS reloads
 		 * w and we re-judge it: the word only ever moves forward, so this loop is bounded. */
-		if (__atomic_compare_exchange_n(ctl, &w, evr_ctl_make(pos, owner, EVR_SLOT_WRITING), 1,
+		if (__atomic_compare_exchange_n(ctl, &w, evr_ctl_word(pos, owner_bits, EVR_SLOT_WRITING), 1,
 						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			break;
 	}
@@ -157,7 +171,7 @@ static inline unsigned char *evr_lane_claim(const struct evr_lane_ref *l, unsign
 }
 
 /* The same on an exclusive lane, by its owner (the only writer of its head and slot words). */
-static inline unsigned char *evr_xlane_claim(const struct evr_lane_ref *l, unsigned lane, unsigned owner,
+EVR_X_INLINE unsigned char *evr_xlane_claim(const struct evr_lane_ref *l, unsigned lane, uint64_t owner_bits,
 					     uint64_t *pos_out)
 {
 	/* relaxed load and store: only the owner writes the head (the acquire of the owner word at
@@ -176,43 +190,46 @@ static inline unsigned char *evr_xlane_claim(const struct evr_lane_ref *l, unsig
 	/* relaxed store, then a release fence: pairs with the acquire fence in evr_lane_read(). A reader
 	 * whose copy saw any byte stored after the fence re-reads WRITING(pos) or newer. On x86 both are
 	 * plain instructions: no locked instruction on the exclusive path. */
-	__atomic_store_n(ctl, evr_ctl_make(pos, owner, EVR_SLOT_WRITING), __ATOMIC_RELAXED);
+	__atomic_store_n(ctl, evr_ctl_word(pos, owner_bits, EVR_SLOT_WRITING), __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	EVR_TEST_HOOK_OWNED(lane, pos);
 	return slot;
 }
 
 /* Publish an owned slot: the body written before it is visible with COMMITTED(pos). */
-static inline void evr_lane_publish(unsigned char *slot, uint64_t pos, unsigned owner)
+EVR_X_INLINE void evr_lane_publish(unsigned char *slot, uint64_t pos, uint64_t owner_bits)
 {
 	/* release: pairs with the acquire load in evr_lane_read(); the body is visible before COMMITTED */
-	__atomic_store_n(evr_slot_word(slot), evr_ctl_make(pos, owner, EVR_SLOT_COMMITTED), __ATOMIC_RELEASE);
+	__atomic_store_n(evr_slot_word(slot), evr_ctl_word(pos, owner_bits, EVR_SLOT_COMMITTED), __ATOMIC_RELEASE);
 }
 
 /* ---- the producer handle's hot part: the first member of struct evr_producer ---- */
 struct evr_producer_hot {
-	uint32_t inline_types;   /* claims of types below it may take the inline path; 0 disarms it (after
-				  * fork, under ThreadSanitizer) */
-	int32_t xlane;           /* our exclusive lane, or -1: claims go to the shared lane of the CPU */
-	uint32_t lane_mask;      /* shared lanes - 1 */
-	uint32_t last_lane;      /* the lane of our last claim (lane_hint in the producer table) */
-	uint16_t id;             /* our producer table index */
-	uint16_t claim_type;     /* the open claim's type */
-	uint16_t claim_lane;     /* and lane */
-	uint8_t tsc;             /* the ring stamps with rdtsc (else CLOCK_MONOTONIC) */
-	uint8_t pad;
+	/* line 0: what every inline claim reads */
+	struct evr_lane_ref own;    /* our exclusive lane (xlane >= 0) */
+	uint64_t owner_bits;        /* our id as a control word holds it (evr_ctl_owner_bits) */
 	struct evr_record *claim;   /* the open claim's record (in place or staged), or NULL */
-	uint64_t claim_pos;         /* the open claim's position */
-	unsigned char *inplace;     /* the open claim's slot while evr_commit_fast may publish it, or NULL
-				     * (not next to `claim`: the two stores would become one vector store,
-				     * and the commit's load of it would stall on forwarding from it) */
+	uint32_t inline_types;      /* claims of types below it may take the inline path; 0 disarms it
+				     * (after fork, under ThreadSanitizer) */
+	int32_t xlane;              /* our exclusive lane, or -1: claims go to the shared lane of the CPU */
+	uint16_t id;                /* our producer table index */
+	uint8_t tsc;                /* the ring stamps with rdtsc (else CLOCK_MONOTONIC) */
+	uint8_t pad;
+	uint16_t claim_type;        /* the open claim's type */
+	uint16_t claim_lane;        /* and lane */
+	/* line 1: the commit, and the shared lanes */
 	uint64_t emitted;           /* private copy of the entry's counter */
 	uint64_t *emitted_word;     /* the producer table entry's counter (shared memory) */
-	uint32_t *lane_hint_word;   /* the entry's lane_hint */
 	const uint32_t *waiters;    /* the wake page's `waiters`, or a zero of the library's */
 	const int *broken;          /* the ring's SIGBUS flag (process-local) */
 	const struct evr_lane_ref *lanes; /* every lane of the ring */
-	struct evr_lane_ref own;    /* our exclusive lane (xlane >= 0) */
+	uint32_t lane_mask;         /* shared lanes - 1 */
+	uint32_t last_lane;         /* the lane of our last claim (lane_hint in the producer table) */
+	uint32_t *lane_hint_word;   /* the entry's lane_hint */
+	/* line 2: evr_claim_fast / evr_commit_fast and the library's claims */
+	uint64_t claim_pos;         /* the open claim's position */
+	unsigned char *claim_slot;  /* the open claim's slot (WRITING), or NULL for a staged claim */
+	unsigned char *inplace;     /* the same while evr_commit_fast may publish it, or NULL */
 };
 
 int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **rec);
@@ -228,7 +245,7 @@ int evr_x_commit_finish(struct evr_producer *p);
  * when there is none: glibc stores RSEQ_CPU_ID_REGISTRATION_FAILED (-2) in its area when it did not
  * register one (kernel without rseq, glibc.pthread.rseq=0), so the area is read without first
  * loading __rseq_size. */
-static inline int evr_x_cpu(void)
+EVR_X_INLINE int evr_x_cpu(void)
 {
 #if EVR_X_HAVE_RSEQ
 	const struct rseq *rs =
@@ -240,7 +257,7 @@ static inline int evr_x_cpu(void)
 #endif
 }
 
-static inline uint64_t evr_x_now(const struct evr_producer_hot *h)
+EVR_X_INLINE uint64_t evr_x_now(const struct evr_producer_hot *h)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	if (h->tsc)
@@ -254,7 +271,7 @@ static inline uint64_t evr_x_now(const struct evr_producer_hot *h)
 /* Zero a slot's body (all but the control word) with 16-byte stores, written out: a loop here is
  * what compilers turn into `rep stos`, several times slower for 120 bytes. */
 typedef uint64_t evr_x_v2 __attribute__((vector_size(16), may_alias));
-static inline void evr_x_zero_body(unsigned char *b)
+EVR_X_INLINE void evr_x_zero_body(unsigned char *b)
 {
 	evr_x_v2 z = { 0, 0 };
 	*(uint64_t *)(void *)(b + 8) = 0;
@@ -269,7 +286,7 @@ static inline void evr_x_zero_body(unsigned char *b)
 EVR_STATIC_ASSERT(EVR_RECORD_SIZE == 128, "evr_x_zero_body writes 128-byte records");
 
 /* Stamp a claimed record (zeroed) as evr_claim hands it out. */
-static inline void evr_x_stamp_claim(const struct evr_producer_hot *h, struct evr_record *rec, uint64_t ts,
+EVR_X_INLINE void evr_x_stamp_claim(const struct evr_producer_hot *h, struct evr_record *rec, uint64_t ts,
 				     unsigned type, unsigned lane)
 {
 	rec->ts = ts;
@@ -279,23 +296,18 @@ static inline void evr_x_stamp_claim(const struct evr_producer_hot *h, struct ev
 	__builtin_memcpy(&rec->type, &ids, sizeof ids);
 }
 
-/* Own a slot: on our exclusive lane, or else on the shared lane of `cpu` (lane 0 for a negative
- * one). The slot, WRITING at *pos, or NULL when the record must be dropped (the lane protocol above
- * says when). */
-static inline unsigned char *evr_x_take_slot(struct evr_producer_hot *h, int cpu, unsigned *lane_out, uint64_t *pos)
+/* Own a slot of lane `lane`: our exclusive one when xlane >= 0, else a shared one. The slot,
+ * WRITING at *pos, or NULL when the record must be dropped (the lane protocol above says when). */
+EVR_X_INLINE unsigned char *evr_x_take_slot(struct evr_producer_hot *h, int xlane, unsigned lane, uint64_t *pos)
 {
-	if (h->xlane >= 0) {
-		*lane_out = (unsigned)h->xlane;
-		return evr_xlane_claim(&h->own, (unsigned)h->xlane, h->id, pos);
-	}
-	unsigned lane = cpu < 0 ? 0 : (unsigned)cpu & h->lane_mask;
-	*lane_out = lane;
+	if (xlane >= 0)
+		return evr_xlane_claim(&h->own, lane, h->owner_bits, pos);
 	if (__builtin_expect(lane != h->last_lane, 0)) {
 		h->last_lane = lane;
 		/* relaxed: for display only */
 		__atomic_store_n(h->lane_hint_word, lane, __ATOMIC_RELAXED);
 	}
-	return evr_lane_claim(&h->lanes[lane], lane, h->id, pos);
+	return evr_lane_claim(&h->lanes[lane], lane, h->owner_bits, pos);
 }
 
 /* A claim made inline, carried in the caller's registers. */
@@ -307,23 +319,34 @@ struct evr_x_claim {
 };
 
 /* evr_claim's common case, inline: own a slot, zero and stamp it. 1 with *c filled; 0 when there is
- * no inline way (no rseq to tell the CPU); -EAGAIN when the slot was not claimable (counted). The
- * caller checked inline_types and that no claim is open. */
-static inline int evr_x_claim_inline(struct evr_producer *p, struct evr_producer_hot *h, unsigned type,
+ * no inline way (no rseq to tell the CPU; a ring found broken, which evr_claim answers); -EAGAIN
+ * when the slot was not claimable (counted). The caller checked inline_types and that no claim is
+ * open. */
+EVR_X_INLINE int evr_x_claim_inline(struct evr_producer *p, struct evr_producer_hot *h, unsigned type,
 				     struct evr_x_claim *c)
 {
-	int cpu = h->xlane >= 0 ? 0 : evr_x_cpu();
-	if (__builtin_expect(cpu < 0, 0))
+	/* relaxed: the ring's SIGBUS flag (process-local); a truncation after this load is caught by
+	 * the commit's */
+	if (__builtin_expect(__atomic_load_n(h->broken, __ATOMIC_RELAXED), 0))
 		return 0;
+	int xlane = h->xlane;
+	unsigned lane = (unsigned)xlane;
+	if (xlane < 0) {
+		int cpu = evr_x_cpu();
+		if (__builtin_expect(cpu < 0, 0))
+			return 0;
+		lane = (unsigned)cpu & h->lane_mask;
+	}
 	/* the clock first: its latency then overlaps the claim's (on a shared lane, two locked
 	 * instructions) instead of following it */
 	uint64_t ts = evr_x_now(h);
-	unsigned char *slot = evr_x_take_slot(h, cpu, &c->lane, &c->pos);
+	unsigned char *slot = evr_x_take_slot(h, xlane, lane, &c->pos);
 	if (__builtin_expect(!slot, 0))
 		return evr_x_claim_dropped(p);
 	struct evr_record *rec = (struct evr_record *)(void *)slot;
 	evr_x_zero_body(slot);
-	evr_x_stamp_claim(h, rec, ts, type, c->lane);
+	evr_x_stamp_claim(h, rec, ts, type, lane);
+	c->lane = lane;
 	c->rec = rec;
 	c->inl = 1;
 	return 1;
@@ -331,10 +354,10 @@ static inline int evr_x_claim_inline(struct evr_producer *p, struct evr_producer
 
 /* Publish an inline claim's slot and count it; a ring found broken or a consumer asleep is left to
  * the library (evr_x_commit_finish). Returns what evr_commit returns. */
-static inline int evr_x_publish(struct evr_producer *p, struct evr_producer_hot *h, struct evr_record *rec,
+EVR_X_INLINE int evr_x_publish(struct evr_producer *p, struct evr_producer_hot *h, struct evr_record *rec,
 				uint64_t pos)
 {
-	evr_lane_publish((unsigned char *)(void *)rec, pos, h->id);
+	evr_lane_publish((unsigned char *)(void *)rec, pos, h->owner_bits);
 	/* relaxed loads: the ring's SIGBUS flag (process-local) and the wake page's read-mostly
 	 * `waiters` line (see wake.c for the bounded race with a sleeper setting it) */
 	if (__builtin_expect(__atomic_load_n(h->broken, __ATOMIC_RELAXED) |
@@ -362,12 +385,13 @@ static inline int evr_claim_fast(struct evr_producer *p, unsigned type, struct e
 #if EVR_X_INLINE_CLAIMS
 	struct evr_producer_hot *h = (struct evr_producer_hot *)(void *)p;
 	if (__builtin_expect(type < h->inline_types && !h->claim, 1)) {
-		struct evr_x_claim c;
+		struct evr_x_claim c = { 0, 0, 0, 0 }; /* scalar registers: free */
 		int rc = evr_x_claim_inline(p, h, type, &c);
 		if (__builtin_expect(rc > 0, 1)) {
 			h->claim = c.rec;
 			h->claim_pos = c.pos;
-			h->inplace = (unsigned char *)(void *)c.rec;
+			h->claim_slot = (unsigned char *)(void *)c.rec;
+			h->inplace = h->claim_slot;
 			h->claim_type = (uint16_t)type;
 			h->claim_lane = (uint16_t)c.lane;
 			*rec = c.rec;
