@@ -290,8 +290,8 @@ int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned fl
 	h->waiters = r->wake ? (const uint32_t *)(const void *)&r->wake->waiters : &no_waiters;
 	h->broken = (const int *)(const void *)&r->broken;
 	h->lanes = p->lanes;
-	if (h->xlane >= 0)
-		h->own = p->lanes[h->xlane];
+	h->last_lane = h->xlane >= 0 ? (uint32_t)h->xlane : 0;
+	h->own = p->lanes[h->last_lane];
 	list_add(p);
 	evr_fork_guard_leave(cancel);
 	*out = p;

@@ -206,31 +206,34 @@ EVR_X_INLINE void evr_lane_publish(unsigned char *slot, uint64_t pos, uint64_t o
 /* ---- the producer handle's hot part: the first member of struct evr_producer ---- */
 struct evr_producer_hot {
 	/* line 0: what every inline claim reads */
-	struct evr_lane_ref own;    /* our exclusive lane (xlane >= 0) */
+	struct evr_lane_ref own;    /* the lane we write: our exclusive one (xlane >= 0), else the shared
+				     * lane of the CPU of our last claim (last_lane) */
 	uint64_t owner_bits;        /* our id as a control word holds it (evr_ctl_owner_bits) */
 	struct evr_record *claim;   /* the open claim's record (in place or staged), or NULL */
 	uint32_t inline_types;      /* claims of types below it may take the inline path; 0 disarms it
 				     * (after fork, under ThreadSanitizer) */
 	int32_t xlane;              /* our exclusive lane, or -1: claims go to the shared lane of the CPU */
+	uint32_t last_lane;         /* the lane of our last claim (lane_hint in the producer table) */
 	uint16_t id;                /* our producer table index */
 	uint8_t tsc;                /* the ring stamps with rdtsc (else CLOCK_MONOTONIC) */
 	uint8_t pad;
-	uint16_t claim_type;        /* the open claim's type */
-	uint16_t claim_lane;        /* and lane */
 	/* line 1: the commit, and the shared lanes */
 	uint64_t emitted;           /* private copy of the entry's counter */
 	uint64_t *emitted_word;     /* the producer table entry's counter (shared memory) */
 	const uint32_t *waiters;    /* the wake page's `waiters`, or a zero of the library's */
 	const int *broken;          /* the ring's SIGBUS flag (process-local) */
 	const struct evr_lane_ref *lanes; /* every lane of the ring */
-	uint32_t lane_mask;         /* shared lanes - 1 */
-	uint32_t last_lane;         /* the lane of our last claim (lane_hint in the producer table) */
 	uint32_t *lane_hint_word;   /* the entry's lane_hint */
+	uint32_t lane_mask;         /* shared lanes - 1 */
+	uint16_t claim_type;        /* the open claim's type */
+	uint16_t claim_lane;        /* and lane */
 	/* line 2: evr_claim_fast / evr_commit_fast and the library's claims */
 	uint64_t claim_pos;         /* the open claim's position */
 	unsigned char *claim_slot;  /* the open claim's slot (WRITING), or NULL for a staged claim */
 	unsigned char *inplace;     /* the same while evr_commit_fast may publish it, or NULL */
 };
+EVR_STATIC_ASSERT(offsetof(struct evr_producer_hot, emitted) == 64, "the inline claim reads one line");
+EVR_STATIC_ASSERT(offsetof(struct evr_producer_hot, lane_hint_word) + 8 <= 128, "the typed emit touches two lines");
 
 int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **rec);
 int evr_commit(struct evr_producer *p);
@@ -302,12 +305,15 @@ EVR_X_INLINE unsigned char *evr_x_take_slot(struct evr_producer_hot *h, int xlan
 {
 	if (xlane >= 0)
 		return evr_xlane_claim(&h->own, lane, h->owner_bits, pos);
+	/* `own` holds the last CPU's lane: while the CPU stays, the claim's chain of loads does not
+	 * wait for the CPU number (the branch is predicted) */
 	if (__builtin_expect(lane != h->last_lane, 0)) {
 		h->last_lane = lane;
+		h->own = h->lanes[lane];
 		/* relaxed: for display only */
 		__atomic_store_n(h->lane_hint_word, lane, __ATOMIC_RELAXED);
 	}
-	return evr_lane_claim(&h->lanes[lane], lane, h->owner_bits, pos);
+	return evr_lane_claim(&h->own, lane, h->owner_bits, pos);
 }
 
 /* A claim made inline, carried in the caller's registers. */
