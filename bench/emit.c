@@ -5,6 +5,7 @@
 #include <evring/emit.h>
 #include <evring/evring.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,7 @@ struct emit_job {
 	unsigned flags; /* evr_producer_open_flags */
 	double ns;
 	struct hist *batches; /* per-emit cost of 64-emit batches, when not NULL */
+	bool marks;           /* raise SIGSTOP before and after the timed emits (for stepcount) */
 };
 
 static void *emit_thread(void *arg)
@@ -108,6 +110,8 @@ static void *emit_thread(void *arg)
 		exit(1);
 	for (uint64_t i = 0; i < j->warm; i++)
 		evr_emit_tool_retried(p, i, 7, &(struct evr_args_tool_retried){ .tool = "warm-up" });
+	if (j->marks)
+		raise(SIGSTOP);
 	uint64_t t0 = evr_mono_ns(), tb = t0;
 	for (uint64_t i = 0; i < j->n; i++) {
 		evr_emit_tool_retried(p, i, 7, &(struct evr_args_tool_retried){ .tool = "web_search", .attempt = 2, .backoff_ms = 250 });
@@ -118,6 +122,8 @@ static void *emit_thread(void *arg)
 		}
 	}
 	j->ns = (double)(evr_mono_ns() - t0) / (double)j->n;
+	if (j->marks)
+		raise(SIGSTOP);
 	evr_producer_close(p);
 	return NULL;
 }
@@ -355,7 +361,8 @@ void bench_emit_only(uint64_t n, bool exclusive, bool tsc)
 {
 	struct evr_ring *r = make_ring_x(1, exclusive, 1u << 12, 128, tsc ? EVR_TS_TSC : EVR_TS_MONOTONIC);
 	struct emit_job j = { .ring = r, .n = n, .warm = slots_of(r), .cpu = 0,
-			      .flags = exclusive ? EVR_PRODUCER_EXCLUSIVE : 0 };
+			      .flags = exclusive ? EVR_PRODUCER_EXCLUSIVE : 0,
+			      .marks = getenv("EVR_BENCH_STEP_MARKS") != NULL };
 	emit_thread(&j);
 	drop_ring(r);
 }

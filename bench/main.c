@@ -2,9 +2,11 @@
  * the plots); scripts/bench.sh turns them into the Markdown table and the PNG plots.
  *   evr-bench [--quick] OUTDIR          all benchmarks
  *   evr-bench --limit [--quick] OUTDIR  only the hardware-limit table (bench/limit.c)
- *   evr-bench --emit-only N [x] [tsc]   N typed emits and nothing else (for callgrind); x: on an
- *                                       exclusive lane, tsc: with the TSC clock (default: a shared
- *                                       lane and CLOCK_MONOTONIC)
+ *   evr-bench --emit-only N [x] [tsc]   N typed emits and nothing else (for callgrind and
+ *                                       stepcount); x: on an exclusive lane, tsc: with the TSC clock
+ *                                       (default: a shared lane and CLOCK_MONOTONIC); with
+ *                                       EVR_BENCH_STEP_MARKS set it raises SIGSTOP before and after
+ *                                       the N emits (the window stepcount counts)
  * The LTTng-UST figure comes from evr-bench-lttng, a separate program: lttng-ust starts threads in
  * every process that links it, which would disturb the fork-based measurements here. */
 #include <stdio.h>
