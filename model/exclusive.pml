@@ -1,5 +1,5 @@
-/* One exclusive lane, as libring/src/lane.h (evr_xlane_claim), producer.c (take_xlane, evr_abort)
- * and reclaim.c (evr_release_slots_of, evr_release_xlanes_of) implement it.
+/* One exclusive lane, as libring/src/lane.h and evring/bits/producer_fast.h (evr_xlane_claim),
+ * producer.c (take_xlane, evr_abort) and reclaim.c (evr_release_slots_of, evr_release_xlanes_of) implement it.
  *
  * NPROD producer processes (successive incarnations) want the lane. Its owner word `owner` is 0 when
  * free, else 1 + the owner's id; a producer takes it with one CAS from 0 (at registration) or gives

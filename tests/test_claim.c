@@ -201,6 +201,9 @@ Test(SUITE, exclusive_lanes_have_one_owner_each_and_are_handed_over_at_close, .i
 	}
 	cr_assert_eq(evr_ring_lane_head(ro, SHARED), 3);
 	cr_assert_eq(evr_ring_lane_head(ro, SHARED + 1), 3);
+	struct evr_producer_info info;
+	cr_assert_eq(evr_ring_producer_info(ro, evr_producer_id(b), &info), 0);
+	cr_assert_eq(info.lane_hint, SHARED + 1, "`evring info` shows the lane an exclusive producer writes");
 	evr_producer_close(a);
 	c = open_prod(EVR_PRODUCER_EXCLUSIVE); /* takes a's lane and carries on from its head */
 	cr_assert_eq(evr_emit_plan_created(c, 3, 3, &(struct evr_args_plan_created){ .plan_name = "c" }), 0);

@@ -292,6 +292,8 @@ int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned fl
 	h->lanes = p->lanes;
 	h->last_lane = h->xlane >= 0 ? (uint32_t)h->xlane : 0;
 	h->own = p->lanes[h->last_lane];
+	/* relaxed: for display only (an exclusive producer's lane never changes after this) */
+	atomic_store_explicit(&p->entry->lane_hint, h->last_lane, memory_order_relaxed);
 	list_add(p);
 	evr_fork_guard_leave(cancel);
 	*out = p;
