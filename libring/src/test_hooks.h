@@ -29,16 +29,8 @@ enum evr_hook_point {
 #ifdef EVR_TEST_HOOKS
 extern void (*volatile evr_test_hook_entry)(enum evr_hook_point at, unsigned idx);
 extern void (*volatile evr_test_hook_not_yet)(unsigned lane, uint64_t pos);
-#define EVR_TEST_HOOK_ENTRY(at, idx)                                                              \
-	do {                                                                                      \
-		if (evr_test_hook_entry)                                                          \
-			evr_test_hook_entry((at), (idx));                                         \
-	} while (0)
-#define EVR_TEST_HOOK_NOT_YET(lane, pos)                                                          \
-	do {                                                                                      \
-		if (evr_test_hook_not_yet)                                                        \
-			evr_test_hook_not_yet((lane), (pos));                                     \
-	} while (0)
+#define EVR_TEST_HOOK_ENTRY(at, idx) EVR_TEST_HOOK_CALL(evr_test_hook_entry, at, idx)
+#define EVR_TEST_HOOK_NOT_YET(lane, pos) EVR_TEST_HOOK_CALL(evr_test_hook_not_yet, lane, pos)
 #else
 #define EVR_TEST_HOOK_NOT_YET(lane, pos) ((void)(lane), (void)(pos))
 #define EVR_TEST_HOOK_ENTRY(at, idx) ((void)(at), (void)(idx))

@@ -101,16 +101,14 @@ static inline int evr_slot_claimable(uint64_t w, uint64_t pos)
 #ifdef EVR_TEST_HOOKS
 extern void (*volatile evr_test_hook_claimed)(unsigned lane, uint64_t pos);
 extern void (*volatile evr_test_hook_owned)(unsigned lane, uint64_t pos);
-#define EVR_TEST_HOOK_CLAIMED(lane, pos)                                                          \
+/* Call a hook when a test has set it. */
+#define EVR_TEST_HOOK_CALL(hook, a, b)                                                            \
 	do {                                                                                      \
-		if (evr_test_hook_claimed)                                                        \
-			evr_test_hook_claimed((lane), (pos));                                     \
+		if (hook)                                                                         \
+			hook((a), (b));                                                           \
 	} while (0)
-#define EVR_TEST_HOOK_OWNED(lane, pos)                                                            \
-	do {                                                                                      \
-		if (evr_test_hook_owned)                                                          \
-			evr_test_hook_owned((lane), (pos));                                       \
-	} while (0)
+#define EVR_TEST_HOOK_CLAIMED(lane, pos) EVR_TEST_HOOK_CALL(evr_test_hook_claimed, lane, pos)
+#define EVR_TEST_HOOK_OWNED(lane, pos) EVR_TEST_HOOK_CALL(evr_test_hook_owned, lane, pos)
 #else
 #define EVR_TEST_HOOK_CLAIMED(lane, pos) ((void)(lane), (void)(pos))
 #define EVR_TEST_HOOK_OWNED(lane, pos) ((void)(lane), (void)(pos))
