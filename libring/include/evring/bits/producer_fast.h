@@ -235,6 +235,7 @@ EVR_STATIC_ASSERT(offsetof(struct evr_producer_hot, lane_hint_word) + 8 <= 128, 
 
 int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **rec);
 int evr_commit(struct evr_producer *p);
+uint64_t evr_producer_now(const struct evr_producer *p);
 
 /* Out of line, in libevring: the drop of a claim whose slot could not be owned (counted, a sleeping
  * consumer woken: -EAGAIN), and the end of a commit that found the ring broken (-EFAULT, counted as
@@ -264,9 +265,15 @@ EVR_X_INLINE uint64_t evr_x_now(const struct evr_producer_hot *h)
 	if (h->tsc)
 		return __builtin_ia32_rdtsc();
 #endif
+#ifdef CLOCK_MONOTONIC
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+#else
+	/* a strict ISO C build (-std=c11, no _POSIX_C_SOURCE): <time.h> declares no clock_gettime, so
+	 * the library reads the same clock (h is the start of the handle) */
+	return evr_producer_now((const struct evr_producer *)(const void *)h);
+#endif
 }
 
 /* Zero a slot's body (all but the control word) with 16-byte stores, written out: a loop here is
