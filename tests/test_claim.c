@@ -7,6 +7,7 @@
  * evr_commit_fast, and runs once more with glibc's rseq registration off (GLIBC_TUNABLES), where
  * shared lanes fall back to the library. The typed emits (evring/emit.h) take the inline path in
  * all of them. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
@@ -541,4 +542,236 @@ Test(SUITE, the_inline_path_knows_the_cpu_from_rseq_unless_glibc_registered_none
 		int cpu = evr_x_cpu();
 		cr_assert(cpu >= 0 && cpu < sysconf(_SC_NPROCESSORS_CONF), "rseq gives a CPU (%d)", cpu);
 	}
+}
+
+/* ---- review probes ---- */
+#include <sched.h>
+
+static void counts(struct evr_producer *p, uint64_t want_emitted, uint64_t want_dropped, const char *what)
+{
+	uint64_t e, d;
+	evr_producer_counters(p, &e, &d);
+	struct evr_producer_info info;
+	cr_assert_eq(evr_ring_producer_info(ro, evr_producer_id(p), &info), 0);
+	cr_assert_eq(e, want_emitted, "%s: emitted %llu", what, (unsigned long long)e);
+	cr_assert_eq(d, want_dropped, "%s: dropped %llu", what, (unsigned long long)d);
+	cr_assert_eq(info.emitted, e, "%s: the table's emitted", what);
+	cr_assert_eq(info.dropped, d, "%s: the table's dropped", what);
+}
+
+/* Every mix of the inline and out-of-line claim calls on one handle: counts exact, the typed emit
+ * refused while a claim is open (and not counted). */
+static void mixed_paths(unsigned flags)
+{
+	struct evr_producer *p = open_prod(flags);
+	struct evr_record *r, *r2;
+	cr_assert_eq(evr_claim_fast(p, EVR_PLAN_CREATED, &r), 0);
+	cr_assert_eq(evr_emit_plan_created(p, 1, 1, &(struct evr_args_plan_created){ .plan_name = "x" }), -EBUSY);
+	cr_assert_eq(evr_claim(p, EVR_PLAN_CREATED, &r2), -EBUSY);
+	cr_assert_eq(evr_claim_fast(p, EVR_PLAN_CREATED, &r2), -EBUSY);
+	cr_assert_eq(evr_commit(p), 0, "a fast claim, a library commit");
+	counts(p, 1, 0, "fast claim + commit");
+	cr_assert_eq(evr_claim(p, EVR_TOOL_RETRIED, &r), 0);
+	cr_assert_eq(evr_commit_fast(p), 0, "a library claim, a fast commit");
+	counts(p, 2, 0, "claim + fast commit");
+	cr_assert_eq(evr_claim_fast(p, EVR_TOOL_RETRIED, &r), 0);
+	cr_assert_eq(evr_abort(p), 0);
+	cr_assert_eq(evr_commit_fast(p), -EINVAL, "nothing open after the abort");
+	cr_assert_eq(evr_abort(p), -EINVAL);
+	counts(p, 2, 1, "fast claim + abort");
+	cr_assert_eq(evr_claim_fast(p, EVR_TOOL_RETRIED, &r), 0);
+	r->type = EVR_PLAN_CREATED;
+	cr_assert_eq(evr_commit_fast(p), -EINVAL);
+	counts(p, 2, 2, "fast claim, type changed, fast commit");
+	cr_assert_eq(evr_claim_fast(p, EVR_TOOL_RETRIED, &r), 0);
+	r->flags = 0x100;
+	cr_assert_eq(evr_commit_fast(p), -EINVAL);
+	counts(p, 2, 3, "fast claim, version flag, fast commit");
+	cr_assert_eq(evr_emit_plan_created(p, 1, 1, &(struct evr_args_plan_created){ .plan_name = "x" }), 0);
+	counts(p, 3, 3, "typed");
+	cr_assert_eq(evr_claim_fast(p, EVR_EVENT_COUNT, &r), -EINVAL);
+	cr_assert_eq(evr_commit_fast(p), -EINVAL);
+	counts(p, 3, 3, "bad type");
+	unsigned got = 0, lost = 0;
+	struct evr_item it;
+	while (evr_consumer_poll(cons, &it) == 1) {
+		if (it.kind == EVR_ITEM_RECORD) {
+			got++;
+			cr_assert_eq(it.rec.producer_id, evr_producer_id(p));
+		} else
+			lost += (unsigned)it.count;
+	}
+	cr_assert_eq(got, 3);
+	cr_assert_eq(lost, 3);
+	struct evr_producer_info info;
+	cr_assert_eq(evr_ring_producer_info(ro, evr_producer_id(p), &info), 0);
+	cr_assert_eq(info.lane_hint, flags ? SHARED : 0);
+	evr_producer_close(p);
+}
+
+Test(SUITE, review_mixed_paths_shared, .init = setup, .fini = teardown)
+{
+	mixed_paths(0);
+}
+
+Test(SUITE, review_mixed_paths_exclusive, .init = setup, .fini = teardown)
+{
+	mixed_paths(EVR_PRODUCER_EXCLUSIVE);
+}
+
+Test(SUITE, review_staged_then_fast_commit)
+{
+	struct v2_on_v1 v;
+	v2_on_v1_open(&v, "clrvst", 2);
+	struct evr_producer *p = v.p;
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim_fast(p, 1, &rec), 0); /* staged */
+	memcpy((char *)rec + 40, &(uint32_t){ 5 }, 4);
+	cr_assert_eq(evr_commit_fast(p), 0);
+	cr_assert_eq(evr_claim_fast(p, 0, &rec), 0); /* in place */
+	cr_assert_eq(evr_commit_fast(p), 0);
+	cr_assert_eq(evr_claim_fast(p, 1, &rec), 0);
+	cr_assert_eq(evr_abort(p), 0);
+	cr_assert_eq(evr_claim(p, 1, &rec), 0);
+	rec->type = 0;
+	cr_assert_eq(evr_commit_fast(p), -EINVAL);
+	uint64_t e, d;
+	evr_producer_counters(p, &e, &d);
+	cr_assert_eq(e, 2);
+	cr_assert_eq(d, 2);
+	v2_on_v1_close(&v);
+}
+
+static int trunc_fd = -1;
+static void truncate_now(unsigned lane, uint64_t pos)
+{
+	(void)lane;
+	(void)pos;
+	evr_test_hook_owned = NULL;
+	cr_assert_eq(ftruncate(trunc_fd, 4096), 0);
+}
+
+static void typed_emit_truncated(unsigned flags)
+{
+	struct evr_producer *p = open_prod(flags);
+	char path[96];
+	snprintf(path, sizeof path, "/dev/shm%s", name);
+	trunc_fd = open(path, O_RDWR);
+	cr_assert_geq(trunc_fd, 0);
+	evr_test_hook_owned = truncate_now;
+	int rc = evr_emit_tool_retried(p, 1, 2, &(struct evr_args_tool_retried){ .tool = "t", .details = "d" });
+	evr_test_hook_owned = NULL;
+	close(trunc_fd);
+	cr_assert_eq(rc, -EFAULT);
+	uint64_t e, d;
+	evr_producer_counters(p, &e, &d);
+	cr_assert_eq(e, 0);
+	cr_assert_eq(d, 1);
+	cr_assert_eq(evr_emit_tool_retried(p, 1, 2, &(struct evr_args_tool_retried){ .tool = "t" }), -EFAULT);
+	evr_producer_counters(p, &e, &d);
+	cr_assert_eq(d, 2);
+	struct evr_record *r;
+	cr_assert_eq(evr_claim_fast(p, EVR_PLAN_CREATED, &r), -EFAULT);
+	cr_assert_eq(evr_commit_fast(p), -EINVAL);
+	evr_producer_counters(p, &e, &d);
+	cr_assert_eq(d, 3);
+	evr_producer_close(p);
+}
+
+Test(SUITE, review_typed_emit_truncated_during_writes_shared, .init = setup, .fini = teardown)
+{
+	typed_emit_truncated(0);
+}
+
+Test(SUITE, review_typed_emit_truncated_during_writes_exclusive, .init = setup, .fini = teardown)
+{
+	typed_emit_truncated(EVR_PRODUCER_EXCLUSIVE);
+}
+
+/* fast claim open at fork; the child opens its own handles and emits on every path */
+Test(SUITE, review_fork_child_opens_its_own, .init = setup, .fini = teardown)
+{
+	struct evr_producer *p = open_prod(0), *x = open_prod(EVR_PRODUCER_EXCLUSIVE);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim_fast(x, EVR_PLAN_CREATED, &rec), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct evr_producer *q, *y;
+		struct evr_record *r;
+		int ok = 1;
+		ok &= evr_commit_fast(x) == -ECHILD;
+		ok &= evr_claim_fast(p, EVR_PLAN_CREATED, &r) == -ECHILD;
+		ok &= evr_commit_fast(p) == -ECHILD;
+		ok &= evr_producer_open_flags(ring, "child", 0, &q, NULL) == 0;
+		ok &= evr_producer_open_flags(ring, "childx", EVR_PRODUCER_EXCLUSIVE, &y, NULL) == 0;
+		ok &= evr_claim_fast(q, EVR_PLAN_CREATED, &r) == 0 && evr_commit_fast(q) == 0;
+		ok &= evr_emit_plan_created(q, 9, 9, &(struct evr_args_plan_created){ .plan_name = "q" }) == 0;
+		ok &= evr_claim_fast(y, EVR_PLAN_CREATED, &r) == 0 && evr_commit_fast(y) == 0;
+		ok &= evr_emit_plan_created(y, 9, 9, &(struct evr_args_plan_created){ .plan_name = "y" }) == 0;
+		uint64_t e, d;
+		evr_producer_counters(q, &e, &d);
+		ok &= e == 2 && d == 0;
+		evr_producer_close(q);
+		evr_producer_close(y);
+		evr_producer_close(p);
+		evr_producer_close(x);
+		_exit(ok ? 0 : 1);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert_eq(evr_commit_fast(x), 0);
+	cr_assert_eq(evr_emit_plan_created(p, 1, 1, &(struct evr_args_plan_created){ .plan_name = "p" }), 0);
+	unsigned got = 0;
+	struct evr_item it;
+	while (evr_consumer_poll(cons, &it) == 1)
+		got += it.kind == EVR_ITEM_RECORD;
+	cr_assert_eq(got, 6);
+	evr_producer_close(x);
+	evr_producer_close(p);
+}
+
+/* The shared lane follows the CPU: lane and lane_hint after migrations, inline and out of line. */
+Test(SUITE, review_migration_moves_the_lane)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 2)
+		cr_skip_test("one CPU");
+	struct evr_test_ring fx;
+	cr_assert_eq(evr_test_ring_open(&fx, "clmig", 2, 16, NULL), 0);
+	struct evr_consumer *c;
+	cr_assert_eq(evr_consumer_open(fx.ro, NULL, &c, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(fx.ring, "mig", &p, NULL), 0);
+	cpu_set_t old;
+	sched_getaffinity(0, sizeof old, &old);
+	for (int i = 0; i < 6; i++) {
+		int cpu = i % 2;
+		cpu_set_t s;
+		CPU_ZERO(&s);
+		CPU_SET(cpu, &s);
+		cr_assert_eq(sched_setaffinity(0, sizeof s, &s), 0);
+		sched_yield();
+		struct evr_record *r;
+		if (i % 3 == 0)
+			cr_assert_eq(evr_emit_plan_created(p, (uint64_t)i, 0, &(struct evr_args_plan_created){ .plan_name = "m" }), 0);
+		else {
+			cr_assert_eq(evr_claim_fast(p, EVR_PLAN_CREATED, &r), 0);
+			r->correlation_id = (uint64_t)i;
+			cr_assert_eq(evr_commit_fast(p), 0);
+		}
+		struct evr_item it;
+		cr_assert_eq(evr_consumer_poll(c, &it), 1);
+		cr_assert_eq(it.lane, (unsigned)cpu, "emit %d on cpu %d", i, cpu);
+		cr_assert_eq(it.rec.lane, (unsigned)cpu);
+		cr_assert_eq(it.rec.correlation_id, (uint64_t)i);
+		struct evr_producer_info info;
+		cr_assert_eq(evr_ring_producer_info(fx.ro, evr_producer_id(p), &info), 0);
+		cr_assert_eq(info.lane_hint, (unsigned)cpu);
+	}
+	sched_setaffinity(0, sizeof old, &old);
+	evr_producer_close(p);
+	evr_consumer_close(c);
+	evr_test_ring_close(&fx);
 }
