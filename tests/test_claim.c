@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -835,4 +836,54 @@ Test(SUITE, review_hostile_rewrites_while_emitting, .init = setup, .fini = teard
 	cr_log_info("hostile: %llu of %llu published", (unsigned long long)ok, (unsigned long long)n);
 	evr_producer_close(x);
 	evr_producer_close(p);
+}
+
+/* A segment truncated at its end (a neighbour's ftruncate cut the last exclusive lane's last page)
+ * between a claim on the shared lane, whose page is intact, and its commit: the commit answers
+ * -EFAULT (counted), and must not leave its slot WRITING. Left so, consumers waited out the abandon
+ * timeout on it, and every later lap's writer of that slot (other processes, whose rings are not
+ * broken) dropped its record until this producer closed. */
+Test(SUITE, a_commit_that_finds_the_ring_broken_does_not_leave_its_slot_writing)
+{
+	char nm[64];
+	struct evr_ring_opts o;
+	evr_platform_opts(&o);
+	o.lanes = 1;
+	o.exclusive_lanes = 1;
+	o.slots_per_lane = 256; /* 32 KiB a lane: the last page holds only the exclusive lane's last slots */
+	struct evr_ring *w, *r;
+	struct evr_consumer *c;
+	cr_assert_eq(evr_ring_create(evr_test_name(nm, sizeof nm, "clbrk"), &o, &w, NULL), 0);
+	cr_assert_eq(evr_ring_open(nm, EVR_ROLE_CONSUMER, &r, NULL), 0);
+	cr_assert_eq(evr_consumer_open(r, NULL, &c, NULL), 0);
+	struct evr_producer *p;
+	cr_assert_eq(evr_producer_open(w, "brk", &p, NULL), 0);
+	struct evr_record *rec;
+	cr_assert_eq(evr_claim(p, EVR_TOOL_COMPLETED, &rec), 0);
+	EVR_EV(rec, tool_completed)->attempt = 3;
+	char path[96];
+	snprintf(path, sizeof path, "/dev/shm%s", nm);
+	int fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(ftruncate(fd, st.st_size - 4096), 0);
+	close(fd);
+	struct evr_lane_ref x = evr_ring_lane(w, 1);
+	(void)*(volatile unsigned char *)evr_lane_slot(&x, 255); /* faults: the ring is broken now */
+	cr_assert_eq(evr_commit(p), -EFAULT);
+	uint64_t e, d;
+	evr_producer_counters(p, &e, &d);
+	cr_assert_eq(e, 0);
+	cr_assert_eq(d, 1);
+	struct evr_item it;
+	int got = evr_consumer_poll(c, &it); /* the consumer's ring is whole where it reads */
+	cr_log_info("after the failed commit: poll %d, kind %d", got, got == 1 ? (int)it.kind : -1);
+	evr_producer_close(p);
+	evr_consumer_close(c);
+	evr_ring_close(r);
+	evr_ring_close(w);
+	evr_ring_unlink(nm, NULL);
+	cr_assert_eq(got, 1, "the position is settled at once (published or abandoned), not left WRITING");
+	cr_assert(it.kind == EVR_ITEM_RECORD || it.kind == EVR_ITEM_LOST_ABANDONED);
 }

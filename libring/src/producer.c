@@ -501,11 +501,16 @@ int evr_commit(struct evr_producer *p)
 		return -EINVAL;
 	h->claim = NULL;
 	h->inplace = NULL;
-	/* a segment truncated since the claim: the slot's bytes are a zero page now, judge nothing of
-	 * them (the type would read 0) and report the fault, counted */
+	/* a segment truncated since the claim: the slot's bytes may be a zero page now, judge nothing of
+	 * them (the type would read 0) and report the fault, counted. The slot is given up: where its
+	 * page survived (the cut was elsewhere), left WRITING it would hold consumers for their abandon
+	 * timeout and drop every later lap's record in it until we close (a store to a cut page lands
+	 * on the shield's zero page) */
 	int rc;
-	if (h->claim_slot && (rc = check_broken(p)))
+	if (h->claim_slot && (rc = check_broken(p))) {
+		evr_lane_abort(h->claim_slot, h->claim_pos, h->id);
 		return rc;
+	}
 	/* a record whose type changed since the claim is in the wrong layout; unknown flags are refused
 	 * as evr_emit refuses them: neither is published, both are counted, staged or in place */
 	if (rec->type != h->claim_type || (rec->flags & ~(EVR_REC_TRUNCATED | EVR_REC_REPLAYED))) {
