@@ -63,6 +63,8 @@ EVR_X_INLINE int evr_x_typed_commit(struct evr_producer *p, const struct evr_x_c
 #if EVR_X_INLINE_CLAIMS
 	if (__builtin_expect(c->inl, 1))
 		return evr_x_publish(p, (struct evr_producer_hot *)(void *)p, c->rec, c->pos);
+#else
+	(void)c; /* every claim was evr_claim's */
 #endif
 	return evr_commit(p);
 }
