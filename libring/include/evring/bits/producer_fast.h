@@ -233,9 +233,11 @@ struct evr_producer_hot {
 EVR_STATIC_ASSERT(offsetof(struct evr_producer_hot, emitted) == 64, "the inline claim reads one line");
 EVR_STATIC_ASSERT(offsetof(struct evr_producer_hot, lane_hint_word) + 8 <= 128, "the typed emit touches two lines");
 
+#ifndef EVRING_PRODUCER_H /* declared there already (-Wredundant-decls); libevring includes this alone */
 int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **rec);
 int evr_commit(struct evr_producer *p);
 uint64_t evr_producer_now(const struct evr_producer *p);
+#endif
 
 /* Out of line, in libevring: the drop of a claim whose slot could not be owned (counted, a sleeping
  * consumer woken: -EAGAIN), and the end of a commit that found the ring broken (-EFAULT, counted as
