@@ -40,7 +40,9 @@ static void teardown(void)
 
 /* A child that owns the exclusive lane, emits `n` records in place, claims one more, reports on fd
  * and then raises `sig` with the claim open: SIGKILL dies there, SIGSTOP waits there and, once
- * continued, commits it, emits `after` more and closes. */
+ * continued, commits it, emits `after` more and closes. Even positions go through the inline claim
+ * and commit (evr_claim_fast), odd ones through the library's: an even `n` leaves an inline claim
+ * open, an odd one the library's. */
 static pid_t start_owner(int fd, uint64_t n, int sig, uint64_t after)
 {
 	pid_t pid = mp_track(fork());
@@ -53,7 +55,8 @@ static pid_t start_owner(int fd, uint64_t n, int sig, uint64_t after)
 	    evr_producer_open_flags(r, "owner", EVR_PRODUCER_EXCLUSIVE, &p, NULL))
 		_exit(1);
 	for (uint64_t i = 0; i <= n + after; i++) {
-		if (evr_claim(p, EVR_TOOL_COMPLETED, &rec))
+		int inl = (i & 1) == 0;
+		if (inl ? evr_claim_fast(p, EVR_TOOL_COMPLETED, &rec) : evr_claim(p, EVR_TOOL_COMPLETED, &rec))
 			_exit(2);
 		mp_fill_in_place(rec, 1, i);
 		if (i == n) {
@@ -61,7 +64,8 @@ static pid_t start_owner(int fd, uint64_t n, int sig, uint64_t after)
 				_exit(3);
 			raise(sig);
 		}
-		evr_commit(p);
+		if (inl ? evr_commit_fast(p) : evr_commit(p))
+			_exit(4);
 	}
 	evr_producer_close(p);
 	_exit(0);
@@ -99,17 +103,18 @@ static void assert_identity(void)
 	cr_assert_eq(s.cursor, evr_ring_lane_head(ro, XLANE), "drained to the head");
 }
 
-Test(exclusive, an_owner_killed_between_claim_and_commit_is_reclaimed_and_its_lane_reassigned, .fini = teardown)
+/* The owner dies with its `n`th claim open (inline for an even n, the library's for an odd one). */
+static void killed_between_claim_and_commit(uint64_t n)
 {
 	make_ring(3600ull * 1000000000ull); /* an hour: only the reclaim can release the position */
 	int pfd[2];
 	cr_assert_eq(pipe(pfd), 0);
-	pid_t owner = start_owner(pfd[1], 5, SIGKILL, 0);
+	pid_t owner = start_owner(pfd[1], n, SIGKILL, 0);
 	char c;
 	cr_assert_eq(read(pfd[0], &c, 1), 1);
 	int st = evr_test_reap(owner, 0);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	expect_records(1, 0, 5);
+	expect_records(1, 0, n);
 	struct evr_item it;
 	cr_assert_eq(evr_consumer_poll(cons, &it), 0, "the open claim waits (the owner is not known dead yet)");
 
@@ -119,7 +124,7 @@ Test(exclusive, an_owner_killed_between_claim_and_commit_is_reclaimed_and_its_la
 	cr_assert_eq(rr.slots_reclaimed, 1, "the claimed slot");
 	cr_assert_eq(evr_consumer_poll(cons, &it), 1);
 	cr_assert_eq(it.kind, EVR_ITEM_LOST_ABANDONED, "skipped at once after the reclaim");
-	cr_assert_eq(it.pos, 5);
+	cr_assert_eq(it.pos, n);
 
 	struct evr_producer *next;
 	cr_assert_eq(evr_producer_open_flags(ring, "next", EVR_PRODUCER_EXCLUSIVE, &next, NULL), 0,
@@ -135,11 +140,21 @@ Test(exclusive, an_owner_killed_between_claim_and_commit_is_reclaimed_and_its_la
 	assert_identity();
 	struct evr_lane_stats s;
 	evr_consumer_lane_stats(cons, XLANE, &s);
-	cr_assert_eq(s.delivered, 8);
+	cr_assert_eq(s.delivered, n + 3);
 	cr_assert_eq(s.lost_abandoned, 1);
 	evr_producer_close(next);
 	close(pfd[0]);
 	close(pfd[1]);
+}
+
+Test(exclusive, an_owner_killed_between_claim_and_commit_is_reclaimed_and_its_lane_reassigned, .fini = teardown)
+{
+	killed_between_claim_and_commit(5); /* evr_claim */
+}
+
+Test(exclusive, an_owner_killed_between_an_inline_claim_and_commit_is_reclaimed_too, .fini = teardown)
+{
+	killed_between_claim_and_commit(4); /* evr_claim_fast */
 }
 
 Test(exclusive, an_owner_stopped_between_claim_and_commit_keeps_its_lane, .fini = teardown)
