@@ -230,8 +230,10 @@ struct evr_producer_hot {
 	unsigned char *claim_slot;  /* the open claim's slot (WRITING), or NULL for a staged claim */
 	unsigned char *inplace;     /* the same while evr_commit_fast may publish it, or NULL */
 };
+#if UINTPTR_MAX == UINT64_MAX /* the line split is laid out for 64-bit pointers; 32-bit ones pack tighter */
 EVR_STATIC_ASSERT(offsetof(struct evr_producer_hot, emitted) == 64, "the inline claim reads one line");
 EVR_STATIC_ASSERT(offsetof(struct evr_producer_hot, lane_hint_word) + 8 <= 128, "the typed emit touches two lines");
+#endif
 
 #ifndef EVRING_PRODUCER_H /* declared there already (-Wredundant-decls); libevring includes this alone */
 int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **rec);
