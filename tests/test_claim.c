@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -545,8 +546,7 @@ Test(SUITE, the_inline_path_knows_the_cpu_from_rseq_unless_glibc_registered_none
 	}
 }
 
-/* ---- review probes ---- */
-#include <sched.h>
+/* ---- every path against every other, and against a hostile neighbour ---- */
 
 static void counts(struct evr_producer *p, uint64_t want_emitted, uint64_t want_dropped, const char *what)
 {
@@ -610,17 +610,17 @@ static void mixed_paths(unsigned flags)
 	evr_producer_close(p);
 }
 
-Test(SUITE, review_mixed_paths_shared, .init = setup, .fini = teardown)
+Test(SUITE, inline_and_library_calls_mix_on_one_handle_with_exact_counts_shared, .init = setup, .fini = teardown)
 {
 	mixed_paths(0);
 }
 
-Test(SUITE, review_mixed_paths_exclusive, .init = setup, .fini = teardown)
+Test(SUITE, inline_and_library_calls_mix_on_one_handle_with_exact_counts_exclusive, .init = setup, .fini = teardown)
 {
 	mixed_paths(EVR_PRODUCER_EXCLUSIVE);
 }
 
-Test(SUITE, review_staged_then_fast_commit)
+Test(SUITE, a_staged_claim_is_committed_by_the_fast_commit_too)
 {
 	struct v2_on_v1 v;
 	v2_on_v1_open(&v, "clrvst", 2);
@@ -679,18 +679,18 @@ static void typed_emit_truncated(unsigned flags)
 	evr_producer_close(p);
 }
 
-Test(SUITE, review_typed_emit_truncated_during_writes_shared, .init = setup, .fini = teardown)
+Test(SUITE, a_typed_emit_truncated_during_its_writes_is_a_counted_fault_shared, .init = setup, .fini = teardown)
 {
 	typed_emit_truncated(0);
 }
 
-Test(SUITE, review_typed_emit_truncated_during_writes_exclusive, .init = setup, .fini = teardown)
+Test(SUITE, a_typed_emit_truncated_during_its_writes_is_a_counted_fault_exclusive, .init = setup, .fini = teardown)
 {
 	typed_emit_truncated(EVR_PRODUCER_EXCLUSIVE);
 }
 
-/* fast claim open at fork; the child opens its own handles and emits on every path */
-Test(SUITE, review_fork_child_opens_its_own, .init = setup, .fini = teardown)
+/* A fast claim open at the fork; the child opens its own handles and emits on every path. */
+Test(SUITE, a_fork_child_opens_its_own_handles_while_the_parent_holds_a_fast_claim, .init = setup, .fini = teardown)
 {
 	struct evr_producer *p = open_prod(0), *x = open_prod(EVR_PRODUCER_EXCLUSIVE);
 	struct evr_record *rec;
@@ -734,7 +734,7 @@ Test(SUITE, review_fork_child_opens_its_own, .init = setup, .fini = teardown)
 }
 
 /* The shared lane follows the CPU: lane and lane_hint after migrations, inline and out of line. */
-Test(SUITE, review_migration_moves_the_lane)
+Test(SUITE, the_shared_lane_and_its_hint_follow_the_cpu)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 2)
@@ -804,7 +804,7 @@ static void *hostile(void *arg)
 	return NULL;
 }
 
-Test(SUITE, review_hostile_rewrites_while_emitting, .init = setup, .fini = teardown, .timeout = 60)
+Test(SUITE, a_neighbour_rewriting_heads_and_slot_words_cannot_hang_or_misdirect_emits, .init = setup, .fini = teardown, .timeout = 60)
 {
 	struct evr_producer *p = open_prod(0), *x = open_prod(EVR_PRODUCER_EXCLUSIVE);
 	pthread_t t;
