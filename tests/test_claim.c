@@ -432,9 +432,7 @@ static void truncate_between_claim_and_commit(unsigned flags)
 	struct evr_producer *p = open_prod(flags);
 	struct evr_record *rec;
 	cr_assert_eq(evr_claim(p, EVR_TOOL_COMPLETED, &rec), 0);
-	char path[96];
-	snprintf(path, sizeof path, "/dev/shm%s", name);
-	int fd = open(path, O_RDWR);
+	int fd = evr_test_open_segment(name);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ftruncate(fd, 4096), 0, "only the header page is left");
 	close(fd);
@@ -655,9 +653,7 @@ static void truncate_now(unsigned lane, uint64_t pos)
 static void typed_emit_truncated(unsigned flags)
 {
 	struct evr_producer *p = open_prod(flags);
-	char path[96];
-	snprintf(path, sizeof path, "/dev/shm%s", name);
-	trunc_fd = open(path, O_RDWR);
+	trunc_fd = evr_test_open_segment(name);
 	cr_assert_geq(trunc_fd, 0);
 	evr_test_hook_owned = truncate_now;
 	int rc = evr_emit_tool_retried(p, 1, 2, &(struct evr_args_tool_retried){ .tool = "t", .details = "d" });
@@ -861,9 +857,7 @@ Test(SUITE, a_commit_that_finds_the_ring_broken_does_not_leave_its_slot_writing)
 	struct evr_record *rec;
 	cr_assert_eq(evr_claim(p, EVR_TOOL_COMPLETED, &rec), 0);
 	EVR_EV(rec, tool_completed)->attempt = 3;
-	char path[96];
-	snprintf(path, sizeof path, "/dev/shm%s", nm);
-	int fd = open(path, O_RDWR);
+	int fd = evr_test_open_segment(nm);
 	cr_assert_geq(fd, 0);
 	struct stat st;
 	cr_assert_eq(fstat(fd, &st), 0);

@@ -6,6 +6,7 @@
 
 #include <evring/evring.h>
 #include <evring/platform.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,15 @@ static inline int evr_test_mode_ring(char *name, size_t len, const char *tag, mo
 	snprintf(path, plen, "/dev/shm%s", name);
 	snprintf(wake, wlen, "/dev/shm%s~wake", name);
 	return rc;
+}
+
+/* The ring's shm object, opened read-write as a neighbour would (to truncate or rewrite it): the
+ * descriptor, or -1. */
+static inline int evr_test_open_segment(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/dev/shm%s", name);
+	return open(path, O_RDWR);
 }
 
 /* The tree's monotonic clock, under the name the fork-based tests know. */

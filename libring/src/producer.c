@@ -52,8 +52,7 @@ struct evr_producer {
 	struct evr_producer_entry *entry;
 	bool forked; /* this is a fork() child's copy: disarmed (set by the atfork handler) */
 	uint32_t fast_types; /* types below it take the fast path: the ring has them, laid out as ours */
-	enum evr_ts_source ts_source; /* the ring's, and its wake page: copied here, one load less per emit */
-	struct evr_wake_page *wake;
+	struct evr_wake_page *wake; /* the ring's, copied here: one load less per emit */
 	uint64_t dropped;          /* private copy of the entry's counter (emitted is in hot) */
 	int live_fd;               /* our own description of NAME~live; holds the entry's lock */
 	uint64_t gen;              /* the generation we registered */
@@ -262,7 +261,6 @@ int evr_producer_open_flags(struct evr_ring *r, const char *service, unsigned fl
 				r->lanes - r->shared_lanes);
 	}
 	p->ring = r;
-	p->ts_source = r->ts_source;
 	p->wake = r->wake;
 	p->entry = evr_ring_producer(r, idx);
 	p->live_fd = fd;
@@ -380,21 +378,32 @@ static inline int check_broken(struct evr_producer *p)
 	return -EFAULT;
 }
 
+/* Where an emit and a claim start: the slot owned (WRITING at *pos, on *lane), or NULL with *rc
+ * their answer: -EFAULT for a ring known truncated, -EAGAIN for a drop (both counted). */
+static inline __attribute__((always_inline)) unsigned char *own_slot(struct evr_producer *p, unsigned *lane,
+								     uint64_t *pos, int *rc)
+{
+	if ((*rc = check_broken(p)))
+		return NULL;
+	unsigned char *slot = take_slot(p, lane, pos);
+	if (!slot)
+		*rc = finish(p, -EAGAIN);
+	return slot;
+}
+
 /* The emit itself. `adapt` is a constant at each call: the fast path's copy has no trace of it. */
 static inline __attribute__((always_inline)) int emit_body(struct evr_producer *p, struct evr_record *rec,
 							   bool adapt)
 {
 	if (p->forked)
 		return -ECHILD;
-	int rc = check_broken(p);
-	if (rc)
-		return rc;
 	unsigned lane;
 	uint64_t pos;
-	unsigned char *slot = take_slot(p, &lane, &pos);
+	int rc;
+	unsigned char *slot = own_slot(p, &lane, &pos, &rc);
 	if (!slot)
-		return finish(p, -EAGAIN);
-	rec->ts = evr_ts_now(p->ts_source);
+		return rc;
+	rec->ts = evr_x_now(&p->hot);
 	rec->producer_id = p->hot.id;
 	rec->lane = (uint16_t)lane;
 	struct evr_record adapted;
@@ -436,15 +445,6 @@ int evr_emit(struct evr_producer *p, struct evr_record *rec)
 	return emit_body(p, rec, false);
 }
 
-/* The open claim, as evr_commit and evr_commit_fast find it. */
-static void note_claim(struct evr_producer_hot *h, struct evr_record *rec, uint64_t pos, unsigned type, unsigned lane)
-{
-	h->claim = rec;
-	h->claim_pos = pos;
-	h->claim_type = (uint16_t)type;
-	h->claim_lane = (uint16_t)lane;
-}
-
 /* A claim of a type off the fast path: staged in the handle, written by evr_commit like evr_emit. */
 static __attribute__((noinline)) int claim_staged(struct evr_producer *p, unsigned type, struct evr_record **out)
 {
@@ -453,9 +453,8 @@ static __attribute__((noinline)) int claim_staged(struct evr_producer *p, unsign
 		return rc;
 	memset(&p->stage, 0, sizeof p->stage);
 	/* as an in-place claim hands it out (evr_emit stamps them again when the commit writes it) */
-	evr_x_stamp_claim(&p->hot, &p->stage, evr_ts_now(p->ts_source), type, p->hot.last_lane);
-	p->hot.claim_slot = NULL;
-	note_claim(&p->hot, &p->stage, 0, type, p->hot.last_lane);
+	evr_x_stamp_claim(&p->hot, &p->stage, evr_x_now(&p->hot), type, p->hot.last_lane);
+	evr_x_note_claim(&p->hot, &p->stage, NULL, NULL, 0, type, p->hot.last_lane);
 	*out = &p->stage;
 	return 0;
 }
@@ -469,24 +468,22 @@ int evr_claim(struct evr_producer *p, unsigned type, struct evr_record **out)
 		return -EBUSY;
 	if (__builtin_expect(type >= p->fast_types, 0))
 		return claim_staged(p, type, out);
-	int rc = check_broken(p);
-	if (rc)
-		return rc;
 	unsigned lane;
 	uint64_t pos;
-	unsigned char *slot = take_slot(p, &lane, &pos);
+	int rc;
+	unsigned char *slot = own_slot(p, &lane, &pos, &rc);
 	if (!slot)
-		return finish(p, -EAGAIN);
+		return rc;
 #ifdef EVR_TSAN
 	struct evr_record *rec = &p->stage; /* evr_commit copies it in with atomics, which TSan follows */
+	unsigned char *inplace = NULL;
 #else
 	struct evr_record *rec = (struct evr_record *)(void *)slot; /* in place: ordered by take_slot's fence */
-	h->inplace = slot; /* evr_commit_fast may publish it */
+	unsigned char *inplace = slot; /* evr_commit_fast may publish it */
 #endif
 	evr_x_zero_body((unsigned char *)rec);
-	evr_x_stamp_claim(h, rec, evr_ts_now(p->ts_source), type, lane);
-	note_claim(h, rec, pos, type, lane);
-	h->claim_slot = slot;
+	evr_x_stamp_claim(h, rec, evr_x_now(h), type, lane);
+	evr_x_note_claim(h, rec, slot, inplace, pos, type, lane);
 	*out = rec;
 	return 0;
 }

@@ -331,6 +331,20 @@ EVR_X_INLINE unsigned char *evr_x_take_slot(struct evr_producer_hot *h, int xlan
 	return evr_lane_claim(&h->own, lane, h->owner_bits, pos);
 }
 
+/* Note the open claim in the handle, where evr_commit, evr_commit_fast and evr_abort find it: its
+ * record, its slot (NULL for a staged claim), the slot again when evr_commit_fast may publish it
+ * (else NULL), its position, type and lane. */
+EVR_X_INLINE void evr_x_note_claim(struct evr_producer_hot *h, struct evr_record *rec, unsigned char *slot,
+				   unsigned char *inplace, uint64_t pos, unsigned type, unsigned lane)
+{
+	h->claim = rec;
+	h->claim_slot = slot;
+	h->inplace = inplace;
+	h->claim_pos = pos;
+	h->claim_type = (uint16_t)type;
+	h->claim_lane = (uint16_t)lane;
+}
+
 /* A claim made inline, carried in the caller's registers. */
 struct evr_x_claim {
 	struct evr_record *rec; /* the slot, zeroed and stamped */
@@ -409,12 +423,8 @@ static inline int evr_claim_fast(struct evr_producer *p, unsigned type, struct e
 		struct evr_x_claim c = { 0, 0, 0, 0 }; /* scalar registers: free */
 		int rc = evr_x_claim_inline(p, h, type, &c);
 		if (__builtin_expect(rc > 0, 1)) {
-			h->claim = c.rec;
-			h->claim_pos = c.pos;
-			h->claim_slot = (unsigned char *)(void *)c.rec;
-			h->inplace = h->claim_slot;
-			h->claim_type = (uint16_t)type;
-			h->claim_lane = (uint16_t)c.lane;
+			unsigned char *slot = (unsigned char *)(void *)c.rec;
+			evr_x_note_claim(h, c.rec, slot, slot, c.pos, type, c.lane);
 			*rec = c.rec;
 			return 0;
 		}
