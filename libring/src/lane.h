@@ -88,11 +88,11 @@ static inline void evr_slot_load_body(const unsigned char *slot, void *dst, size
 
 /* Give an owned slot up unpublished (an aborted claim): readers skip pos as abandoned, and the next
  * lap's writer may take the slot. */
-static inline void evr_lane_abort(unsigned char *slot, uint64_t pos, unsigned owner)
+static inline void evr_lane_abort(unsigned char *slot, uint64_t pos, uint64_t owner_bits)
 {
 	/* release: pairs with the reader's acquire load; orders nothing of ours (the body is junk), but
 	 * keeps the word's history in the order readers and the next writer judge it */
-	atomic_store_explicit(evr_slot_ctl(slot), evr_ctl_make(pos, owner, EVR_SLOT_ABANDONED), memory_order_release);
+	atomic_store_explicit(evr_slot_ctl(slot), evr_ctl_word(pos, owner_bits, EVR_SLOT_ABANDONED), memory_order_release);
 }
 
 enum evr_read_result {

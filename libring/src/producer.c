@@ -505,14 +505,14 @@ int evr_commit(struct evr_producer *p)
 	 * on the shield's zero page) */
 	int rc;
 	if (h->claim_slot && (rc = check_broken(p))) {
-		evr_lane_abort(h->claim_slot, h->claim_pos, h->id);
+		evr_lane_abort(h->claim_slot, h->claim_pos, h->owner_bits);
 		return rc;
 	}
 	/* a record whose type changed since the claim is in the wrong layout; unknown flags are refused
 	 * as evr_emit refuses them: neither is published, both are counted, staged or in place */
 	if (rec->type != h->claim_type || (rec->flags & ~(EVR_REC_TRUNCATED | EVR_REC_REPLAYED))) {
 		if (h->claim_slot)
-			evr_lane_abort(h->claim_slot, h->claim_pos, h->id);
+			evr_lane_abort(h->claim_slot, h->claim_pos, h->owner_bits);
 		count_drop(p);
 		return -EINVAL;
 	}
@@ -539,7 +539,7 @@ int evr_abort(struct evr_producer *p)
 	h->claim = NULL;
 	h->inplace = NULL;
 	if (h->claim_slot)
-		evr_lane_abort(h->claim_slot, h->claim_pos, h->id);
+		evr_lane_abort(h->claim_slot, h->claim_pos, h->owner_bits);
 	count_drop(p);
 	return 0;
 }
