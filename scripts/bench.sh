@@ -92,33 +92,36 @@ for lane in ("exclusive", "shared"):
                                     "x", "target >= 5; evring on the TSC (%s clocksource)" % clocksource])
 PY
 
+# per_emit SECTION COUNTER N1 N2 NOTE [SHARED_NOTE]: for each emit path, the instructions per typed
+# emit, (COUNTER N2 - COUNTER N1) / (N2 - N1), as a row of SECTION; SHARED_NOTE is added to the
+# shared lanes' rows.
+per_emit() {
+  local section=$1 counter=$2 n1=$3 n2=$4 note=$5 shared_note=${6:-} path what args a b per n
+  for path in "shared lane, MONOTONIC clock|" "shared lane, TSC|tsc" "exclusive lane, TSC|x tsc"; do
+    what=${path%|*} args=${path#*|}
+    a=$($counter "$n1" $args); b=$($counter "$n2" $args)
+    per=$(awk -v a="$a" -v b="$b" -v n="$((n2 - n1))" 'BEGIN {printf "%.1f", (b - a) / n}')
+    echo "   $per instructions per typed emit, $what ($section: difference of $n1 and $n2 emits)"
+    n=$note
+    [ -n "$shared_note" ] && [ "${args#x}" = "$args" ] && n="$n; $shared_note"
+    echo "$section,\"typed emit, $what\",instructions/emit,$per,instr,\"$n\"" >> "$out/results.csv"
+  done
+}
+
 echo "== callgrind: instructions per emit"
 ir() { # instructions of evr-bench --emit-only N [x] [tsc]
   local f; f=$(mktemp /tmp/evr-cg.XXXX)
   valgrind --tool=callgrind --callgrind-out-file="$f" "$bin/evr-bench" --emit-only "$@" >/dev/null 2>&1
   awk '/^summary:/ {print $2}' "$f"; rm -f "$f"
 }
-for path in "shared lane, MONOTONIC clock|" "shared lane, TSC|tsc" "exclusive lane, TSC|x tsc"; do
-  what=${path%|*} args=${path#*|}
-  a=$(ir 100000 $args); b=$(ir 300000 $args)
-  per=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", (b - a) / 200000}')
-  echo "   $per instructions per typed emit, $what (callgrind: (Ir(300k) - Ir(100k)) / 200k)"
-  note="valgrind callgrind, difference of two run lengths"
-  # valgrind does not implement rseq: glibc registers no area, and a shared lane's claim goes through
-  # the library (the inline path's fallback); stepcount below counts the inline path natively
-  [ "${args#x}" = "$args" ] && note="$note; under valgrind (no rseq) the library's fallback path"
-  echo "callgrind,\"typed emit, $what\",instructions/emit,$per,instr,\"$note\"" >> "$out/results.csv"
-done
+# valgrind does not implement rseq: glibc registers no area, and a shared lane's claim goes through
+# the library (the inline path's fallback); stepcount below counts the inline path natively
+per_emit callgrind ir 100000 300000 "valgrind callgrind, difference of two run lengths" \
+  "under valgrind (no rseq) the library's fallback path"
 
 echo "== stepcount: instructions per emit, single-stepped natively"
 steps() { EVR_BENCH_STEP_MARKS=1 "$bin/stepcount" "$bin/evr-bench" --emit-only "$@"; }
-for path in "shared lane, MONOTONIC clock|" "shared lane, TSC|tsc" "exclusive lane, TSC|x tsc"; do
-  what=${path%|*} args=${path#*|}
-  a=$(steps 1000 $args); b=$(steps 3000 $args)
-  per=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", (b - a) / 2000}')
-  echo "   $per instructions per typed emit, $what (stepcount: (steps(3000) - steps(1000)) / 2000)"
-  echo "instructions,\"typed emit, $what\",instructions/emit,$per,instr,\"ptrace single steps, difference of two window lengths\"" >> "$out/results.csv"
-done
+per_emit instructions steps 1000 3000 "ptrace single steps, difference of two window lengths"
 
 echo "== report and plots"
 python3 - "$out" <<'PY'
