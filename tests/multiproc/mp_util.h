@@ -41,8 +41,12 @@ static inline void mp_fill_in_place(struct evr_record *r, uint64_t producer, uin
 	r->plan_id = n;
 	EVR_EV(r, tool_completed)->duration_ns = n * 0x9e3779b97f4a7c15ull ^ producer;
 	EVR_EV(r, tool_completed)->attempt = (uint32_t)(n * 31 + producer);
+	/* a long pair is cut, the same way every time: the check rebuilds the payload with this call */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 	snprintf(EVR_EV(r, tool_completed)->tool, sizeof EVR_EV(r, tool_completed)->tool, "p%llu-%llu",
 		 (unsigned long long)producer, (unsigned long long)n);
+#pragma GCC diagnostic pop
 }
 
 static inline void mp_fill(struct evr_record *r, uint64_t producer, uint64_t n)
@@ -61,8 +65,9 @@ static inline int mp_intact(const struct evr_record *r)
 }
 
 /* In a child: open the ring as a producer (evr_producer_open_flags) and emit records 0..n-1 as
- * producer `id`: with evr_emit, or (in_place) with evr_claim + evr_commit. Exits 0, or 1 when the
- * ring could not be opened. */
+ * producer `id`: with evr_emit, or (in_place) claimed and committed in place, through the inline
+ * calls (evr_claim_fast, evr_commit_fast) for even records and the library's for odd ones. Exits 0,
+ * or 1 when the ring could not be opened. */
 static inline void mp_producer_child_flags(const char *name, uint64_t id, uint64_t n, unsigned flags, int in_place)
 {
 	struct evr_ring *r;
@@ -74,9 +79,13 @@ static inline void mp_producer_child_flags(const char *name, uint64_t id, uint64
 		if (!in_place) {
 			mp_fill(&rec, id, i);
 			evr_emit(p, &rec);
-		} else if (evr_claim(p, EVR_TOOL_COMPLETED, &in) == 0) {
+		} else if ((i & 1) == 0 ? evr_claim_fast(p, EVR_TOOL_COMPLETED, &in) == 0
+					: evr_claim(p, EVR_TOOL_COMPLETED, &in) == 0) {
 			mp_fill_in_place(in, id, i);
-			evr_commit(p);
+			if ((i & 1) == 0)
+				evr_commit_fast(p);
+			else
+				evr_commit(p);
 		}
 	}
 	evr_producer_close(p);

@@ -5,7 +5,9 @@
  * middle of a reclaim (through the entry hooks) and are restarted. The producer table has one entry
  * more than there are producers, so restarted producers keep reusing the entries of dead ones.
  * The last XPRODUCERS producers own exclusive lanes and claim in place (aborting now and then); a
- * restarted one gets the lane of the one it replaces once that one is reclaimed.
+ * restarted one gets the lane of the one it replaces once that one is reclaimed. The others mix
+ * evr_emit with claims in place on the shared lanes. Claims alternate the inline calls
+ * (evr_claim_fast, evr_commit_fast) and the library's.
  *
  * Checked at the end, per consumer: no torn or misplaced record (each payload is a pure function of
  * its (producer, counter) pair), counters strictly increasing per producer incarnation within a
@@ -82,12 +84,14 @@ static void reclaimer_child(void)
 	}
 }
 
-/* An exclusive producer claims in place: it aborts one claim in 512 and kills itself between claim
- * and commit one time in 20000. */
+/* Claim in place, through the inline calls (evr_claim_fast, evr_commit_fast) for even n and the
+ * library's for odd n: abort one claim in 512 and kill itself between claim and commit one time in
+ * 20000. */
 static void claim_one(struct evr_producer *p, uint64_t id, uint64_t n)
 {
 	struct evr_record *rec;
-	if (evr_claim(p, EVR_TOOL_COMPLETED, &rec))
+	int inl = (n & 1) == 0;
+	if (inl ? evr_claim_fast(p, EVR_TOOL_COMPLETED, &rec) : evr_claim(p, EVR_TOOL_COMPLETED, &rec))
 		return;
 	mp_fill_in_place(rec, id, n);
 	uint64_t h = n * 2654435761u >> 5;
@@ -95,6 +99,8 @@ static void claim_one(struct evr_producer *p, uint64_t id, uint64_t n)
 		raise(SIGKILL);
 	if (h % 512 == 7)
 		evr_abort(p);
+	else if (inl)
+		evr_commit_fast(p);
 	else
 		evr_commit(p);
 }
@@ -120,7 +126,7 @@ static void producer_child(uint64_t id)
 	evr_test_hook_claimed = maybe_die;
 	evr_test_hook_owned = maybe_die;
 	for (uint64_t n = 0;; n++) {
-		if (exclusive) {
+		if (exclusive || n % 4 >= 2) { /* shared producers claim in place half of the time (inline, library) */
 			claim_one(p, id, n);
 		} else {
 			struct evr_record rec;
